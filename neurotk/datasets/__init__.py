@@ -17,6 +17,9 @@ _EXPORTS = {
     "simulate_calcium_population": "simulate",
     "simulate_cell_types": "simulate",
     "simulate_fmri": "simulate",
+    "CalciumPopulation": "simulate",
+    "CellTypePopulation": "simulate",
+    "FMRISimulation": "simulate",
 }
 
 __all__ = sorted(_EXPORTS)
