@@ -1,0 +1,640 @@
+"""A small convolutional network trained on scikit-learn's bundled digits, in numpy.
+
+:func:`digits_network` trains (in about a second, with no download and no pretrained
+weights) a network ``conv1 -> max-pool -> fc1 -> fc2 -> logits`` on the 8 x 8 images of
+:func:`sklearn.datasets.load_digits` and returns a :class:`DigitsNetwork`. Its
+activations are Recordings (``source="model"``), so they are compared with brain
+recordings exactly as two brain areas are compared; :meth:`DigitsNetwork.input_gradient`
+gives gradients of any weighted sum of a layer's activations with respect to the images
+(for most discriminative stimuli).
+
+The forward and backward passes are written out in numpy (no deep-learning framework);
+the tests check the gradients against finite differences.
+"""
+
+from __future__ import annotations
+
+import functools
+import warnings
+from typing import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+from numpy.lib.stride_tricks import sliding_window_view
+
+from ..errors import ArgumentError, NeurotkWarning, NonFiniteDataError, ShapeMismatchError
+from ..recording import Recording
+from ..utils import as_rng
+
+__all__ = ["DigitsNetwork", "digits_network", "digits_split"]
+
+#: Layers whose activations are exposed, early -> late.
+LAYERS = ("conv1", "fc1", "fc2", "logits")
+_IMAGE_SIDE = 8
+_PIXEL_MAX = 16.0  # the digits are on a 0..16 scale
+
+
+# --------------------------------------------------------------------------- data
+@functools.lru_cache(maxsize=1)
+def _load_digits():
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    images = digits.images.astype(np.float64)
+    images.flags.writeable = False
+    labels = digits.target.astype(np.int64)
+    labels.flags.writeable = False
+    return images, labels
+
+
+def digits_split():
+    """Fixed train / held-out split of scikit-learn's digits used by :func:`digits_network`.
+
+    Every fourth image (index ``i % 4 == 0``, 450 images, about 45 per digit) is held
+    out for testing; the other 1347 train the network. The split does not depend on any
+    seed, so simulated stimuli drawn from the held-out images are never seen in training.
+
+    Returns
+    -------
+    images : ndarray, shape (1797, 8, 8)
+        All digit images (0..16 scale, read-only).
+    labels : ndarray, shape (1797,)
+        Digit classes 0..9.
+    train : ndarray of int
+        Indices of the training images.
+    test : ndarray of int
+        Indices of the held-out images.
+
+    Examples
+    --------
+    >>> images, labels, train, test = digits_split()
+    >>> images.shape, len(train), len(test)
+    ((1797, 8, 8), 1347, 450)
+    """
+    images, labels = _load_digits()
+    index = np.arange(len(labels))
+    test = index[index % 4 == 0]
+    train = index[index % 4 != 0]
+    return images, labels, train, test
+
+
+def _check_images(images, name: str = "images") -> tuple[np.ndarray, tuple]:
+    """Return images as float64 (n, 8, 8) and the caller's original shape."""
+    try:
+        arr = np.asarray(images, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ArgumentError(f"{name} could not be read as a numeric array ({exc}); expected "
+                            f"an array of shape (n, 8, 8) or (n, 64)") from exc
+    shape = arr.shape
+    if arr.ndim == 2 and arr.shape[1] == _IMAGE_SIDE**2:
+        arr = arr.reshape(-1, _IMAGE_SIDE, _IMAGE_SIDE)
+    elif arr.ndim == 2 and arr.shape == (_IMAGE_SIDE, _IMAGE_SIDE):
+        raise ShapeMismatchError(
+            f"{name} has shape {shape}, a single image; expected a stack of shape (n, 8, 8) "
+            f"(use images[None] for one image)"
+        )
+    if arr.ndim != 3 or arr.shape[1:] != (_IMAGE_SIDE, _IMAGE_SIDE):
+        raise ShapeMismatchError(
+            f"{name} has shape {shape}; expected (n, 8, 8) or (n, 64) digit images"
+        )
+    if arr.shape[0] == 0:
+        raise ShapeMismatchError(f"{name} has shape {shape}; expected at least one image")
+    if not np.isfinite(arr).all():
+        raise NonFiniteDataError(f"{name} contains NaN or infinite pixels; expected finite values")
+    peak = float(np.abs(arr).max())
+    if 0 < peak <= 1.0:
+        warnings.warn(
+            f"{name} peak at {peak:.3g}: the network expects the digits' 0..16 pixel scale; "
+            f"multiply images on a 0..1 scale by 16",
+            NeurotkWarning,
+            stacklevel=3,
+        )
+    return arr, shape
+
+
+# --------------------------------------------------------------------------- numerics
+def _init_params(n_channels: int, hidden: tuple[int, int], rng: np.random.Generator) -> dict:
+    c = n_channels
+    n_flat = c * (_IMAGE_SIDE // 2) ** 2
+    sizes = [(9, c), (n_flat, hidden[0]), (hidden[0], hidden[1]), (hidden[1], 10)]
+    params = {}
+    for k, (fan_in, fan_out) in enumerate(sizes, start=1):
+        params[f"W{k}"] = rng.normal(0.0, np.sqrt(2.0 / fan_in), size=(fan_in, fan_out))
+        params[f"b{k}"] = np.zeros(fan_out)
+    params["b1"] += 0.05  # a small positive bias keeps conv units alive at the start
+    return params
+
+
+def _forward(params: Mapping[str, np.ndarray], x: np.ndarray) -> dict:
+    """Forward pass on scaled images ``x`` (n, 8, 8); returns every intermediate.
+
+    ``conv1`` is kept in (n, 8, 8, C) order internally (channels last) for speed.
+    """
+    n = x.shape[0]
+    side = _IMAGE_SIDE
+    c = params["W1"].shape[1]
+    xp = np.pad(x, ((0, 0), (1, 1), (1, 1)))
+    patches = sliding_window_view(xp, (3, 3), axis=(1, 2)).reshape(n * side * side, 9)
+    z1 = (patches @ params["W1"] + params["b1"]).reshape(n, side, side, c)
+    a1 = np.maximum(z1, 0.0)
+    half = side // 2
+    blocks = a1.reshape(n, half, 2, half, 2, c).transpose(0, 1, 3, 5, 2, 4).reshape(n, half, half, c, 4)
+    arg = blocks.argmax(axis=-1)
+    pooled = np.take_along_axis(blocks, arg[..., None], axis=-1)[..., 0]
+    h0 = pooled.reshape(n, -1)
+    z2 = h0 @ params["W2"] + params["b2"]
+    a2 = np.maximum(z2, 0.0)
+    z3 = a2 @ params["W3"] + params["b3"]
+    a3 = np.maximum(z3, 0.0)
+    z4 = a3 @ params["W4"] + params["b4"]
+    return {"patches": patches, "z1": z1, "a1": a1, "arg": arg, "h0": h0,
+            "z2": z2, "a2": a2, "z3": z3, "a3": a3, "z4": z4}
+
+
+def _backward(params: Mapping[str, np.ndarray], cache: dict, inject: Mapping[str, np.ndarray],
+              need_params: bool = True, need_input: bool = False):
+    """Back-propagate gradients injected at layer outputs.
+
+    ``inject`` maps layer names to gradients of a scalar with respect to that layer's
+    output, in the internal layouts (``conv1`` as (n, 8, 8, C)). Returns
+    ``(param_grads or None, input_grad or None)``; the input gradient is with respect
+    to the scaled images ``x``.
+    """
+    n = cache["h0"].shape[0]
+    side = _IMAGE_SIDE
+    half = side // 2
+    c = params["W1"].shape[1]
+    grads = {} if need_params else None
+    zero = 0.0
+    g = inject.get("logits", zero)
+    g_a3 = inject.get("fc2", zero)
+    if np.ndim(g):
+        if need_params:
+            grads["W4"] = cache["a3"].T @ g
+            grads["b4"] = g.sum(axis=0)
+        g_a3 = g_a3 + g @ params["W4"].T
+    elif need_params:
+        grads["W4"] = np.zeros_like(params["W4"])
+        grads["b4"] = np.zeros_like(params["b4"])
+    g_a2 = inject.get("fc1", zero)
+    if np.ndim(g_a3):
+        g_z3 = g_a3 * (cache["z3"] > 0)
+        if need_params:
+            grads["W3"] = cache["a2"].T @ g_z3
+            grads["b3"] = g_z3.sum(axis=0)
+        g_a2 = g_a2 + g_z3 @ params["W3"].T
+    elif need_params:
+        grads["W3"] = np.zeros_like(params["W3"])
+        grads["b3"] = np.zeros_like(params["b3"])
+    g_a1 = inject.get("conv1", zero)
+    if np.ndim(g_a2):
+        g_z2 = g_a2 * (cache["z2"] > 0)
+        if need_params:
+            grads["W2"] = cache["h0"].T @ g_z2
+            grads["b2"] = g_z2.sum(axis=0)
+        g_pool = (g_z2 @ params["W2"].T).reshape(n, half, half, c)
+        g_blocks = np.zeros((n, half, half, c, 4))
+        np.put_along_axis(g_blocks, cache["arg"][..., None], g_pool[..., None], axis=-1)
+        g_unpool = g_blocks.reshape(n, half, half, c, 2, 2).transpose(0, 1, 4, 2, 5, 3).reshape(n, side, side, c)
+        g_a1 = g_a1 + g_unpool
+    elif need_params:
+        grads["W2"] = np.zeros_like(params["W2"])
+        grads["b2"] = np.zeros_like(params["b2"])
+    g_x = None
+    if np.ndim(g_a1):
+        g_z1 = (g_a1 * (cache["z1"] > 0)).reshape(n * side * side, c)
+        if need_params:
+            grads["W1"] = cache["patches"].T @ g_z1
+            grads["b1"] = g_z1.sum(axis=0)
+        if need_input:
+            g_patches = (g_z1 @ params["W1"].T).reshape(n, side, side, 3, 3)
+            g_xp = np.zeros((n, side + 2, side + 2))
+            for dy in range(3):  # nine kernel offsets (col2im), not a loop over data
+                for dx in range(3):
+                    g_xp[:, dy : dy + side, dx : dx + side] += g_patches[..., dy, dx]
+            g_x = g_xp[:, 1:-1, 1:-1]
+    else:
+        if need_params:
+            grads["W1"] = np.zeros_like(params["W1"])
+            grads["b1"] = np.zeros_like(params["b1"])
+        if need_input:
+            g_x = np.zeros((n, side, side))
+    return grads, g_x
+
+
+def _loss_and_grads(params: Mapping[str, np.ndarray], x: np.ndarray, y: np.ndarray, alpha: float = 0.0):
+    """Mean softmax cross-entropy (+ ``alpha/2 * sum W**2``) and its parameter gradients."""
+    cache = _forward(params, x)
+    z = cache["z4"]
+    z = z - z.max(axis=1, keepdims=True)
+    logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+    n = len(y)
+    loss = -logp[np.arange(n), y].mean()
+    g = np.exp(logp)
+    g[np.arange(n), y] -= 1.0
+    grads, _ = _backward(params, cache, {"logits": g / n})
+    if alpha:
+        for k in ("W1", "W2", "W3", "W4"):
+            loss += 0.5 * alpha * float((params[k] ** 2).sum())
+            grads[k] = grads[k] + alpha * params[k]
+    return float(loss), grads
+
+
+def _layer_outputs(cache: dict) -> dict:
+    """Public layer activations: conv1 as (n, C, 8, 8), the rest (n, units)."""
+    return {
+        "conv1": cache["a1"].transpose(0, 3, 1, 2),
+        "fc1": cache["a2"],
+        "fc2": cache["a3"],
+        "logits": cache["z4"],
+    }
+
+
+# --------------------------------------------------------------------------- estimator
+class DigitsNetwork:
+    """A small numpy convolutional network for 8 x 8 digit images.
+
+    Architecture: ``conv1`` (``n_channels`` 3 x 3 filters, zero padding, ReLU; output
+    channels x 8 x 8) -> 2 x 2 max-pool -> ``fc1`` (ReLU) -> ``fc2`` (ReLU) -> ``logits``
+    (10 classes). Trained with Adam on softmax cross-entropy with L2 weight decay.
+    Images are on the digits' 0..16 scale, shaped (n, 8, 8) or (n, 64).
+
+    Parameters
+    ----------
+    n_channels : int, default 8
+        Convolutional channels.
+    hidden : tuple of two ints, default (128, 64)
+        Widths of ``fc1`` and ``fc2``.
+    n_epochs : int, default 20
+    batch_size : int, default 128
+    learning_rate : float, default 5e-3
+    alpha : float, default 1e-3
+        L2 weight decay.
+    random_state : int or Generator, default 0
+        Seeds initialisation and mini-batch order; the same seed gives the same network.
+
+    Attributes
+    ----------
+    layers : list of str
+        ``["conv1", "fc1", "fc2", "logits"]``, early -> late.
+    params_ : dict of ndarray
+        Learned weights ``W1..W4`` and biases ``b1..b4``.
+    loss_curve_ : list of float
+        Mean training loss per epoch.
+    test_score_ : float
+        Held-out accuracy (set by :func:`digits_network`).
+
+    Examples
+    --------
+    >>> from neurotk.datasets import digits_network
+    >>> net = digits_network()
+    >>> images, labels, train, test = net.split
+    >>> net.score(images[test], labels[test]) > 0.9
+    True
+    >>> net.forward(images[:2])["conv1"].shape
+    (2, 8, 8, 8)
+    """
+
+    layers = list(LAYERS)
+
+    def __init__(self, n_channels: int = 8, hidden: Sequence[int] = (128, 64), n_epochs: int = 20,
+                 batch_size: int = 128, learning_rate: float = 5e-3, alpha: float = 1e-3,
+                 random_state=0):
+        self.n_channels = n_channels
+        self.hidden = hidden
+        self.n_epochs = n_epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.alpha = alpha
+        self.random_state = random_state
+        self.layers = list(LAYERS)
+
+    def get_params(self, deep: bool = True) -> dict:
+        """Hyper-parameters, as scikit-learn estimators report them.
+
+        Examples
+        --------
+        >>> DigitsNetwork(n_channels=4).get_params()["n_channels"]
+        4
+        """
+        return {k: getattr(self, k) for k in ("n_channels", "hidden", "n_epochs", "batch_size",
+                                              "learning_rate", "alpha", "random_state")}
+
+    def __repr__(self) -> str:
+        fitted = "fitted" if hasattr(self, "params_") else "not fitted"
+        score = f", test accuracy {self.test_score_:.3f}" if hasattr(self, "test_score_") else ""
+        return (f"DigitsNetwork(layers={self.layers}, n_channels={self.n_channels}, "
+                f"hidden={tuple(self.hidden)}, random_state={self.random_state!r}; {fitted}{score})")
+
+    # ------------------------------------------------------------------ training
+    def fit(self, images, labels) -> "DigitsNetwork":
+        """Train on digit images (0..16 scale) and labels 0..9.
+
+        Examples
+        --------
+        >>> from neurotk.datasets.network import digits_split
+        >>> images, labels, train, test = digits_split()
+        >>> net = DigitsNetwork(n_epochs=2).fit(images[train], labels[train])
+        >>> len(net.loss_curve_)
+        2
+        """
+        x, _ = _check_images(images)
+        y = np.asarray(labels)
+        if y.shape != (len(x),):
+            raise ShapeMismatchError(f"labels has shape {y.shape}; expected ({len(x)},), one per image")
+        if not np.issubdtype(y.dtype, np.integer) or y.min() < 0 or y.max() > 9:
+            raise ArgumentError(f"labels must be integers 0..9; got dtype {y.dtype}, "
+                                f"values {np.unique(y)[:10].tolist()}")
+        for name in ("n_channels", "n_epochs", "batch_size"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, np.integer)) or value < 1:
+                raise ArgumentError(f"{name}={value!r}; expected a positive integer")
+        hidden = tuple(self.hidden)
+        if len(hidden) != 2 or any(not isinstance(h, (int, np.integer)) or h < 1 for h in hidden):
+            raise ArgumentError(f"hidden={self.hidden!r}; expected two positive integers")
+        rng = as_rng(self.random_state)
+        x = x / _PIXEL_MAX
+        params = _init_params(int(self.n_channels), hidden, rng)
+        m = {k: np.zeros_like(v) for k, v in params.items()}
+        v = {k: np.zeros_like(p) for k, p in params.items()}
+        beta1, beta2, eps = 0.9, 0.999, 1e-8
+        step = 0
+        n = len(y)
+        self.loss_curve_ = []
+        for _epoch in range(int(self.n_epochs)):
+            order = rng.permutation(n)
+            total = 0.0
+            for start in range(0, n, int(self.batch_size)):
+                batch = order[start : start + int(self.batch_size)]
+                loss, grads = _loss_and_grads(params, x[batch], y[batch], self.alpha)
+                total += loss * len(batch)
+                step += 1
+                lr = self.learning_rate * np.sqrt(1 - beta2**step) / (1 - beta1**step)
+                for k in params:
+                    m[k] = beta1 * m[k] + (1 - beta1) * grads[k]
+                    v[k] = beta2 * v[k] + (1 - beta2) * grads[k] ** 2
+                    params[k] = params[k] - lr * m[k] / (np.sqrt(v[k]) + eps)
+            self.loss_curve_.append(total / n)
+        for value in params.values():
+            value.flags.writeable = False
+        self.params_ = params
+        return self
+
+    def _check_fitted(self):
+        if not hasattr(self, "params_"):
+            raise ArgumentError("this DigitsNetwork is not trained yet; call fit() or use digits_network()")
+
+    # ------------------------------------------------------------------ inference
+    def forward(self, images) -> dict:
+        """Activations of every layer, keeping spatial shape.
+
+        Parameters
+        ----------
+        images : array-like, shape (n, 8, 8) or (n, 64)
+            Digit images on the 0..16 scale.
+
+        Returns
+        -------
+        dict
+            Layer name -> ndarray: ``conv1`` (n, channels, 8, 8) after ReLU, ``fc1`` and
+            ``fc2`` (n, width) after ReLU, ``logits`` (n, 10).
+
+        Examples
+        --------
+        >>> from neurotk.datasets import digits_network
+        >>> net = digits_network()
+        >>> images = net.split[0][:3]
+        >>> {k: v.shape for k, v in net.forward(images).items()}["fc1"]
+        (3, 128)
+        """
+        self._check_fitted()
+        x, _ = _check_images(images)
+        return _layer_outputs(_forward(self.params_, x / _PIXEL_MAX))
+
+    def predict_proba(self, images) -> np.ndarray:
+        """Class probabilities (softmax of the logits), shape (n, 10).
+
+        Examples
+        --------
+        >>> from neurotk.datasets import digits_network
+        >>> net = digits_network()
+        >>> net.predict_proba(net.split[0][:2]).sum(axis=1).round(6).tolist()
+        [1.0, 1.0]
+        """
+        z = self.forward(images)["logits"]
+        z = np.exp(z - z.max(axis=1, keepdims=True))
+        return z / z.sum(axis=1, keepdims=True)
+
+    def predict(self, images) -> np.ndarray:
+        """Predicted digit class for each image.
+
+        Examples
+        --------
+        >>> from neurotk.datasets import digits_network
+        >>> net = digits_network()
+        >>> images, labels, _, test = net.split
+        >>> bool((net.predict(images[test]) == labels[test]).mean() > 0.9)
+        True
+        """
+        return self.forward(images)["logits"].argmax(axis=1)
+
+    def score(self, images, labels) -> float:
+        """Classification accuracy on ``images`` with true ``labels``.
+
+        Examples
+        --------
+        >>> from neurotk.datasets import digits_network
+        >>> net = digits_network()
+        >>> images, labels, _, test = net.split
+        >>> round(net.score(images[test], labels[test]), 2) > 0.9
+        True
+        """
+        labels = np.asarray(labels)
+        pred = self.predict(images)
+        if labels.shape != pred.shape:
+            raise ShapeMismatchError(f"labels has shape {labels.shape}; expected {pred.shape}, one per image")
+        return float((pred == labels).mean())
+
+    def _check_layers(self, layers) -> list[str]:
+        if layers is None:
+            return list(self.layers)
+        names = [layers] if isinstance(layers, str) else list(layers)
+        unknown = [name for name in names if name not in self.layers]
+        if unknown or not names:
+            raise ArgumentError(f"layers={layers!r}: unknown layer(s) {unknown}; expected names "
+                                f"from {self.layers}")
+        return names
+
+    def activations(self, images, layers=None, stimulus_ids=None) -> dict:
+        """Layer activations as Recordings, one per layer (samples = images).
+
+        Parameters
+        ----------
+        images : array-like, shape (n, 8, 8) or (n, 64)
+        layers : str or list of str, optional
+            Layers to return (default: all, early -> late).
+        stimulus_ids : array-like, shape (n,), optional
+            Values of the samples column ``stimulus`` (default 0..n-1), so that the
+            activations align with brain recordings of the same stimuli.
+
+        Returns
+        -------
+        dict
+            Layer name -> :class:`~neurotk.Recording` with samples column ``stimulus`` and
+            units columns ``unit_id`` (``"<layer>:<index>"``, unique across layers),
+            ``source`` ("model"), ``layer``, ``channel`` and, for ``conv1``, ``y`` and
+            ``x``.
+
+        Examples
+        --------
+        >>> from neurotk.datasets import digits_network
+        >>> net = digits_network()
+        >>> recs = net.activations(net.split[0][:5], layers=["conv1", "logits"])
+        >>> recs["conv1"].shape, recs["logits"].units["source"].iloc[0]
+        ((5, 512), 'model')
+        """
+        names = self._check_layers(layers)
+        outputs = self.forward(images)
+        n = next(iter(outputs.values())).shape[0]
+        if stimulus_ids is None:
+            stimulus_ids = np.arange(n)
+        stimulus_ids = np.asarray(stimulus_ids)
+        if stimulus_ids.shape != (n,):
+            raise ShapeMismatchError(f"stimulus_ids has shape {stimulus_ids.shape}; expected ({n},), "
+                                     f"one per image")
+        if len(np.unique(stimulus_ids)) != n:
+            raise ArgumentError("stimulus_ids has repeated values; expected one unique id per image")
+        samples = pd.DataFrame({"stimulus": stimulus_ids})
+        out = {}
+        for name in names:  # one iteration per layer
+            act = outputs[name]
+            n_units = int(np.prod(act.shape[1:]))
+            units = {"unit_id": np.char.add(f"{name}:", np.arange(n_units).astype(str)),
+                     "source": "model", "layer": name}
+            if act.ndim == 4:
+                c, h, w = act.shape[1:]
+                units["channel"] = np.repeat(np.arange(c), h * w)
+                units["y"] = np.tile(np.repeat(np.arange(h), w), c)
+                units["x"] = np.tile(np.arange(w), c * h)
+            else:
+                units["channel"] = np.arange(n_units)
+            meta = {"name": f"DigitsNetwork {name}", "layer": name, "source": "model",
+                    "units_of_measure": "activation (a.u.)", "layer_shape": tuple(act.shape[1:]),
+                    "random_state": self.random_state,
+                    "provenance": "neurotk.datasets.digits_network"}
+            out[name] = Recording(act.reshape(n, n_units), samples, pd.DataFrame(units), meta, copy=False)
+        return out
+
+    def input_gradient(self, images, layer: str, weights) -> np.ndarray:
+        """Gradient of ``sum(weights * activations[layer])`` with respect to the images.
+
+        Parameters
+        ----------
+        images : array-like, shape (n, 8, 8) or (n, 64)
+            Digit images on the 0..16 scale.
+        layer : str
+            One of :attr:`layers`.
+        weights : array-like
+            Weights on the layer's activations: shape ``(n, *layer_shape)`` (one set per
+            image), ``layer_shape`` (shared by all images), ``(n, n_units)`` or
+            ``(n_units,)`` with the units flattened as in :meth:`activations`.
+
+        Returns
+        -------
+        ndarray
+            The gradient, same shape as ``images`` (per pixel, on the 0..16 scale).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from neurotk.datasets import digits_network
+        >>> net = digits_network()
+        >>> images = net.split[0][:2]
+        >>> w = np.zeros(10); w[3] = 1.0   # the logit of class 3
+        >>> net.input_gradient(images, "logits", w).shape
+        (2, 8, 8)
+        """
+        self._check_fitted()
+        (name,) = self._check_layers([layer]) if isinstance(layer, str) else (None,)
+        if name is None:
+            raise ArgumentError(f"layer={layer!r}; expected one layer name from {self.layers}")
+        x, shape = _check_images(images)
+        cache = _forward(self.params_, x / _PIXEL_MAX)
+        act = _layer_outputs(cache)[name]
+        n, layer_shape = act.shape[0], act.shape[1:]
+        w = np.asarray(weights, dtype=np.float64)
+        n_units = int(np.prod(layer_shape))
+        if w.shape == act.shape:
+            pass
+        elif w.shape == layer_shape:
+            w = np.broadcast_to(w, act.shape)
+        elif w.shape == (n, n_units):
+            w = w.reshape(act.shape)
+        elif w.shape == (n_units,):
+            w = np.broadcast_to(w.reshape(layer_shape), act.shape)
+        else:
+            raise ShapeMismatchError(
+                f"weights has shape {w.shape}; expected {act.shape}, {layer_shape}, {(n, n_units)} "
+                f"or {(n_units,)} for layer {name!r}"
+            )
+        if not np.isfinite(w).all():
+            raise NonFiniteDataError("weights contains NaN or infinite values; expected finite values")
+        if name == "conv1":
+            w = w.transpose(0, 2, 3, 1)
+        _, g_x = _backward(self.params_, cache, {name: w}, need_params=False, need_input=True)
+        return (g_x / _PIXEL_MAX).reshape(shape)
+
+    @property
+    def split(self):
+        """The digits and the fixed train / held-out indices (see :func:`digits_split`).
+
+        Examples
+        --------
+        >>> images, labels, train, test = DigitsNetwork().split
+        >>> len(test)
+        450
+        """
+        return digits_split()
+
+
+@functools.lru_cache(maxsize=8)
+def _trained(random_state: int) -> DigitsNetwork:
+    images, labels, train, test = digits_split()
+    net = DigitsNetwork(random_state=random_state).fit(images[train], labels[train])
+    net.test_score_ = net.score(images[test], labels[test])
+    return net
+
+
+def digits_network(random_state=0) -> DigitsNetwork:
+    """The bundled digits network, trained on the fly (about a second; cached per seed).
+
+    Trains a :class:`DigitsNetwork` with default hyper-parameters on the training part of
+    :func:`digits_split` (scikit-learn's bundled digits; nothing is downloaded) and records
+    its held-out accuracy in ``test_score_`` (about 0.97). The same ``random_state`` gives
+    the same network; trained networks are cached per seed within the process, so treat
+    the returned object as read-only.
+
+    Parameters
+    ----------
+    random_state : int, default 0
+        Seed of weight initialisation and mini-batch order.
+
+    Returns
+    -------
+    DigitsNetwork
+
+    Examples
+    --------
+    >>> from neurotk.datasets import digits_network
+    >>> net = digits_network(random_state=0)
+    >>> net.layers
+    ['conv1', 'fc1', 'fc2', 'logits']
+    >>> net.test_score_ > 0.9
+    True
+    """
+    if isinstance(random_state, bool) or not isinstance(random_state, (int, np.integer)) or random_state < 0:
+        raise ArgumentError(
+            f"random_state={random_state!r}; digits_network needs a non-negative integer seed "
+            f"(trained networks are cached per seed)"
+        )
+    return _trained(int(random_state))
