@@ -505,7 +505,7 @@ class Recording:
         --------
         >>> import numpy as np
         >>> rec = Recording(np.ones((2, 2)))
-        >>> rec.replace(data=np.zeros((2, 2))).data.sum()
+        >>> float(rec.replace(data=np.zeros((2, 2))).data.sum())
         0.0
         """
         return Recording(
