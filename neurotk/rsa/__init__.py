@@ -1,0 +1,52 @@
+"""Representational similarity analysis (RSA) and topological RSA.
+
+Compute RDMs from any Recording (neurons, voxels or network units) with :func:`rdm`,
+compare them with :func:`compare`, go beyond RDMs with :func:`cka`, :func:`ssm`,
+shape distances and kernel analysis, transform them topologically with
+:func:`geotopological` / :func:`geodesic`, and draw inference with :func:`bootstrap`,
+permutation tests and noise ceilings. Names load lazily, on first use.
+
+Examples
+--------
+>>> import numpy as np
+>>> from neurotk import rsa
+>>> x = np.random.default_rng(0).normal(size=(5, 20))
+>>> rsa.rdm(x, metric="euclidean").n_conditions
+5
+"""
+
+from __future__ import annotations
+
+import importlib
+
+_EXPORTS = {
+    # rdm.py: the container and the dissimilarity measures
+    "RDM": "rdm", "as_rdm": "rdm", "stack_rdms": "rdm", "rdm": "rdm", "pair_index": "rdm",
+    # compare.py: RDM comparisons
+    "compare": "compare",
+    # similarity.py: representational similarity beyond RDMs
+    "cka": "similarity", "ssm": "similarity", "shape_distance": "similarity",
+    "procrustes_distance": "similarity", "kernel_analysis": "similarity",
+    # topology.py: topological RSA
+    "geotopological": "topology", "geodesic": "topology", "topological_family": "topology",
+    "model_selection_accuracy": "topology",
+    # inference.py: bootstrap, permutation, noise ceilings, model comparison
+    "bootstrap": "inference", "permutation_test": "inference", "noise_ceiling": "inference",
+    "compare_models": "inference",
+    # embedding.py
+    "mds": "embedding",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name):
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'neurotk.rsa' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_EXPORTS))
