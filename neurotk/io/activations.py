@@ -1,0 +1,192 @@
+"""Network activations as Recordings: from array files, the bundled network or scikit-learn MLPs.
+
+Each layer becomes a Recording (stimuli x units) whose ``units`` table says
+``source="model"`` and the layer name, and whose ``samples`` table holds the stimulus ids,
+so it aligns with brain recordings of the same stimuli.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..errors import ArgumentError, DataFormatError, ShapeMismatchError, describe_values
+from ..recording import Recording
+
+__all__ = ["from_arrays", "activations"]
+
+#: Keys of an ``.npz`` file that label stimuli rather than hold a layer.
+_LABEL_KEYS = ("stimulus", "stimulus_ids", "category", "categories")
+
+
+def _layer_recording(name: str, values: np.ndarray, stimulus_ids, extra: Mapping | None, meta: dict, source: str) -> Recording:
+    values = np.asarray(values)
+    if values.ndim < 2:
+        raise ShapeMismatchError(
+            f"layer {name!r} has shape {values.shape}; expected (n_stimuli, n_units) or "
+            f"(n_stimuli, channels, height, width)"
+        )
+    n = values.shape[0]
+    units = {"unit_id": [f"{name}:{k}" for k in range(int(np.prod(values.shape[1:])))], "source": source, "layer": name}
+    if values.ndim == 4:  # channels x height x width: keep the spatial position of each unit
+        c, h, w = values.shape[1:]
+        ch, yy, xx = np.meshgrid(np.arange(c), np.arange(h), np.arange(w), indexing="ij")
+        units.update(channel=ch.ravel(), y=yy.ravel(), x=xx.ravel())
+    samples = {"stimulus": np.arange(n) if stimulus_ids is None else np.asarray(stimulus_ids)}
+    if len(samples["stimulus"]) != n:
+        raise ShapeMismatchError(
+            f"stimulus ids have {len(samples['stimulus'])} entries but layer {name!r} has {n} "
+            f"stimuli (rows); expected one id per stimulus"
+        )
+    for key, col in (extra or {}).items():
+        samples[key] = np.asarray(col)
+    return Recording(values.reshape(n, -1), samples, units, {**meta, "name": name, "layer": name})
+
+
+def from_arrays(source, stimulus_ids=None, layers: Sequence[str] | None = None, source_label: str = "model") -> dict:
+    """Layers stored as arrays (``.npz``/``.npy`` file or a dict) -> dict of name -> Recording.
+
+    Files are read with ``allow_pickle=False``: object arrays are refused, never unpickled.
+    In an ``.npz`` file every array is a layer (rows = stimuli) except the keys
+    ``stimulus``/``stimulus_ids`` (stimulus ids) and ``category``/``categories``, which
+    label the rows. A ``.npy`` file is one layer named after the file.
+
+    Parameters
+    ----------
+    source : str, Path or dict of name -> array
+    stimulus_ids : array-like, optional
+        Stimulus id of each row (overrides one stored in the file).
+    layers : sequence of str, optional
+        Keep only these layers, in this order.
+    source_label : str, default "model"
+        Value of the ``source`` column of the units tables.
+
+    Returns
+    -------
+    dict of str -> Recording
+        In file order (or ``layers`` order).
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "net.npz"
+    >>> np.savez(path, conv1=np.ones((4, 2, 3, 3)), fc=np.zeros((4, 5)), stimulus=[7, 8, 9, 10])
+    >>> layers = from_arrays(path)
+    >>> list(layers), layers["conv1"].shape, layers["fc"].samples["stimulus"].tolist()
+    (['conv1', 'fc'], (4, 18), [7, 8, 9, 10])
+    """
+    meta = {}
+    if isinstance(source, Mapping):
+        arrays = dict(source)
+        meta["source"] = "arrays"
+    else:
+        path = Path(source)
+        if not path.exists():
+            raise DataFormatError(f"{path}: no such file; expected an .npz or .npy file of layer activations")
+        meta["path"] = str(path)
+        try:
+            if path.suffix == ".npy":
+                arrays = {path.stem: np.load(path, allow_pickle=False, mmap_mode="r")}
+            else:
+                with np.load(path, allow_pickle=False) as npz:
+                    arrays = {k: npz[k] for k in npz.files}
+        except ValueError as exc:
+            raise DataFormatError(
+                f"{path}: holds object arrays, which neurotk never unpickles ({exc}); expected "
+                f"numeric arrays"
+            ) from exc
+        except (OSError, EOFError, Exception) as exc:  # zip errors, truncated files ...
+            raise DataFormatError(f"{path}: could not be read as .npz/.npy ({type(exc).__name__}: {exc})") from exc
+    labels = {k: arrays.pop(k) for k in list(arrays) if k in _LABEL_KEYS}
+    if stimulus_ids is None:
+        stimulus_ids = labels.get("stimulus", labels.get("stimulus_ids"))
+    extra = {}
+    cats = labels.get("category", labels.get("categories"))
+    if cats is not None:
+        extra["category"] = cats
+    if layers is not None:
+        missing = [name for name in layers if name not in arrays]
+        if missing:
+            raise ArgumentError(f"layers {describe_values(missing)} not found; available: {list(arrays)}")
+        arrays = {name: arrays[name] for name in layers}
+    if not arrays:
+        raise DataFormatError(f"{meta.get('path', 'arrays')}: no layer arrays found (only {list(labels)})")
+    bad = {k: v.dtype for k, v in arrays.items() if np.asarray(v).dtype.kind not in "biuf"}
+    if bad:
+        raise DataFormatError(f"{meta.get('path', 'arrays')}: layers {bad} are not numeric; expected numbers")
+    return {name: _layer_recording(name, values, stimulus_ids, extra, meta, source_label) for name, values in arrays.items()}
+
+
+def _mlp_activations(model, x: np.ndarray) -> dict:
+    """Hidden-layer and output activations of a fitted scikit-learn MLP."""
+    activation = {
+        "relu": lambda z: np.maximum(z, 0),
+        "tanh": np.tanh,
+        "logistic": lambda z: 1 / (1 + np.exp(-z)),
+        "identity": lambda z: z,
+    }[model.activation]
+    out = {}
+    h = x
+    n_layers = len(model.coefs_)
+    for k, (w, b) in enumerate(zip(model.coefs_, model.intercepts_)):
+        z = h @ w + b
+        if k < n_layers - 1:
+            h = activation(z)
+            out[f"hidden{k + 1}"] = h
+        else:
+            out["output"] = z  # pre-softmax (logits) or regression output
+    return out
+
+
+def activations(model, stimuli, layers: Sequence[str] | None = None, stimulus_ids=None, batch_size: int = 256) -> dict:
+    """Activations of a network's layers to ``stimuli`` -> dict of layer name -> Recording.
+
+    Supported models: the bundled :func:`~neurotk.datasets.digits_network`, any fitted
+    scikit-learn ``MLPClassifier``/``MLPRegressor`` (layers ``hidden1``, ``hidden2`` ...,
+    ``output``), and a mapping of precomputed arrays (see :func:`from_arrays`).
+
+    Parameters
+    ----------
+    model : DigitsNetwork, fitted sklearn MLP, or dict of arrays
+    stimuli : array-like, shape (n_stimuli, ...)
+        Inputs; flattened per stimulus for MLPs.
+    layers : sequence of str, optional
+        Layers to return (default: all, early -> late).
+    stimulus_ids : array-like, optional
+        Stimulus id of each row (default 0..n-1), stored in ``samples["stimulus"]``.
+    batch_size : int
+        Stimuli per forward pass, bounding memory.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.datasets import load_digits
+    >>> from sklearn.neural_network import MLPClassifier
+    >>> X, y = load_digits(return_X_y=True)
+    >>> mlp = MLPClassifier(hidden_layer_sizes=(16,), max_iter=50, random_state=0).fit(X / 16, y)
+    >>> acts = activations(mlp, X[:5] / 16)
+    >>> list(acts), acts["hidden1"].shape
+    (['hidden1', 'output'], (5, 16))
+    """
+    if isinstance(model, Mapping):
+        return from_arrays(model, stimulus_ids=stimulus_ids, layers=layers)
+    if hasattr(model, "activations") and hasattr(model, "layers"):  # the bundled DigitsNetwork
+        return model.activations(stimuli, layers=layers, stimulus_ids=stimulus_ids)
+    if hasattr(model, "coefs_") and hasattr(model, "intercepts_"):
+        x = np.asarray(stimuli, dtype=float)
+        x = x.reshape(len(x), -1)
+        if x.shape[1] != model.coefs_[0].shape[0]:
+            raise ShapeMismatchError(
+                f"stimuli have {x.shape[1]} values each but the MLP expects "
+                f"{model.coefs_[0].shape[0]} inputs"
+            )
+        chunks = [_mlp_activations(model, x[s : s + batch_size]) for s in range(0, len(x), batch_size)]
+        arrays = {name: np.concatenate([c[name] for c in chunks]) for name in chunks[0]}
+        return from_arrays(arrays, stimulus_ids=stimulus_ids, layers=layers)
+    raise ArgumentError(
+        f"model of type {type(model).__name__} is not supported; expected the bundled digits "
+        f"network, a fitted scikit-learn MLP, or a dict of layer arrays"
+    )

@@ -1,0 +1,268 @@
+"""Figures for representational similarity analysis.
+
+Each function takes what :mod:`neurotk.rsa` returns (an RDM, MDS coordinates, a tidy
+table of scores) and returns the matplotlib Axes it drew on. Nothing here computes an
+analysis.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..errors import ArgumentError, ShapeMismatchError
+
+__all__ = ["plot_rdm", "plot_embedding", "plot_model_comparison", "plot_layer_area"]
+
+
+def _axes(ax, figsize=(5, 4)):
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=figsize, constrained_layout=True)
+    return ax
+
+
+def _category_runs(categories):
+    """Start, stop and label of each run of equal consecutive labels."""
+    categories = np.asarray(categories)
+    change = np.flatnonzero(np.r_[True, categories[1:] != categories[:-1], True])
+    return [(int(a), int(b), categories[a]) for a, b in zip(change[:-1], change[1:])]
+
+
+def plot_rdm(rdm, ax=None, index: int = 0, categories=None, rank: bool = False, cmap: str = "viridis",
+             title: str | None = None, colorbar: bool = True):
+    """Heatmap of an RDM, with coloured bands marking condition categories.
+
+    Parameters
+    ----------
+    rdm : RDM
+        The RDM (the ``index``-th of a stack is drawn).
+    ax : matplotlib Axes, optional
+    categories : array-like, shape (n_conditions,), optional
+        A category per condition (e.g. digit class). Conditions are drawn in the RDM's
+        order; sort them by category first (``rdm.subset``) for contiguous bands.
+    rank : bool, default False
+        Show rank-transformed dissimilarities (percentiles), as RSA figures often do.
+    cmap, title, colorbar
+        Display options.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from neurotk.rsa import RDM
+    >>> ax = plot_rdm(RDM([1.0, 2.0, 3.0], names=["V1"]), categories=["a", "a", "b"])
+    >>> ax.get_title()
+    'V1'
+    """
+    import matplotlib.colors as mcolors
+    from scipy.stats import rankdata
+
+    from ..rsa.rdm import as_rdm
+
+    rdm = as_rdm(rdm)
+    if not 0 <= index < rdm.n_rdms:
+        raise ArgumentError(f"index={index}; expected 0 <= index < {rdm.n_rdms} (the number of RDMs)")
+    ax = _axes(ax)
+    matrix = rdm.matrices[index]
+    label = f"dissimilarity ({rdm.metric})" if rdm.metric else "dissimilarity"
+    if rank:
+        i, j = np.triu_indices(rdm.n_conditions, 1)
+        ranks = rankdata(matrix[i, j]) / len(i) * 100
+        matrix = np.zeros_like(matrix)
+        matrix[i, j] = matrix[j, i] = ranks
+        label = "dissimilarity (percentile)"
+    n = rdm.n_conditions
+    image = ax.imshow(matrix, cmap=cmap, interpolation="nearest", extent=(-0.5, n - 0.5, n - 0.5, -0.5))
+    if colorbar:
+        ax.figure.colorbar(image, ax=ax, label=label, shrink=0.85)
+    if categories is not None:
+        categories = np.asarray(categories)
+        if categories.shape != (n,):
+            raise ShapeMismatchError(f"categories has shape {categories.shape}; expected ({n},), one per condition")
+        runs = _category_runs(categories)
+        palette = list(mcolors.TABLEAU_COLORS.values())
+        band = max(n * 0.03, 0.6)
+        for k, (a, b, lab) in enumerate(runs):
+            colour = palette[k % len(palette)]
+            ax.add_patch(_rect(a - 0.5, -0.5 - band, b - a, band, colour))
+            ax.add_patch(_rect(-0.5 - band, a - 0.5, band, b - a, colour))
+        ax.set_xlim(-0.5 - band, n - 0.5)
+        ax.set_ylim(n - 0.5, -0.5 - band)
+        if len(runs) <= 20:
+            centres = [(a + b - 1) / 2 for a, b, _ in runs]
+            ax.set_yticks(centres, [str(lab) for _, _, lab in runs])
+            ax.set_xticks(centres, [str(lab) for _, _, lab in runs])
+    else:
+        ax.set_xticks([])
+        ax.set_yticks([])
+    ax.set_xlabel("condition")
+    ax.set_ylabel("condition")
+    ax.set_title(title if title is not None else rdm.names[index])
+    return ax
+
+
+def _rect(x, y, w, h, colour):
+    from matplotlib.patches import Rectangle
+
+    return Rectangle((x, y), w, h, facecolor=colour, edgecolor="none", clip_on=False)
+
+
+def plot_embedding(coordinates, categories=None, ax=None, title: str | None = None, labels=None):
+    """Scatter of a 2-D embedding of conditions (e.g. MDS of an RDM), coloured by category.
+
+    Parameters
+    ----------
+    coordinates : array-like, shape (n_conditions, 2)
+    categories : array-like, shape (n_conditions,), optional
+        Colour and legend by category.
+    labels : array-like, optional
+        Text placed next to each point (for few conditions).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import matplotlib, numpy as np
+    >>> matplotlib.use("Agg")
+    >>> ax = plot_embedding(np.random.default_rng(0).normal(size=(6, 2)), categories=[0, 0, 1, 1, 2, 2])
+    >>> len(ax.collections)
+    3
+    """
+    xy = np.asarray(getattr(coordinates, "coordinates", coordinates), dtype=float)
+    if xy.ndim != 2 or xy.shape[1] < 2:
+        raise ShapeMismatchError(f"coordinates has shape {xy.shape}; expected (n_conditions, 2)")
+    ax = _axes(ax, (4.5, 4))
+    if categories is None:
+        ax.scatter(xy[:, 0], xy[:, 1], s=25)
+    else:
+        categories = np.asarray(categories)
+        if categories.shape != (len(xy),):
+            raise ShapeMismatchError(f"categories has shape {categories.shape}; expected ({len(xy)},)")
+        for value in pd.unique(categories):
+            mask = categories == value
+            ax.scatter(xy[mask, 0], xy[mask, 1], s=25, label=str(value))
+        ax.legend(title="category", fontsize="small", loc="best", ncols=2 if len(pd.unique(categories)) > 5 else 1)
+    if labels is not None:
+        for (x, y), text in zip(xy, labels):
+            ax.annotate(str(text), (x, y), fontsize="x-small", xytext=(2, 2), textcoords="offset points")
+    ax.set_xlabel("dimension 1")
+    ax.set_ylabel("dimension 2")
+    ax.set_aspect("equal", adjustable="datalim")
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def plot_model_comparison(scores, ax=None, noise_ceiling=None, significant=None, method: str | None = None,
+                          title: str | None = None):
+    """Bar plot of model scores with confidence intervals, noise ceiling and significance marks.
+
+    Parameters
+    ----------
+    scores : DataFrame
+        Columns ``model``, ``score`` and optionally ``ci_low``, ``ci_high`` (as returned by
+        ``bootstrap(...).to_frame()``).
+    noise_ceiling : (lower, upper), optional
+        Drawn as a grey band.
+    significant : array-like of bool, optional
+        Models marked with an asterisk (e.g. p < 0.05 after correction).
+    method : str, optional
+        The comparison method, for the y-axis label.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import matplotlib, pandas as pd
+    >>> matplotlib.use("Agg")
+    >>> table = pd.DataFrame({"model": ["a", "b"], "score": [0.2, 0.5], "ci_low": [0.1, 0.4], "ci_high": [0.3, 0.6]})
+    >>> ax = plot_model_comparison(table, noise_ceiling=(0.6, 0.7), significant=[False, True])
+    >>> [t.get_text() for t in ax.get_xticklabels()]
+    ['a', 'b']
+    """
+    table = pd.DataFrame(scores)
+    for col in ("model", "score"):
+        if col not in table:
+            raise ArgumentError(f"scores has no column {col!r}; its columns are {list(table.columns)}")
+    ax = _axes(ax, (max(3.0, 0.6 * len(table) + 1.5), 3.5))
+    x = np.arange(len(table))
+    yerr = None
+    if {"ci_low", "ci_high"} <= set(table.columns):
+        yerr = np.vstack([table["score"] - table["ci_low"], table["ci_high"] - table["score"]])
+    ax.bar(x, table["score"], yerr=yerr, color="tab:blue", alpha=0.85, capsize=3, ecolor="black")
+    if noise_ceiling is not None:
+        low, high = noise_ceiling
+        ax.axhspan(low, high, color="0.6", alpha=0.35, zorder=0, label="noise ceiling")
+        ax.legend(loc="upper left", fontsize="small")
+    if significant is not None:
+        significant = np.asarray(significant, dtype=bool)
+        top = table["ci_high"].to_numpy() if yerr is not None else table["score"].to_numpy()
+        for k in np.flatnonzero(significant):
+            ax.text(x[k], top[k], "*", ha="center", va="bottom", fontsize=14)
+    ax.set_xticks(x, table["model"].astype(str), rotation=45 if len(table) > 4 else 0, ha="right" if len(table) > 4 else "center")
+    ax.axhline(0, color="black", lw=0.8)
+    ax.set_ylabel(f"RDM similarity ({method})" if method else "RDM similarity")
+    ax.set_xlabel("model")
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def plot_layer_area(scores, ax=None, value: str = "score", title: str | None = None, cmap: str = "magma"):
+    """Heatmap of scores of network layers (columns) against brain areas (rows).
+
+    The best layer of each area is outlined. Rows and columns keep the order in which
+    they first appear in the table (areas early -> late, layers early -> late).
+
+    Parameters
+    ----------
+    scores : DataFrame
+        Columns ``area``, ``layer`` and ``value``.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import matplotlib, pandas as pd
+    >>> matplotlib.use("Agg")
+    >>> t = pd.DataFrame({"area": ["V1", "V1", "IT", "IT"], "layer": ["c1", "fc", "c1", "fc"], "score": [.5, .2, .1, .6]})
+    >>> plot_layer_area(t).get_ylabel()
+    'brain area'
+    """
+    from matplotlib.patches import Rectangle
+
+    table = pd.DataFrame(scores)
+    for col in ("area", "layer", value):
+        if col not in table:
+            raise ArgumentError(f"scores has no column {col!r}; its columns are {list(table.columns)}")
+    areas = list(pd.unique(table["area"]))
+    layers = list(pd.unique(table["layer"]))
+    grid = table.pivot_table(index="area", columns="layer", values=value, aggfunc="mean").loc[areas, layers]
+    ax = _axes(ax, (1.2 * len(layers) + 2.5, 0.7 * len(areas) + 1.5))
+    image = ax.imshow(grid.to_numpy(), cmap=cmap, aspect="auto")
+    ax.figure.colorbar(image, ax=ax, label=value)
+    for r, row in enumerate(grid.to_numpy()):
+        for c, v in enumerate(row):
+            ax.text(c, r, f"{v:.2f}", ha="center", va="center", fontsize="small",
+                    color="white" if v < np.nanmean(grid.to_numpy()) else "black")
+        best = int(np.nanargmax(row))
+        ax.add_patch(Rectangle((best - 0.5, r - 0.5), 1, 1, fill=False, edgecolor="cyan", lw=2.5))
+    ax.set_xticks(range(len(layers)), layers)
+    ax.set_yticks(range(len(areas)), areas)
+    ax.set_xlabel("network layer (early -> late)")
+    ax.set_ylabel("brain area")
+    if title:
+        ax.set_title(title)
+    return ax

@@ -1,0 +1,74 @@
+"""RSA figures: labelled axes, the right number of bands/bars/marks, clear errors."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+
+from neurotk import ArgumentError, ShapeMismatchError  # noqa: E402
+from neurotk.plotting.rsa import plot_embedding, plot_layer_area, plot_model_comparison, plot_rdm  # noqa: E402
+from neurotk.rsa.rdm import RDM  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _close():
+    yield
+    plt.close("all")
+
+
+def test_plot_rdm_draws_the_matrix_bands_and_labels():
+    rng = np.random.default_rng(0)
+    m = rng.random((6, 6))
+    m = m + m.T
+    np.fill_diagonal(m, 0)
+    rdm = RDM.from_matrix(m, names=["V1"], metric="correlation")
+    ax = plot_rdm(rdm, categories=["a", "a", "b", "b", "b", "c"])
+    np.testing.assert_allclose(ax.images[0].get_array(), m)
+    assert len(ax.patches) == 2 * 3  # a band per category on each axis
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["a", "b", "c"]
+    assert ax.get_title() == "V1" and ax.get_xlabel() == "condition"
+    assert ax.figure.axes[-1].get_ylabel() == "dissimilarity (correlation)"  # the colour bar
+    ranked = plot_rdm(rdm, rank=True, colorbar=False).images[0].get_array()
+    i, j = np.triu_indices(6, 1)
+    assert sorted(np.asarray(ranked)[i, j]) == pytest.approx(np.arange(1, 16) / 15 * 100)
+
+
+def test_plot_rdm_errors():
+    rdm = RDM([1.0, 2.0, 3.0])
+    with pytest.raises(ShapeMismatchError, match="one per condition"):
+        plot_rdm(rdm, categories=[1, 2])
+    with pytest.raises(ArgumentError, match="index=3"):
+        plot_rdm(rdm, index=3)
+
+
+def test_plot_embedding_groups_by_category():
+    xy = np.arange(12.0).reshape(6, 2)
+    ax = plot_embedding(xy, categories=[0, 0, 1, 1, 2, 2], labels=list("abcdef"))
+    assert len(ax.collections) == 3
+    np.testing.assert_array_equal(ax.collections[1].get_offsets(), xy[2:4])
+    assert ax.get_legend() is not None and len(ax.texts) == 6
+    with pytest.raises(ShapeMismatchError):
+        plot_embedding(np.zeros(5))
+
+
+def test_plot_model_comparison_bars_ceiling_and_stars():
+    table = pd.DataFrame({"model": ["m1", "m2", "m3"], "score": [0.1, 0.4, 0.3], "ci_low": [0.0, 0.3, 0.2], "ci_high": [0.2, 0.5, 0.4]})
+    ax = plot_model_comparison(table, noise_ceiling=(0.45, 0.6), significant=[False, True, True], method="spearman")
+    heights = [p.get_height() for p in ax.patches if type(p).__name__ == "Rectangle"]
+    assert heights[:3] == pytest.approx([0.1, 0.4, 0.3])
+    assert sum(t.get_text() == "*" for t in ax.texts) == 2
+    assert ax.get_ylabel() == "RDM similarity (spearman)"
+    with pytest.raises(ArgumentError, match="no column 'score'"):
+        plot_model_comparison(pd.DataFrame({"model": ["a"]}))
+
+
+def test_plot_layer_area_outlines_the_best_layer():
+    t = pd.DataFrame({"area": ["V1"] * 3 + ["IT"] * 3, "layer": ["c1", "f1", "f2"] * 2, "score": [0.6, 0.3, 0.1, 0.2, 0.3, 0.7]})
+    ax = plot_layer_area(t)
+    np.testing.assert_allclose(ax.images[0].get_array(), [[0.6, 0.3, 0.1], [0.2, 0.3, 0.7]])
+    outlines = [p.get_xy() for p in ax.patches]
+    assert outlines == [(-0.5, -0.5), (1.5, 0.5)]  # V1 -> c1, IT -> f2
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["c1", "f1", "f2"]
