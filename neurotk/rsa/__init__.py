@@ -19,9 +19,12 @@ from __future__ import annotations
 
 import importlib
 
+# Imported eagerly: ``rdm`` names both the submodule and its main function, and importing
+# the submodule first makes the package attribute the function (later imports of
+# ``neurotk.rsa.rdm`` by sibling modules then leave it alone).
+from .rdm import RDM, as_rdm, noise_covariance, pair_index, rdm, stack_rdms
+
 _EXPORTS = {
-    # rdm.py: the container and the dissimilarity measures
-    "RDM": "rdm", "as_rdm": "rdm", "stack_rdms": "rdm", "rdm": "rdm", "pair_index": "rdm",
     # compare.py: RDM comparisons
     "compare": "compare",
     # similarity.py: representational similarity beyond RDMs
@@ -37,7 +40,7 @@ _EXPORTS = {
     "mds": "embedding",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = sorted([*_EXPORTS, "RDM", "as_rdm", "noise_covariance", "pair_index", "rdm", "stack_rdms"])
 
 
 def __getattr__(name):
