@@ -19,14 +19,13 @@ from __future__ import annotations
 
 import importlib
 
-# Imported eagerly: ``rdm`` names both the submodule and its main function, and importing
+# Imported eagerly: ``rdm`` and ``compare`` name both a submodule and its main function, and importing
 # the submodule first makes the package attribute the function (later imports of
 # ``neurotk.rsa.rdm`` by sibling modules then leave it alone).
+from .compare import compare, compare_vectors
 from .rdm import RDM, as_rdm, noise_covariance, pair_index, rdm, stack_rdms
 
 _EXPORTS = {
-    # compare.py: RDM comparisons
-    "compare": "compare",
     # similarity.py: representational similarity beyond RDMs
     "cka": "similarity", "ssm": "similarity", "shape_distance": "similarity",
     "procrustes_distance": "similarity", "kernel_analysis": "similarity",
@@ -40,7 +39,7 @@ _EXPORTS = {
     "mds": "embedding",
 }
 
-__all__ = sorted([*_EXPORTS, "RDM", "as_rdm", "noise_covariance", "pair_index", "rdm", "stack_rdms"])
+__all__ = sorted([*_EXPORTS, "RDM", "as_rdm", "noise_covariance", "pair_index", "rdm", "stack_rdms", "compare", "compare_vectors"])
 
 
 def __getattr__(name):
