@@ -1,0 +1,519 @@
+"""NWB spike trains -> Recordings, checked against numpy loops, pynwb and the simulation.
+
+Files are genuine NWB: written by make_demo_session and by pynwb here; broken files are
+copies edited with h5py. The real files of other labs in ../shared/realdata are read when
+that folder exists (a fresh clone has none: those tests skip).
+"""
+
+import datetime
+import hashlib
+import shutil
+import warnings
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pandas as pd
+import pytest
+
+from neurotk import ArgumentError, DataFormatError, Recording
+from neurotk.datasets import make_demo_session, simulate_visual_hierarchy
+from neurotk.io import SpikeTrains, bin_spikes, count_spikes, psth, read_spikes
+
+pynwb = pytest.importorskip("pynwb")
+
+REALDATA = (Path(__file__).resolve().parents[2] / ".." / "shared" / "realdata").resolve()
+DEMO_KW = dict(n_stimuli=20, n_repeats=2, n_units_per_area=5)
+
+
+def sha256(path):
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def flat_spikes(path, table="units"):
+    """Spike times per unit straight from the file (the reference for everything)."""
+    with h5py.File(path, "r") as f:
+        times = f[f"{table}/spike_times"][:]
+        ends = f[f"{table}/spike_times_index"][:].astype(int)
+        ids = f[f"{table}/id"][:]
+    return ids, np.split(times, ends[:-1])
+
+
+def reference_counts(trains, a, b):
+    """(n_windows, n_units) spikes in [a, b): a plain loop over units and windows."""
+    out = np.zeros((len(a), len(trains)))
+    for u, t in enumerate(trains):
+        for k in range(len(a)):
+            out[k, u] = np.count_nonzero((t >= a[k]) & (t < b[k]))
+    return out
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    return make_demo_session(tmp_path_factory.mktemp("demo") / "s.nwb", random_state=0, **DEMO_KW)
+
+
+@pytest.fixture(scope="module")
+def handmade(tmp_path_factory):
+    """A file written with pynwb's own API: add_unit, add_trial, add_time_intervals."""
+    from pynwb import NWBHDF5IO, NWBFile
+    from pynwb.epoch import TimeIntervals
+
+    rng = np.random.default_rng(3)
+    nwb = NWBFile(session_description="handmade", identifier="handmade-1",
+                  session_start_time=datetime.datetime(2024, 5, 1, tzinfo=datetime.timezone.utc))
+    device = nwb.create_device(name="probe")
+    groups = [nwb.create_electrode_group(name=f"shank{i}", description="shank", location=loc, device=device)
+              for i, loc in enumerate(["VISp", "CA1"])]
+    for e in range(8):
+        nwb.add_electrode(group=groups[e // 4], location=groups[e // 4].location, x=0.0, y=float(e), z=0.0)
+    nwb.add_unit_column(name="quality", description="sorting quality")
+    nwb.add_unit_column(name="depth", description="um")
+    trains = []
+    for u in range(7):
+        n = [0, 1, 50, 400, 3, 1000, 120][u]
+        # 30 kHz sample times: many spikes fall exactly on 10 ms bin edges
+        t = np.sort(rng.choice(30000 * 20, size=n, replace=False)) / 30000.0
+        trains.append(t)
+        nwb.add_unit(spike_times=t, quality=["good", "mua"][u % 2], depth=100.0 * u,
+                     electrodes=[u % 8], id=100 + u)
+    nwb.add_trial_column(name="stimulus", description="stimulus id")
+    nwb.add_trial_column(name="correct", description="response")
+    for k in range(30):
+        nwb.add_trial(start_time=0.5 * k, stop_time=0.5 * k + 0.3, stimulus=k % 4, correct=bool(k % 3))
+    pres = TimeIntervals(name="grating_presentations", description="gratings")
+    pres.add_column(name="orientation", description="deg")
+    for k in range(25):  # overlapping windows: 0.4 s apart, counted in 0.5 s windows below
+        pres.add_interval(start_time=1.0 + 0.4 * k, stop_time=1.2 + 0.4 * k, orientation=45.0 * (k % 4))
+    nwb.add_time_intervals(pres)
+    path = tmp_path_factory.mktemp("handmade") / "handmade.nwb"
+    with NWBHDF5IO(str(path), "w") as io:
+        io.write(nwb)
+    return path, trains
+
+
+def broken_copy(src, dst, edit):
+    shutil.copy(src, dst)
+    with h5py.File(dst, "r+") as f:
+        edit(f)
+    return dst
+
+
+# --------------------------------------------------------------------------- reading
+def test_units_table_and_intervals_match_pynwb(demo):
+    before = sha256(demo)
+    spikes = read_spikes(demo)
+    with pynwb.NWBHDF5IO(str(demo), "r") as io:
+        nwb = io.read()
+        units = nwb.units.to_dataframe()
+        pres = nwb.intervals["stimulus_presentations"].to_dataframe()
+        electrodes = nwb.electrodes.to_dataframe()
+        counts = [len(nwb.units["spike_times"][i]) for i in range(len(units))]
+    table = spikes.units
+    assert table["unit_id"].tolist() == units.index.tolist()
+    for col in ("area", "quality"):
+        assert table[col].tolist() == units[col].tolist()
+    np.testing.assert_array_equal(table["depth"], units["depth"])
+    peak = np.array([e.index[0] for e in units["electrodes"]])
+    np.testing.assert_array_equal(table["electrode"], peak)
+    assert table["location"].tolist() == electrodes.loc[peak, "location"].tolist()
+    assert table["electrode_group"].tolist() == electrodes.loc[peak, "group_name"].tolist()
+    np.testing.assert_array_equal(spikes.spike_counts, counts)
+    assert spikes.n_spikes == sum(counts) and len(spikes) == len(units)
+    ids, trains = flat_spikes(demo)
+    lo, hi = spikes.time_range
+    assert lo == min(t.min() for t in trains) and hi == max(t.max() for t in trains)
+    assert spikes.interval_names == ["stimulus_presentations"]
+    got = spikes.intervals("stimulus")
+    pd.testing.assert_frame_equal(got.drop(columns="id"), pres.reset_index(drop=True), check_dtype=False)
+    pd.testing.assert_frame_equal(spikes.intervals(), got)
+    np.testing.assert_array_equal(spikes.times(ids[3]), trains[3])
+    assert "SpikeTrains" in repr(spikes) and spikes.meta["identifier"] == "neurotk-demo-session-0"
+    assert sha256(demo) == before
+
+
+def test_handmade_file_units_trials_and_named_tables(handmade):
+    path, trains = handmade
+    spikes = read_spikes(path)
+    table = spikes.units
+    assert table["unit_id"].tolist() == list(range(100, 107))
+    assert table["quality"].tolist() == ["good", "mua"] * 3 + ["good"]
+    assert table["location"].tolist() == ["VISp"] * 4 + ["CA1"] * 3
+    assert table["electrode_group"].tolist() == ["shank0"] * 4 + ["shank1"] * 3
+    np.testing.assert_array_equal(spikes.spike_counts, [len(t) for t in trains])
+    trials = spikes.intervals("trials")
+    assert len(trials) == 30 and trials["correct"].dtype == bool
+    assert trials["stimulus"].tolist() == [k % 4 for k in range(30)]
+    assert set(spikes.interval_names) == {"trials", "grating_presentations"}
+    assert spikes.intervals("stimulus")["orientation"].tolist() == [45.0 * (k % 4) for k in range(25)]
+    assert len(spikes.intervals("grating")) == 25  # part of a name
+
+
+def test_select_filters_by_unit_columns(demo):
+    spikes = read_spikes(demo)
+    good = spikes.select("quality == 'good'")
+    assert set(good.units["quality"]) == {"good"} and 0 < good.n_units < spikes.n_units
+    v1 = read_spikes(demo, units={"area": "V1"})
+    assert v1.units["area"].tolist() == ["V1"] * 5
+    both = spikes.select({"area": ["V1", "IT"]}).select("quality == 'good'")
+    expect = spikes.units.query("area in ['V1', 'IT'] and quality == 'good'")["unit_id"].tolist()
+    assert both.unit_ids.tolist() == expect
+    full = bin_spikes(spikes, 0.05, start=0.0, stop=25.0)
+    part = bin_spikes(demo, 0.05, start=0.0, stop=25.0, units={"area": ["V1", "IT"], "quality": "good"})
+    np.testing.assert_array_equal(part.data, full.select(units=full.units["unit_id"].isin(expect).to_numpy()).data)
+    assert part.units["unit_id"].tolist() == expect
+    assert spikes.n_units == 15  # selections never change their parent
+    with pytest.raises(ArgumentError, match="matched no units"):
+        spikes.select("depth < -1")
+    with pytest.raises(ArgumentError):
+        spikes.select("no_such_column == 1")
+
+
+# --------------------------------------------------------------------------- binning
+@pytest.mark.parametrize("which", ["demo", "handmade"])
+def test_bin_spikes_equals_np_histogram_per_unit(which, demo, handmade):
+    path = demo if which == "demo" else handmade[0]
+    before = sha256(path)
+    _, trains = flat_spikes(path)
+    for bin_size, start, stop in [(0.01, 0.0, 20.0), (0.0333, 1.1, 7.3), (0.25, None, None)]:
+        rec = bin_spikes(path, bin_size, start=start, stop=stop)
+        edges = np.concatenate([rec.samples["time"], rec.samples["bin_stop"].iloc[-1:]])
+        np.testing.assert_allclose(np.diff(edges), bin_size)
+        ref = np.column_stack([np.histogram(t[t < edges[-1]], bins=edges)[0] for t in trains])
+        np.testing.assert_array_equal(rec.data, ref)
+        assert isinstance(rec, Recording) and rec.shape == (len(edges) - 1, len(trains))
+        assert rec.meta["bin_size"] == bin_size and rec.meta["units_of_measure"] == "spike count"
+        assert rec.meta["path"] == str(path)
+        if start is None:  # defaults cover every spike
+            assert rec.data.sum() == sum(len(t) for t in trains)
+            nonempty = [t for t in trains if t.size]
+            assert edges[0] <= min(t.min() for t in nonempty) and edges[-1] > max(t.max() for t in nonempty)
+    f32 = bin_spikes(path, 0.01, start=0.0, stop=20.0, dtype=np.float32)
+    assert f32.dtype == np.float32
+    np.testing.assert_array_equal(f32.data, bin_spikes(path, 0.01, start=0.0, stop=20.0).data)
+    assert sha256(path) == before
+
+
+def test_chunked_binning_equals_unchunked(demo):
+    whole = bin_spikes(demo, 0.01)
+    start, stop = whole.meta["start"], whole.meta["stop"]
+    cols = [0, 3, 4, 9, 14]
+    for chunk in (1, 7, 1000):
+        spikes = read_spikes(demo, chunk_size=chunk)
+        np.testing.assert_array_equal(bin_spikes(spikes, 0.01, progress=False).data, whole.data)
+        sel = spikes.select(cols)  # scattered units: merged reads, dropped spikes
+        part = bin_spikes(sel, 0.01, start=start, stop=stop, progress=False)
+        np.testing.assert_array_equal(part.data, whole.data[:, cols])
+    np.testing.assert_array_equal(bin_spikes(demo, 0.01, chunk_size=3, progress=False).data, whole.data)
+    np.testing.assert_array_equal(count_spikes(read_spikes(demo, chunk_size=5)).data, count_spikes(demo).data)
+
+
+def test_bin_spikes_arguments(demo):
+    with pytest.raises(ArgumentError, match="start < stop"):
+        bin_spikes(demo, 0.01, start=5.0, stop=5.0)
+    for bad in (0, -0.1, np.nan, "10ms"):
+        with pytest.raises(ArgumentError, match="bin_size"):
+            bin_spikes(demo, bad)
+    with pytest.raises(ArgumentError, match="chunk_size"):
+        read_spikes(demo, chunk_size=0)
+    with pytest.raises(ArgumentError):
+        bin_spikes(42, 0.01)
+    with pytest.raises(ArgumentError, match="no file"):
+        read_spikes(Path(demo).with_name("missing.nwb"))
+
+
+# --------------------------------------------------------------------------- counts and PSTHs
+def test_count_spikes_equals_simulation_exactly(demo):
+    sim = simulate_visual_hierarchy(random_state=0, **DEMO_KW)
+    rec = count_spikes(demo, "stimulus", window=(0.0, 0.25))
+    samples = rec.samples
+    assert {"start_time", "stop_time", "stimulus", "category", "repeat"} <= set(samples.columns)
+    rows = samples["repeat"].to_numpy() * sim.rates.shape[0] + samples["stimulus"].to_numpy()
+    np.testing.assert_array_equal(rec.data, sim.recording.data[rows])
+    assert rec.units["unit_id"].tolist() == sim.recording.units["unit_id"].tolist()
+    averaged = rec.average(by="stimulus")
+    np.testing.assert_allclose(averaged.data, sim.recording.average(by="stimulus").data)
+    same = count_spikes(demo, "stimulus_presentations", window="interval")
+    np.testing.assert_array_equal(same.data, rec.data)
+    hz = count_spikes(demo, window=(0.0, 0.25), rate=True)
+    np.testing.assert_allclose(hz.data, rec.data / 0.25)
+    assert hz.meta["units_of_measure"] == "spikes/s"
+
+
+def test_count_spikes_equals_reference_loop(handmade):
+    path, trains = handmade
+    spikes = read_spikes(path)
+    pres = spikes.intervals("grating_presentations")
+    a = pres["start_time"].to_numpy()
+    # overlapping windows (0.5 s long, 0.4 s apart), before the onset and after it
+    for window in [(0.0, 0.5), (-0.3, 0.05), (0.1, 0.1001)]:
+        rec = count_spikes(spikes, "grating", window=window)
+        np.testing.assert_array_equal(rec.data, reference_counts(trains, a + window[0], a + window[1]))
+    trials = spikes.intervals("trials")
+    rec = count_spikes(path, "trials", window="interval", rate=True, units="quality == 'mua'")
+    keep = [u for u in range(7) if u % 2 == 1]
+    ref = reference_counts([trains[u] for u in keep], trials["start_time"].to_numpy(), trials["stop_time"].to_numpy())
+    np.testing.assert_allclose(rec.data, ref / 0.3)
+    assert rec.samples["correct"].tolist() == trials["correct"].tolist()
+    # a DataFrame and bare onsets work too
+    onsets = np.array([0.0, 2.5, 2.5, 19.9])
+    np.testing.assert_array_equal(count_spikes(spikes, onsets, window=(0, 1)).data,
+                                  reference_counts(trains, onsets, onsets + 1))
+    frame = pd.DataFrame({"start_time": onsets, "stop_time": onsets + 0.2, "label": list("abcd")})
+    got = count_spikes(spikes, frame, window="interval")
+    np.testing.assert_array_equal(got.data, reference_counts(trains, onsets, onsets + 0.2))
+    assert got.samples["label"].tolist() == list("abcd")
+
+
+def test_count_spikes_errors(handmade, demo):
+    path, _ = handmade
+    with pytest.raises(ArgumentError, match="start < stop"):
+        count_spikes(path, "trials", window=(0.25, 0.0))
+    with pytest.raises(ArgumentError, match="start < stop"):
+        psth(path, "trials", window=(0.1, 0.1))
+    with pytest.raises(DataFormatError, match=r"available tables are \[.*'trials'.*\]") as err:
+        count_spikes(path, "saccades")
+    assert str(path) in str(err.value)
+    with pytest.raises(DataFormatError, match="stimulus_presentations"):
+        read_spikes(demo).intervals("trials")
+    nan_stop = pd.DataFrame({"start_time": [1.0, 2.0], "stop_time": [1.5, np.nan]})
+    with pytest.raises(DataFormatError, match="stop_time"):
+        count_spikes(path, nan_stop, window="interval")
+    with pytest.raises(ArgumentError, match="start_time"):
+        count_spikes(path, pd.DataFrame({"onset": [1.0]}))
+
+
+def test_psth_equals_reference_loop(demo, handmade):
+    path, trains = handmade
+    rec = psth(path, "trials", window=(-0.1, 0.4), bin_size=0.05)
+    trials = read_spikes(path).intervals("trials")
+    onsets = trials["start_time"].to_numpy()
+    offsets = -0.1 + np.arange(11) * 0.05
+    assert rec.shape == (30 * 10, 7)
+    samples = rec.samples
+    assert samples["trial"].tolist() == list(np.repeat(np.arange(30), 10))
+    np.testing.assert_allclose(samples["time"], np.tile(offsets[:-1], 30))
+    ref = np.zeros((30, 10, 7))
+    for k, onset in enumerate(onsets):
+        edges = onset + offsets
+        ref[k] = reference_counts(trains, edges[:-1], edges[1:])
+    np.testing.assert_array_equal(rec.data, ref.reshape(300, 7))
+    assert samples["stimulus"].tolist() == list(np.repeat(trials["stimulus"], 10))
+    by = psth(path, "trials", window=(-0.1, 0.4), bin_size=0.05, by="stimulus", rate=True)
+    assert by.shape == (4 * 10, 7)
+    for s in range(4):
+        expect = ref[trials["stimulus"].to_numpy() == s].mean(axis=0) / 0.05
+        np.testing.assert_allclose(by.select(samples={"stimulus": s}).data, expect)
+    # PSTH summed over its bins equals count_spikes over the same window
+    total = psth(demo, window=(0.0, 0.25), bin_size=0.05).data.reshape(-1, 5, 15).sum(axis=1)
+    np.testing.assert_array_equal(total, count_spikes(demo, window=(0.0, 0.25)).data)
+
+
+# --------------------------------------------------------------------------- bad files
+def test_nan_unsorted_and_bad_index_raise(demo, tmp_path):
+    def nan(f):
+        f["units/spike_times"][5] = np.nan
+
+    def unsorted(f):
+        ds = f["units/spike_times"]
+        ds[3], ds[4] = ds[4], ds[3]
+
+    def not_monotone(f):
+        idx = f["units/spike_times_index"]
+        idx[2] = idx[1] - 1
+
+    def beyond(f):
+        idx = f["units/spike_times_index"]
+        idx[-1] = idx[-1] + 10
+
+    def no_units(f):
+        del f["units"]
+
+    for edit, match in [(nan, "non-finite"), (unsorted, "not sorted within unit")]:
+        path = broken_copy(demo, tmp_path / f"{edit.__name__}.nwb", edit)
+        before = sha256(path)
+        spikes = read_spikes(path)  # lazy: the spikes are checked when read
+        for call in (lambda: bin_spikes(path, 0.01), lambda: count_spikes(path),
+                     lambda: bin_spikes(read_spikes(path, chunk_size=2), 0.01), lambda: spikes.time_range):
+            with pytest.raises(DataFormatError, match=match) as err:
+                call()
+            assert str(path) in str(err.value) and "units/spike_times" in str(err.value)
+        assert sha256(path) == before
+    for edit, match in [(not_monotone, "not monotone"), (beyond, "beyond the data"), (no_units, "no Units table")]:
+        path = broken_copy(demo, tmp_path / f"{edit.__name__}.nwb", edit)
+        with pytest.raises(DataFormatError, match=match) as err:
+            read_spikes(path)
+        assert str(path) in str(err.value)
+    with pytest.raises(DataFormatError, match=r"top-level groups are \[.*'intervals'.*\]"):
+        read_spikes(tmp_path / "no_units.nwb")
+
+
+def test_unsorted_spikes_can_be_allowed(demo, tmp_path):
+    path = tmp_path / "shuffled.nwb"
+    shutil.copy(demo, path)
+    with h5py.File(path, "r+") as f:
+        times = f["units/spike_times"][:]
+        ends = f["units/spike_times_index"][:]
+        rng = np.random.default_rng(0)
+        for s, e in zip(np.r_[0, ends[:-1]], ends):  # shuffle within each unit (test set-up only)
+            times[s:e] = rng.permutation(times[s:e])
+        f["units/spike_times"][:] = times
+    spikes = read_spikes(path, allow_unsorted=True, chunk_size=64)
+    np.testing.assert_array_equal(bin_spikes(spikes, 0.01).data, bin_spikes(demo, 0.01).data)
+    np.testing.assert_array_equal(count_spikes(spikes).data, count_spikes(demo).data)
+    np.testing.assert_array_equal(psth(spikes, bin_size=0.05).data, psth(demo, bin_size=0.05).data)
+
+
+def test_truncated_and_foreign_files(demo, tmp_path):
+    data = Path(demo).read_bytes()
+    cut = tmp_path / "cut.nwb"
+    cut.write_bytes(data[: len(data) // 2])
+    with pytest.raises(DataFormatError, match="cut.nwb"):
+        bin_spikes(cut, 0.01)
+    text = tmp_path / "notes.nwb"
+    text.write_text("not hdf5")
+    with pytest.raises(DataFormatError, match="HDF5"):
+        read_spikes(text)
+    empty = tmp_path / "empty.nwb"
+    with h5py.File(empty, "w") as f:
+        f.create_group("acquisition")
+    with pytest.raises(DataFormatError, match=r"\['acquisition'\]"):
+        read_spikes(empty)
+
+
+def test_units_table_in_a_processing_module(demo, tmp_path):
+    path = tmp_path / "processing.nwb"
+    shutil.copy(demo, path)
+    with h5py.File(path, "r+") as f:
+        f.require_group("processing").create_group("ecephys")
+        f.move("units", "processing/ecephys/units")
+    spikes = read_spikes(path)
+    assert spikes.meta["units_table"] == "/processing/ecephys/units"
+    np.testing.assert_array_equal(bin_spikes(spikes, 0.01).data, bin_spikes(demo, 0.01).data)
+
+
+def test_units_joined_to_electrodes_by_peak_channel_id(demo, tmp_path):
+    # the Allen Neuropixels layout: no electrodes region, units.peak_channel_id = electrodes.id
+    path = tmp_path / "peak.nwb"
+    shutil.copy(demo, path)
+    expect = read_spikes(demo).units
+    with h5py.File(path, "r+") as f:
+        del f["units/electrodes"], f["units/electrodes_index"]
+        f["units"].create_dataset("peak_channel_id", data=expect["electrode"].to_numpy())
+    got = read_spikes(path).units
+    assert got["location"].tolist() == expect["location"].tolist()
+    assert got["electrode_group"].tolist() == expect["electrode_group"].tolist()
+    with pytest.raises(ArgumentError, match="by="):
+        psth(path, by="no_such_column")
+
+
+def test_context_manager_keeps_one_handle_and_closes_it(demo):
+    with read_spikes(demo) as spikes:
+        handle = spikes._handle
+        assert handle is not None and handle.mode == "r"
+        bin_spikes(spikes, 0.1)
+        count_spikes(spikes)
+        assert spikes._handle is handle
+    assert spikes._handle is None and not handle  # closed
+    assert bin_spikes(spikes, 0.1).n_units == 15  # still usable: reopens per call
+    import pickle
+
+    again = pickle.loads(pickle.dumps(read_spikes(demo, units={"area": "V4"})))
+    assert isinstance(again, SpikeTrains) and again.n_units == 5
+
+
+# --------------------------------------------------------------------------- real files
+def real_files():
+    return sorted(REALDATA.glob("*.nwb")) if REALDATA.is_dir() else []
+
+
+needs_realdata = pytest.mark.skipif(not real_files(), reason=f"no real NWB files in {REALDATA}")
+
+
+@needs_realdata
+@pytest.mark.parametrize("name", [p.name for p in real_files()] or ["none"])
+def test_real_files_match_pynwb(name):
+    path = REALDATA / name
+    before = sha256(path)
+    with h5py.File(path, "r") as f:
+        has_units = "units" in f
+    if not has_units:
+        with pytest.raises(DataFormatError, match="no Units table"):
+            read_spikes(path)
+        assert sha256(path) == before
+        return
+    spikes = read_spikes(path, allow_unsorted=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pynwb.NWBHDF5IO(str(path), "r") as io:
+            nwb = io.read()
+            units = nwb.units.to_dataframe()
+            trains = [np.asarray(nwb.units["spike_times"][i]) for i in range(len(units))]
+            tables = {name: nwb.intervals[name].to_dataframe() for name in (nwb.intervals or {})}
+    assert spikes.unit_ids.tolist() == units.index.tolist()
+    np.testing.assert_array_equal(spikes.spike_counts, [len(t) for t in trains])
+    for col in ("quality", "depth", "cell_type", "location"):
+        if col in units:
+            assert spikes.units[col].tolist() == units[col].tolist()
+    if "electrode_group" in units:
+        assert spikes.units["electrode_group"].tolist() == [g.name for g in units["electrode_group"]]
+    if "electrodes" in units:
+        peak = [e.index[0] for e in units["electrodes"]]
+        locations = [e["location"].iloc[0] for e in units["electrodes"]]
+        # pynwb leaves some old files' strings as bytes; neurotk decodes them
+        locations = [v.decode() if isinstance(v, bytes) else v for v in locations]
+        np.testing.assert_array_equal(spikes.units["electrode"], peak)
+        assert spikes.units["location"].tolist() == locations
+    assert set(spikes.interval_names) == set(tables)
+    for tname, frame in tables.items():
+        got = spikes.intervals(tname)
+        assert got["id"].tolist() == frame.index.tolist()
+        for col in frame.columns:
+            if col in got and frame[col].dtype != object:
+                np.testing.assert_array_equal(got[col].to_numpy(), frame[col].to_numpy())
+    rec = bin_spikes(spikes, 1.0)
+    edges = np.concatenate([rec.samples["time"], rec.samples["bin_stop"].iloc[-1:]])
+    np.testing.assert_array_equal(rec.data, np.column_stack([np.histogram(t, bins=edges)[0] for t in trains]))
+    onsets = next(iter(tables.values()))["start_time"].to_numpy()
+    onsets = onsets[np.isfinite(onsets)]
+    got = count_spikes(spikes, onsets, window=(-0.5, 1.0))
+    np.testing.assert_array_equal(got.data, reference_counts(trains, onsets - 0.5, onsets + 1.0))
+    assert sha256(path) == before
+
+
+@needs_realdata
+def test_real_file_specifics():
+    # old NWB 2.0.2 sessions: trials with NaN stop times, one unit whose spikes are not sorted
+    dandi = REALDATA / "dandicli_sub-anm369963_ses-20170228.nwb"
+    with pytest.raises(DataFormatError, match="not sorted within unit id 1001"):
+        bin_spikes(dandi, 0.01)
+    spikes = read_spikes(dandi, allow_unsorted=True)
+    assert spikes.units["quality"].tolist() == ["Excellent"] and spikes.n_spikes == 1679
+    trials = spikes.intervals("trials")
+    assert len(trials) == 178 and trials["stop_time"].isna().all()
+    assert count_spikes(spikes, "trials", window=(0.0, 2.0)).shape == (178, 1)
+    with pytest.raises(DataFormatError, match="stop_time"):
+        count_spikes(spikes, "trials", window="interval")
+    # human single neurons: image presentations in encoding_table, areas from the electrodes
+    human = read_spikes(REALDATA / "pynapple_sub-4_ses-4_ecephys+image.nwb")
+    assert human.n_units == 35 and human.n_spikes == 214278
+    assert {"hippocampus_right", "amygdala_right"} <= set(human.units["location"])
+    rec = count_spikes(human, "encoding", window="interval", rate=True, units={"location": "amygdala_right"})
+    assert rec.shape[0] == 90 and {"Clip_name", "stimCategory"} <= set(rec.samples.columns)
+    assert rec.samples["Clip_name"].iloc[0] == "NB_24.mp4"
+    with pytest.raises(DataFormatError, match="encoding_table"):
+        human.intervals("stimulus")
+    # rodent session: unit electrode groups are object references
+    rodent = read_spikes(REALDATA / "pynapple_A8604-211122.nwb")
+    assert rodent.units["electrode_group"].tolist() == ["group0_psb"] * 3
+    assert rodent.intervals("epochs")["tags"].tolist() == [["wake"]]
+
+
+@needs_realdata
+def test_truncated_real_file(tmp_path):
+    data = (REALDATA / "pynapple_sub-4_ses-4_ecephys+image.nwb").read_bytes()
+    for fraction in (0.5, 0.9):
+        cut = tmp_path / f"cut{fraction}.nwb"
+        cut.write_bytes(data[: int(len(data) * fraction)])
+        with pytest.raises(DataFormatError, match=str(cut.name)):
+            bin_spikes(cut, 0.01)
