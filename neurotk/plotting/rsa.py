@@ -162,7 +162,7 @@ def plot_embedding(coordinates, categories=None, ax=None, title: str | None = No
 
 
 def plot_model_comparison(scores, ax=None, noise_ceiling=None, significant=None, method: str | None = None,
-                          title: str | None = None):
+                          title: str | None = None, xlabel: str = "model"):
     """Bar plot of model scores with confidence intervals, noise ceiling and significance marks.
 
     Parameters
@@ -176,6 +176,8 @@ def plot_model_comparison(scores, ax=None, noise_ceiling=None, significant=None,
         Models marked with an asterisk (e.g. p < 0.05 after correction).
     method : str, optional
         The comparison method, for the y-axis label.
+    title, xlabel : str, optional
+        Axes title and x-axis label (default "model").
 
     Returns
     -------
@@ -212,7 +214,7 @@ def plot_model_comparison(scores, ax=None, noise_ceiling=None, significant=None,
     ax.set_xticks(x, table["model"].astype(str), rotation=45 if len(table) > 4 else 0, ha="right" if len(table) > 4 else "center")
     ax.axhline(0, color="black", lw=0.8)
     ax.set_ylabel(f"RDM similarity ({method})" if method else "RDM similarity")
-    ax.set_xlabel("model")
+    ax.set_xlabel(xlabel)
     if title:
         ax.set_title(title)
     return ax
