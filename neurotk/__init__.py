@@ -35,7 +35,7 @@ from .recording import Recording, concat
 __version__ = "0.1.0"
 
 # Subpackages imported on first attribute access (the later ones arrive with their issues).
-_SUBMODULES = {"datasets", "signal", "rsa", "plotting", "cli"}
+_SUBMODULES = {"datasets", "signal", "io", "rsa", "plotting", "report", "cli"}
 
 __all__ = [
     "Recording",
@@ -49,11 +49,17 @@ __all__ = [
     "AlignmentError",
     "OptionalDependencyError",
     "NeurotkWarning",
+    "load",
     *sorted(_SUBMODULES),
 ]
 
 
 def __getattr__(name):
+    if name == "load":  # neurotk.load(path): the loader for the file's format
+        from .io.dispatch import load
+
+        globals()["load"] = load
+        return load
     if name in _SUBMODULES:
         module = importlib.import_module(f".{name}", __name__)
         globals()[name] = module
@@ -62,4 +68,4 @@ def __getattr__(name):
 
 
 def __dir__():
-    return sorted(set(globals()) | _SUBMODULES)
+    return sorted(set(globals()) | _SUBMODULES | {"load"})
