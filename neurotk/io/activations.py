@@ -13,10 +13,10 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from ..errors import ArgumentError, DataFormatError, ShapeMismatchError, describe_values
+from ..errors import ArgumentError, DataFormatError, ShapeMismatchError, describe_values, require
 from ..recording import Recording
 
-__all__ = ["from_arrays", "activations"]
+__all__ = ["from_arrays", "activations", "pool_spatial"]
 
 #: Keys of an ``.npz`` file that label stimuli rather than hold a layer.
 _LABEL_KEYS = ("stimulus", "stimulus_ids", "category", "categories")
@@ -46,7 +46,41 @@ def _layer_recording(name: str, values: np.ndarray, stimulus_ids, extra: Mapping
     return Recording(values.reshape(n, -1), samples, units, {**meta, "name": name, "layer": name})
 
 
-def from_arrays(source, stimulus_ids=None, layers: Sequence[str] | None = None, source_label: str = "model") -> dict:
+def pool_spatial(values: np.ndarray, pool=None) -> np.ndarray:
+    """Pool the spatial dimensions of (n, channels, height, width) activations.
+
+    ``pool=None`` keeps every unit (flattened later); ``"mean"`` / ``"max"`` pool over all
+    positions (one unit per channel); an integer ``k`` averages over a k x k grid of
+    (nearly) equal blocks, as adaptive average pooling does. Arrays with fewer than three
+    dimensions are returned unchanged.
+
+    Examples
+    --------
+    >>> x = np.arange(16.0).reshape(1, 1, 4, 4)
+    >>> pool_spatial(x, "mean").ravel().tolist(), pool_spatial(x, 2).ravel().tolist()
+    ([7.5], [2.5, 4.5, 10.5, 12.5])
+    """
+    values = np.asarray(values)
+    if pool is None or values.ndim < 3:
+        return values
+    spatial = tuple(range(2, values.ndim))
+    if pool == "mean":
+        return values.mean(axis=spatial)
+    if pool == "max":
+        return values.max(axis=spatial)
+    if isinstance(pool, (int, np.integer)) and not isinstance(pool, bool) and pool >= 1 and values.ndim == 4:
+        h, w = values.shape[2:]
+        if pool > min(h, w):
+            raise ArgumentError(f"pool={pool}; expected at most {min(h, w)}, the smaller spatial size")
+        rows = np.linspace(0, h, pool + 1).astype(int)
+        cols = np.linspace(0, w, pool + 1).astype(int)
+        sums = np.add.reduceat(np.add.reduceat(values, rows[:-1], axis=2), cols[:-1], axis=3)
+        return sums / (np.diff(rows)[:, None] * np.diff(cols)[None, :])
+    raise ArgumentError(f"pool={pool!r}; expected None, 'mean', 'max' or a positive integer grid size (4-D activations)")
+
+
+def from_arrays(source, stimulus_ids=None, layers: Sequence[str] | None = None, source_label: str = "model",
+                pool=None) -> dict:
     """Layers stored as arrays (``.npz``/``.npy`` file or a dict) -> dict of name -> Recording.
 
     Files are read with ``allow_pickle=False``: object arrays are refused, never unpickled.
@@ -63,6 +97,8 @@ def from_arrays(source, stimulus_ids=None, layers: Sequence[str] | None = None, 
         Keep only these layers, in this order.
     source_label : str, default "model"
         Value of the ``source`` column of the units tables.
+    pool : None, "mean", "max" or int
+        Spatial pooling of 4-D (n, channels, height, width) layers; see :func:`pool_spatial`.
 
     Returns
     -------
@@ -117,7 +153,10 @@ def from_arrays(source, stimulus_ids=None, layers: Sequence[str] | None = None, 
     bad = {k: v.dtype for k, v in arrays.items() if np.asarray(v).dtype.kind not in "biuf"}
     if bad:
         raise DataFormatError(f"{meta.get('path', 'arrays')}: layers {bad} are not numeric; expected numbers")
-    return {name: _layer_recording(name, values, stimulus_ids, extra, meta, source_label) for name, values in arrays.items()}
+    return {
+        name: _layer_recording(name, pool_spatial(values, pool), stimulus_ids, extra, meta, source_label)
+        for name, values in arrays.items()
+    }
 
 
 def _mlp_activations(model, x: np.ndarray) -> dict:
@@ -141,12 +180,55 @@ def _mlp_activations(model, x: np.ndarray) -> dict:
     return out
 
 
-def activations(model, stimuli, layers: Sequence[str] | None = None, stimulus_ids=None, batch_size: int = 256) -> dict:
+def _torch_activations(model, stimuli, layers, batch_size: int, pool, progress: bool) -> dict:
+    """Activations of named submodules of a torch module through forward hooks, batched."""
+    torch = require("torch", "Activations of torch modules", extra="torch")
+    from tqdm.auto import tqdm
+
+    modules = dict(model.named_modules())
+    if layers is None:
+        layers = [name for name, _ in model.named_children()]
+    missing = [name for name in layers if name not in modules]
+    if missing:
+        raise ArgumentError(
+            f"layers {describe_values(missing)} are not submodules of the model; available: "
+            f"{describe_values([n for n in modules if n], limit=30)}"
+        )
+    stored: dict = {name: [] for name in layers}
+
+    def hook_for(name):
+        def hook(_module, _inputs, output):
+            if isinstance(output, (tuple, list)):
+                output = output[0]
+            stored[name].append(pool_spatial(output.detach().cpu().numpy(), pool))
+
+        return hook
+
+    handles = [modules[name].register_forward_hook(hook_for(name)) for name in layers]
+    x = np.asarray(stimuli)
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            for start in tqdm(range(0, len(x), batch_size), disable=not progress, desc="activations", unit="batch"):
+                model(torch.as_tensor(x[start : start + batch_size], dtype=torch.float32))
+    finally:
+        for handle in handles:
+            handle.remove()
+        model.train(was_training)
+    return {name: np.concatenate(stored[name]) for name in layers}
+
+
+def activations(model, stimuli, layers: Sequence[str] | None = None, stimulus_ids=None, batch_size: int = 256,
+                pool=None, progress: bool = True) -> dict:
     """Activations of a network's layers to ``stimuli`` -> dict of layer name -> Recording.
 
     Supported models: the bundled :func:`~neurotk.datasets.digits_network`, any fitted
     scikit-learn ``MLPClassifier``/``MLPRegressor`` (layers ``hidden1``, ``hidden2`` ...,
-    ``output``), and a mapping of precomputed arrays (see :func:`from_arrays`).
+    ``output``), any ``torch.nn.Module`` with the optional ``torch`` extra (forward hooks on
+    the named submodules, default: its top-level children; stimuli go in as float32 tensors
+    in batches, with a progress bar), and a mapping of precomputed arrays (see
+    :func:`from_arrays`).
 
     Parameters
     ----------
@@ -159,6 +241,11 @@ def activations(model, stimuli, layers: Sequence[str] | None = None, stimulus_id
         Stimulus id of each row (default 0..n-1), stored in ``samples["stimulus"]``.
     batch_size : int
         Stimuli per forward pass, bounding memory.
+    pool : None, "mean", "max" or int
+        Spatial pooling of convolutional (n, channels, height, width) layers, applied per
+        batch (see :func:`pool_spatial`); None keeps every unit.
+    progress : bool, default True
+        Progress bar over batches (torch models).
 
     Examples
     --------
@@ -172,9 +259,16 @@ def activations(model, stimuli, layers: Sequence[str] | None = None, stimulus_id
     (['hidden1', 'output'], (5, 16))
     """
     if isinstance(model, Mapping):
-        return from_arrays(model, stimulus_ids=stimulus_ids, layers=layers)
+        return from_arrays(model, stimulus_ids=stimulus_ids, layers=layers, pool=pool)
     if hasattr(model, "activations") and hasattr(model, "layers"):  # the bundled DigitsNetwork
-        return model.activations(stimuli, layers=layers, stimulus_ids=stimulus_ids)
+        if pool is None:
+            return model.activations(stimuli, layers=layers, stimulus_ids=stimulus_ids)
+        outputs = model.forward(stimuli)
+        names = list(model.layers) if layers is None else list(layers)
+        return from_arrays({n: outputs[n] for n in names}, stimulus_ids=stimulus_ids, pool=pool)
+    if type(model).__module__.startswith("torch") or any(c.__module__.startswith("torch.nn") for c in type(model).__mro__):
+        arrays = _torch_activations(model, stimuli, layers, batch_size, pool, progress)
+        return from_arrays(arrays, stimulus_ids=stimulus_ids, pool=None)
     if hasattr(model, "coefs_") and hasattr(model, "intercepts_"):
         x = np.asarray(stimuli, dtype=float)
         x = x.reshape(len(x), -1)
@@ -185,8 +279,8 @@ def activations(model, stimuli, layers: Sequence[str] | None = None, stimulus_id
             )
         chunks = [_mlp_activations(model, x[s : s + batch_size]) for s in range(0, len(x), batch_size)]
         arrays = {name: np.concatenate([c[name] for c in chunks]) for name in chunks[0]}
-        return from_arrays(arrays, stimulus_ids=stimulus_ids, layers=layers)
+        return from_arrays(arrays, stimulus_ids=stimulus_ids, layers=layers, pool=pool)
     raise ArgumentError(
         f"model of type {type(model).__name__} is not supported; expected the bundled digits "
-        f"network, a fitted scikit-learn MLP, or a dict of layer arrays"
+        f"network, a fitted scikit-learn MLP, a torch.nn.Module, or a dict of layer arrays"
     )

@@ -81,3 +81,53 @@ def test_bundled_network_and_unsupported_models():
     assert list(acts) == ["fc2"] and acts["fc2"].n_samples == 3
     with pytest.raises(ArgumentError, match="not supported"):
         activations(object(), images)
+
+
+def test_spatial_pooling_against_direct_means():
+    from neurotk.io.activations import pool_spatial
+
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(3, 2, 5, 7))
+    np.testing.assert_allclose(pool_spatial(x, "mean"), x.mean(axis=(2, 3)))
+    np.testing.assert_allclose(pool_spatial(x, "max"), x.max(axis=(2, 3)))
+    grid = pool_spatial(x, 2)  # rows split 0:2, 2:5; columns 0:3, 3:7
+    assert grid.shape == (3, 2, 2, 2)
+    np.testing.assert_allclose(grid[:, :, 1, 0], x[:, :, 2:5, 0:3].mean(axis=(2, 3)))
+    np.testing.assert_allclose(grid[:, :, 0, 1], x[:, :, 0:2, 3:7].mean(axis=(2, 3)))
+    with pytest.raises(ArgumentError, match="pool="):
+        pool_spatial(x, "median")
+    with pytest.raises(ArgumentError, match="at most 5"):
+        pool_spatial(x, 6)
+    layers = from_arrays({"conv": x}, pool="mean")
+    assert layers["conv"].shape == (3, 2)
+
+
+def test_bundled_network_pooled_conv_layer():
+    from neurotk.datasets import digits_network
+
+    net = digits_network(0)
+    images = net.split[0][:4]
+    pooled = activations(net, images, layers=["conv1"], pool="mean")["conv1"]
+    np.testing.assert_allclose(pooled.data, net.forward(images)["conv1"].mean(axis=(2, 3)))
+
+
+def test_torch_module_through_forward_hooks():
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(
+        torch.nn.Conv2d(1, 3, 3, padding=1), torch.nn.ReLU(), torch.nn.Flatten(), torch.nn.Linear(3 * 8 * 8, 5)
+    )
+    x = np.random.default_rng(0).normal(size=(10, 1, 8, 8)).astype(np.float32)
+    acts = activations(model, x, layers=["0", "3"], stimulus_ids=np.arange(100, 110), batch_size=3, progress=False)
+    with torch.no_grad():
+        conv = model[0](torch.as_tensor(x)).numpy()
+        out = model(torch.as_tensor(x)).numpy()
+    np.testing.assert_allclose(acts["0"].data, conv.reshape(10, -1), rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(acts["3"].data, out, rtol=1e-5, atol=1e-6)
+    assert acts["0"].units["channel"].max() == 2 and acts["3"].samples["stimulus"].tolist()[0] == 100
+    pooled = activations(model, x, layers=["0"], pool="mean", progress=False)["0"]
+    np.testing.assert_allclose(pooled.data, conv.mean(axis=(2, 3)), rtol=1e-5, atol=1e-6)
+    assert list(activations(model, x, progress=False)) == ["0", "1", "2", "3"]  # top-level children
+    assert not model[0]._forward_hooks  # hooks removed
+    with pytest.raises(ArgumentError, match="not submodules"):
+        activations(model, x, layers=["fc9"], progress=False)
