@@ -20,14 +20,14 @@ Run: ``python benchmarks/bench_nwb.py [--quick] [--repeat N]``
 from __future__ import annotations
 
 import argparse
-import gc
 import tempfile
 import time
-import tracemalloc
 import warnings
 from pathlib import Path
 
 import numpy as np
+
+from _measure import measure
 
 BIN_SIZE = 0.01
 
@@ -73,22 +73,6 @@ def write_session(path: Path, n_units: int, n_spikes: int, duration: float, seed
     return path
 
 
-def measure(fn, repeat: int):
-    """Best wall time of ``repeat`` calls, then peak traced memory (MiB) of one more, and its result."""
-    times, out = [], None
-    for _ in range(repeat):
-        out = None
-        gc.collect()
-        t0 = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t0)
-    out = None
-    gc.collect()
-    tracemalloc.start()
-    out = fn()
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    return min(times), peak / 2**20, out
 
 
 def main(argv=None):

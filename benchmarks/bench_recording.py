@@ -11,25 +11,13 @@ Run: ``python benchmarks/bench_recording.py [--quick]``
 from __future__ import annotations
 
 import argparse
-import time
-import tracemalloc
 
 import numpy as np
 import pandas as pd
 
+from _measure import measure
 
-def measure(fn, repeat=3):
-    """Best wall time of ``repeat`` calls, peak traced memory of one call, and its result."""
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t0)
-    tracemalloc.start()
-    fn()
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    return min(times), peak / 2**20, out
+
 
 
 def main(argv=None):

@@ -20,18 +20,13 @@ import argparse
 import contextlib
 import io
 import time
-import tracemalloc
 import warnings
 
 import numpy as np
 
+from _measure import peak_mib
 
-def peak_mib(fn):
-    tracemalloc.start()
-    fn()
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    return peak / 2**20
+
 
 
 def main(argv=None):

@@ -14,7 +14,7 @@ read-only array, and the caller's arrays and tables are never changed.
 from __future__ import annotations
 
 import numbers
-from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 import pandas as pd

@@ -18,7 +18,7 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
-from .errors import AlignmentError, ArgumentError, describe_values
+from .errors import AlignmentError, ArgumentError
 from .recording import Recording
 from .utils import atomic_path
 

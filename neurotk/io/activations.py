@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 import numpy as np
-import pandas as pd
 
 from ..errors import ArgumentError, DataFormatError, ShapeMismatchError, describe_values, require
 from ..recording import Recording

@@ -17,7 +17,7 @@ Examples
 
 from __future__ import annotations
 
-import importlib
+from .._lazy import lazy_exports
 
 # Imported eagerly: ``rdm`` and ``compare`` name both a submodule and its main function, and importing
 # the submodule first makes the package attribute the function (later imports of
@@ -42,13 +42,4 @@ _EXPORTS = {
 __all__ = sorted([*_EXPORTS, "RDM", "as_rdm", "noise_covariance", "pair_index", "rdm", "stack_rdms", "compare", "compare_vectors"])
 
 
-def __getattr__(name):
-    if name in _EXPORTS:
-        value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'neurotk.rsa' has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(set(globals()) | set(_EXPORTS))
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

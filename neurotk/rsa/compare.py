@@ -43,8 +43,6 @@ import functools
 
 import numpy as np
 import pandas as pd
-import scipy.linalg
-import scipy.stats
 
 from ..errors import AlignmentError, ArgumentError, NonFiniteDataError, ShapeMismatchError, describe_values
 from .rdm import RDM, as_rdm, n_conditions_from_pairs, pair_index

@@ -1,7 +1,6 @@
 """Tests for neurotk.rsa.similarity: CKA, SSM, shape metrics and kernel analysis."""
 
 import numpy as np
-import pandas as pd
 import pytest
 import scipy.linalg
 import scipy.stats
