@@ -1,0 +1,1150 @@
+"""fMRI volumes -> Recordings: masking, ROI averages, a least-squares GLM and the way back.
+
+:func:`load_fmri` turns 4-D NIfTI runs (``.nii`` or ``.nii.gz``, or any nibabel image)
+into a :class:`~neurotk.Recording` of volumes x voxels, keeping each voxel's indices
+(``i``, ``j``, ``k``) and, with a label atlas, its ROI in ``units``; :func:`roi_average`
+averages the voxels of each ROI; :func:`glm` fits a general linear model with a
+canonical HRF to an events table and returns one beta (or t-value) per condition or
+per trial and run; :func:`to_nifti` puts any per-voxel result back into the image's
+space.
+
+Images are read in bounded memory. An uncompressed file is memory-mapped; a compressed
+file is decompressed once, front to back, a chunk of volumes at a time, into one
+reused buffer. Only the masked voxels of each chunk are kept (one fancy index per
+chunk), so the peak working memory is the output plus one chunk
+(``chunk_voxels`` values), never the whole 4-D array in float64. Values are scaled
+exactly as nibabel's ``get_fdata`` scales them (``scl_slope``, ``scl_inter``), so
+``load_fmri(img, mask).data`` equals ``img.get_fdata()[mask].T`` bit for bit.
+
+Files are opened read-only and never modified; :func:`to_nifti` writes to a temporary
+name and renames it.
+"""
+
+from __future__ import annotations
+
+import numbers
+import os
+import warnings
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..errors import (
+    ArgumentError,
+    DataFormatError,
+    NeurotkWarning,
+    ShapeMismatchError,
+    describe_values,
+)
+from ..recording import Recording
+
+__all__ = ["glm", "load_fmri", "roi_average", "to_nifti"]
+
+#: Image values (voxels x volumes) read at once by default: 1 Mi values, 4 MiB of
+#: float32 or 2 MiB of int16 (small chunks stay in the CPU cache: faster than large ones).
+DEFAULT_CHUNK_VOXELS = 1 << 20
+
+_TIME_UNITS = {"sec": 1.0, "msec": 1e-3, "usec": 1e-6}
+
+
+# --------------------------------------------------------------------------- image access
+def _nib():
+    import nibabel
+
+    return nibabel
+
+
+def _describe(source, name: str | None = None) -> str:
+    if name:
+        return name
+    if isinstance(source, (str, os.PathLike)):
+        return str(source)
+    filename = getattr(source, "get_filename", lambda: None)()
+    return str(filename) if filename else f"<in-memory {type(source).__name__}>"
+
+
+def _open_image(source, what: str = "image"):
+    """A nibabel image and the name used in messages, from a path or an image."""
+    nib = _nib()
+    if isinstance(source, (str, os.PathLike)):
+        path = Path(source)
+        if not path.exists():
+            raise DataFormatError(f"{what} {path}: no such file")
+        try:
+            img = nib.load(path)
+        except Exception as exc:  # nibabel raises ImageFileError, OSError, EOFError ...
+            raise DataFormatError(
+                f"{what} {path}: not a readable NIfTI/nibabel image ({type(exc).__name__}: {exc})"
+            ) from exc
+        return img, str(path)
+    if hasattr(source, "dataobj") and hasattr(source, "affine") and hasattr(source, "shape"):
+        return source, _describe(source)
+    raise ArgumentError(
+        f"{what} has type {type(source).__name__}; expected a path to a .nii/.nii.gz file or a "
+        f"nibabel image"
+    )
+
+
+def _spatial_and_volumes(img, name: str) -> tuple[tuple[int, int, int], int]:
+    shape = tuple(int(n) for n in img.shape)
+    while len(shape) > 4 and shape[-1] == 1:
+        shape = shape[:-1]
+    if len(shape) == 3:
+        return shape, 1
+    if len(shape) == 4:
+        return shape[:3], shape[3]
+    raise DataFormatError(
+        f"{name}: image has shape {tuple(img.shape)} ({len(img.shape)}-D); expected a 4-D "
+        f"image (x, y, z, volumes) or a 3-D single volume"
+    )
+
+
+def _repetition_time(img, name: str) -> float | None:
+    zooms = img.header.get_zooms()
+    if len(zooms) < 4 or not np.isfinite(zooms[3]) or zooms[3] <= 0:
+        return None
+    tr = float(zooms[3])
+    try:
+        unit = img.header.get_xyzt_units()[1]
+    except AttributeError:  # headers without units (e.g. Analyze)
+        unit = "unknown"
+    tr *= _TIME_UNITS.get(unit, 1.0)
+    if tr > 100:
+        warnings.warn(
+            f"{name}: the header's repetition time is {tr:g} s (time units {unit!r}), which "
+            f"looks like milliseconds; pass tr= (seconds) to override it",
+            NeurotkWarning,
+            stacklevel=3,
+        )
+    return tr
+
+
+def _raw_chunks(img, name: str, n_spatial: int, n_volumes: int, chunk_volumes: int):
+    """Yield ``(start, raw)`` with ``raw`` of shape (n, n_spatial) in F-order voxel layout.
+
+    Returns None (instead of a generator) when the image is not a plain file-backed
+    array proxy; the caller then slices ``img.dataobj``.
+    """
+    nib = _nib()
+    proxy = img.dataobj
+    if not isinstance(proxy, nib.arrayproxy.ArrayProxy) or getattr(proxy, "order", "F") != "F":
+        return None
+    try:
+        file_like, offset, dtype = proxy.file_like, int(proxy.offset), np.dtype(proxy.dtype)
+    except (AttributeError, TypeError, ValueError):
+        return None
+    if int(np.prod(proxy.shape)) != n_spatial * n_volumes:
+        return None
+    nbytes = n_spatial * n_volumes * dtype.itemsize
+    compressed = not isinstance(file_like, (str, os.PathLike)) or str(file_like).lower().endswith(
+        (".gz", ".bz2", ".zst")
+    )
+    if not compressed:
+        size = os.path.getsize(file_like)
+        if size < offset + nbytes:
+            raise DataFormatError(
+                f"{name}: file is truncated: {size} bytes, but the header's shape "
+                f"{tuple(proxy.shape)} of {dtype} from offset {offset} needs {offset + nbytes}"
+            )
+        return _memmap_chunks(file_like, offset, dtype, n_spatial, n_volumes, chunk_volumes)
+    return _stream_chunks(file_like, name, offset, dtype, n_spatial, n_volumes, chunk_volumes)
+
+
+def _memmap_chunks(path, offset, dtype, n_spatial, n_volumes, chunk_volumes):
+    mm = np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=(n_volumes, n_spatial))
+    try:
+        for start in range(0, n_volumes, chunk_volumes):
+            yield start, mm[start : start + chunk_volumes]
+    finally:
+        del mm
+
+
+def _stream_chunks(file_like, name, offset, dtype, n_spatial, n_volumes, chunk_volumes):
+    from nibabel.openers import ImageOpener
+
+    buffer = np.empty(min(chunk_volumes, n_volumes) * n_spatial, dtype=dtype)
+    try:
+        with ImageOpener(file_like, "rb") as f:
+            f.seek(offset)
+            for start in range(0, n_volumes, chunk_volumes):
+                n = min(chunk_volumes, n_volumes - start)
+                view = buffer[: n * n_spatial]
+                got = f.readinto(memoryview(view).cast("B"))
+                if got != view.nbytes:
+                    raise DataFormatError(
+                        f"{name}: file is truncated: the data end in volume {start + got // (n_spatial * dtype.itemsize)} "
+                        f"of {n_volumes} (header shape needs {n_volumes * n_spatial * dtype.itemsize} "
+                        f"bytes of {dtype} from offset {offset})"
+                    )
+                yield start, view.reshape(n, n_spatial)
+            f.read(1)  # reach the end of the stream so gzip checks its CRC and length
+    except DataFormatError:
+        raise
+    except (EOFError, OSError, ValueError) as exc:
+        raise DataFormatError(
+            f"{name}: file is truncated or corrupt ({type(exc).__name__}: {exc})"
+        ) from exc
+    except Exception as exc:  # zlib.error, BadGzipFile, lzma/zstd errors ...
+        raise DataFormatError(f"{name}: file is corrupt ({type(exc).__name__}: {exc})") from exc
+
+
+def _scale_factors(img, dtype):
+    """Slope and intercept as nibabel's ``get_fdata(dtype=dtype)`` applies them."""
+    proxy = img.dataobj
+    slope = np.asanyarray(getattr(proxy, "slope", 1.0))
+    inter = np.asanyarray(getattr(proxy, "inter", 0.0))
+    if np.can_cast(slope.dtype, dtype):
+        slope = slope.astype(dtype)
+    if np.can_cast(inter.dtype, dtype):
+        inter = inter.astype(dtype)
+    return slope, inter
+
+
+def _iter_masked(img, name, mask_flat_f, mask3, chunk_volumes, dtype):
+    """Yield ``(start, block)``: block (n_volumes_in_chunk, n_masked) of scaled values."""
+    from nibabel.volumeutils import apply_read_scaling
+
+    spatial, n_volumes = _spatial_and_volumes(img, name)
+    n_spatial = int(np.prod(spatial))
+    chunks = _raw_chunks(img, name, n_spatial, n_volumes, chunk_volumes)
+    if chunks is not None:
+        slope, inter = _scale_factors(img, dtype)
+        for start, raw in chunks:
+            block = raw[:, mask_flat_f] if mask_flat_f is not None else np.array(raw)
+            yield start, apply_read_scaling(block, slope, inter)
+        return
+    dataobj = img.dataobj
+    for start in range(0, n_volumes, chunk_volumes):
+        try:
+            if len(img.shape) == 3:
+                chunk = np.asanyarray(dataobj, dtype=dtype)[..., None]
+            else:
+                index = (slice(None),) * 3 + (slice(start, start + chunk_volumes),)
+                index += (0,) * (len(img.shape) - 4)
+                chunk = np.asanyarray(dataobj[index], dtype=dtype)
+        except (EOFError, OSError, ValueError) as exc:
+            raise DataFormatError(
+                f"{name}: image data could not be read; the file is truncated or corrupt "
+                f"({type(exc).__name__}: {exc})"
+            ) from exc
+        if mask3 is None:
+            yield start, chunk.reshape(n_spatial, -1, order="F").T
+        else:
+            yield start, chunk[mask3].T
+
+
+# --------------------------------------------------------------------------- masks, atlases
+def _same_space(img, name, other, other_name, what):
+    spatial, _ = _spatial_and_volumes(img, name)
+    other_shape = tuple(int(n) for n in other.shape)
+    extra = other_shape[4:] if what == "run" else other_shape[3:]
+    if other_shape[:3] != spatial or any(n != 1 for n in extra):
+        raise DataFormatError(
+            f"{what} {other_name} has shape {other_shape}, but image {name} has spatial shape "
+            f"{spatial}; expected the same voxel grid (resample the {what} to the image first)"
+        )
+    if not np.allclose(other.affine, img.affine, rtol=1e-5, atol=1e-4):
+        raise DataFormatError(
+            f"{what} {other_name} has affine\n{np.round(other.affine, 4)}\nbut image {name} has "
+            f"affine\n{np.round(img.affine, 4)}\nexpected the same voxel-to-world mapping "
+            f"(resample the {what} to the image first)"
+        )
+
+
+def _volume_from(source, img, name, what):
+    """3-D array of a mask/atlas given as a path, an image or an array; checked against img."""
+    spatial, _ = _spatial_and_volumes(img, name)
+    if isinstance(source, np.ndarray):
+        arr = np.asarray(source)
+        if arr.shape != spatial:
+            raise DataFormatError(
+                f"{what} array has shape {arr.shape}, but image {name} has spatial shape "
+                f"{spatial}; expected the same shape"
+            )
+        return arr, f"{what} array"
+    other, other_name = _open_image(source, what)
+    _same_space(img, name, other, other_name, what)
+    try:
+        arr = np.asanyarray(other.dataobj)
+    except Exception as exc:
+        raise DataFormatError(
+            f"{what} {other_name}: data could not be read; truncated or corrupt file "
+            f"({type(exc).__name__}: {exc})"
+        ) from exc
+    return arr.reshape(spatial), other_name
+
+
+def _mask_array(mask, img, name) -> tuple[np.ndarray, str]:
+    arr, mask_name = _volume_from(mask, img, name, "mask")
+    if arr.dtype == bool:
+        out = arr
+    else:
+        with np.errstate(invalid="ignore"):
+            out = np.isfinite(arr) & (arr != 0)
+    if not out.any():
+        raise DataFormatError(f"{mask_name} selects no voxels; expected at least one non-zero voxel")
+    return out, mask_name
+
+
+def _default_mask(imgs, names, chunk_voxels) -> np.ndarray:
+    """Voxels finite in every volume of every run that vary over time (non-zero variance).
+
+    For single-volume images: finite, non-zero voxels.
+    """
+    keep = None
+    for img, name in zip(imgs, names):
+        spatial, n_volumes = _spatial_and_volumes(img, name)
+        n_spatial = int(np.prod(spatial))
+        chunk_volumes = max(1, chunk_voxels // n_spatial)
+        lo = np.full(n_spatial, np.inf)
+        hi = np.full(n_spatial, -np.inf)
+        finite = np.ones(n_spatial, dtype=bool)
+        for _, block in _iter_masked(img, name, None, None, chunk_volumes, np.float64):
+            finite &= np.isfinite(block).all(axis=0)
+            with np.errstate(invalid="ignore"):
+                np.fmin(lo, block.min(axis=0), out=lo)
+                np.fmax(hi, block.max(axis=0), out=hi)
+        good = finite & ((hi > lo) if n_volumes > 1 else (hi != 0))
+        good = good.reshape(spatial, order="F")
+        keep = good if keep is None else keep & good
+    if not keep.any():
+        raise DataFormatError(
+            f"{names[0]}: no voxel is finite and varies over time, so the default mask is "
+            f"empty; pass mask= explicitly"
+        )
+    return keep
+
+
+def _read_labels(atlas_labels) -> dict:
+    if atlas_labels is None:
+        return {}
+    if isinstance(atlas_labels, Mapping):
+        return {_label_key(k): str(v) for k, v in atlas_labels.items()}
+    if isinstance(atlas_labels, (str, os.PathLike)):
+        path = Path(atlas_labels)
+        if not path.exists():
+            raise DataFormatError(f"atlas_labels {path}: no such file")
+        try:
+            table = pd.read_csv(path, sep=None, engine="python")
+        except Exception as exc:
+            raise DataFormatError(f"atlas_labels {path}: not a readable table ({exc})") from exc
+        name = str(path)
+    elif isinstance(atlas_labels, pd.DataFrame):
+        table, name = atlas_labels, "atlas_labels table"
+    else:
+        raise ArgumentError(
+            f"atlas_labels has type {type(atlas_labels).__name__}; expected a dict of label -> "
+            f"name, a DataFrame or a .tsv file with 'index' and 'name' columns"
+        )
+    cols = {c.lower(): c for c in table.columns}
+    index_col = next((cols[c] for c in ("index", "label", "id", "value") if c in cols), None)
+    name_col = next((cols[c] for c in ("name", "label_name", "roi_name", "region") if c in cols), None)
+    if index_col is None or name_col is None or index_col == name_col:
+        raise DataFormatError(
+            f"{name} has columns {list(table.columns)}; expected an 'index' column (label "
+            f"values) and a 'name' column"
+        )
+    return {_label_key(k): str(v) for k, v in zip(table[index_col], table[name_col])}
+
+
+def _label_key(value):
+    if isinstance(value, str):
+        text = value.strip()
+        if text.lstrip("-").isdigit():
+            return int(text)
+        return text
+    if isinstance(value, (numbers.Integral, np.integer)):
+        return int(value)
+    if isinstance(value, (numbers.Real, np.floating)) and float(value).is_integer():
+        return int(value)
+    return value.item() if isinstance(value, np.generic) else value
+
+
+# --------------------------------------------------------------------------- load_fmri
+def load_fmri(
+    img,
+    mask=None,
+    atlas=None,
+    atlas_labels=None,
+    runs=None,
+    dtype=np.float64,
+    chunk_voxels: int = DEFAULT_CHUNK_VOXELS,
+    *,
+    tr: float | None = None,
+    average_rois: bool = False,
+) -> Recording:
+    """Read 4-D fMRI runs into a Recording of volumes x voxels.
+
+    Parameters
+    ----------
+    img : str, Path, nibabel image, or a list of them
+        One run, or several runs (same voxel grid), concatenated along samples with a
+        ``run`` column. A 3-D image is read as a single volume.
+    mask : str, Path, nibabel image or bool array, optional
+        Voxels to keep (non-zero, finite values of a mask image). Its shape and affine
+        must match the image's. By default every voxel that is finite in every volume of
+        every run and varies over time (non-zero variance; for single volumes: finite and
+        non-zero), which needs one extra pass over the data.
+    atlas : str, Path, nibabel image or int array, optional
+        Label image on the same grid (0 = no ROI): adds units columns ``roi`` (label)
+        and ``roi_name``.
+    atlas_labels : dict, DataFrame, str or Path, optional
+        Label -> name, or a table (TSV) with ``index`` and ``name`` columns as
+        :func:`~neurotk.datasets.simulate_fmri` writes. Labels without a name get
+        ``str(label)``; voxels outside every ROI get ``""``.
+    runs : sequence, optional
+        One label per run for the ``run`` column; defaults to 1, 2, ...
+    dtype : {np.float64, np.float32}, default np.float64
+        Output precision. Values are scaled as by nibabel's ``get_fdata(dtype=dtype)``.
+    chunk_voxels : int, default 1 Mi (2**20)
+        Image values (spatial voxels x volumes) read at once, rounded down to whole
+        volumes (at least one); the peak working memory is the output plus about two
+        chunks.
+    tr : float, optional
+        Repetition time in seconds; by default the header's fourth zoom (converted from
+        ms or us when the header says so).
+    average_rois : bool, default False
+        Return :func:`roi_average` of the result (needs ``atlas``).
+
+    Returns
+    -------
+    Recording
+        ``(n_volumes, n_voxels)`` (summed over runs). ``samples``: ``volume`` (index in
+        its run), ``time`` (s, ``volume * tr``; NaN without a TR), ``run``. ``units``:
+        ``unit_id``, ``i``, ``j``, ``k`` (voxel indices, in C order of the mask, as
+        ``data[mask]``), plus ``roi``, ``roi_name`` with an atlas. ``meta``: ``path``
+        (first run), ``paths`` (all runs), ``affine`` (4 x 4 nested list), ``shape``
+        (spatial), ``n_volumes`` (per run), ``tr``, ``sampling_rate``, ``zooms``,
+        ``units_of_measure``, ``mask`` (its file, if any), ``name``.
+
+    Raises
+    ------
+    DataFormatError
+        A missing, truncated or corrupt file; an image that is not 3-D or 4-D; a mask or
+        atlas whose shape or affine differs from the image (naming both files); runs on
+        different grids; NaN or infinite values inside the mask; an empty mask.
+
+    Examples
+    --------
+    >>> import numpy as np, nibabel as nib
+    >>> from neurotk.io import load_fmri
+    >>> data = np.arange(2 * 3 * 4 * 5, dtype=np.float32).reshape(2, 3, 4, 5)
+    >>> img = nib.Nifti1Image(data, np.eye(4))
+    >>> mask = np.zeros((2, 3, 4), dtype=bool); mask[0, 1, 2] = mask[1, 2, 3] = True
+    >>> rec = load_fmri(img, mask=mask, tr=2.0)
+    >>> rec.shape
+    (5, 2)
+    >>> rec.units[["i", "j", "k"]].values.tolist()
+    [[0, 1, 2], [1, 2, 3]]
+    >>> bool(np.array_equal(rec.data, data[mask].T))
+    True
+    >>> rec.samples["time"].tolist()
+    [0.0, 2.0, 4.0, 6.0, 8.0]
+    """
+    dtype = np.dtype(dtype)
+    if dtype not in (np.dtype(np.float64), np.dtype(np.float32)):
+        raise ArgumentError(f"dtype={dtype}; expected float64 or float32")
+    if isinstance(chunk_voxels, bool) or not isinstance(chunk_voxels, numbers.Integral) or chunk_voxels < 1:
+        raise ArgumentError(f"chunk_voxels={chunk_voxels!r}; expected a positive integer")
+    if tr is not None and (not isinstance(tr, numbers.Real) or not np.isfinite(tr) or tr <= 0):
+        raise ArgumentError(f"tr={tr!r}; expected a positive number of seconds")
+
+    sources = list(img) if isinstance(img, (list, tuple)) else [img]
+    if not sources:
+        raise ArgumentError("img is an empty list; expected one or more images")
+    opened = [_open_image(s) for s in sources]
+    imgs = [o[0] for o in opened]
+    names = [o[1] for o in opened]
+    if len(names) > 1:
+        names = [f"{nm[:-1]} of run {i + 1}>" if nm.startswith("<in-memory") else nm for i, nm in enumerate(names)]
+    if runs is None:
+        runs = list(range(1, len(imgs) + 1))
+    else:
+        runs = list(runs) if not isinstance(runs, (str, bytes)) and np.ndim(runs) else [runs]
+        if len(runs) != len(imgs):
+            raise ShapeMismatchError(f"runs has {len(runs)} labels for {len(imgs)} images; expected one per run")
+        if len(set(map(_label_key, runs))) != len(runs):
+            raise ArgumentError(f"runs={runs!r} repeats labels; expected one unique label per run")
+
+    first, first_name = imgs[0], names[0]
+    spatial, _ = _spatial_and_volumes(first, first_name)
+    n_volumes = [_spatial_and_volumes(im, nm)[1] for im, nm in zip(imgs, names)]
+    for im, nm in zip(imgs[1:], names[1:]):
+        _same_space(first, first_name, im, nm, "run")
+
+    trs = [tr] * len(imgs)
+    if tr is None:
+        for index, (im, nm) in enumerate(zip(imgs, names)):
+            trs[index] = _repetition_time(im, nm)
+    known = [t for t in trs if t is not None]
+    if known and not np.allclose(known, known[0], rtol=1e-4):
+        raise DataFormatError(
+            f"runs have different repetition times {describe_values(trs)} s ({describe_values(names)}); "
+            f"expected one TR (pass tr= to override the headers)"
+        )
+    run_tr = known[0] if known else None
+
+    mask_name = None
+    if mask is None:
+        mask3 = _default_mask(imgs, names, chunk_voxels)
+    else:
+        mask3, mask_name = _mask_array(mask, first, first_name)
+    ijk = np.argwhere(mask3)  # C order: the order of data[mask]
+    flat_f = np.ravel_multi_index(ijk.T, spatial, order="F")
+    n_spatial = int(np.prod(spatial))
+    chunk_volumes = max(1, int(chunk_voxels) // n_spatial)
+
+    total = int(sum(n_volumes))
+    out = np.empty((total, len(ijk)), dtype=dtype)
+    row = 0
+    for im, nm, nv in zip(imgs, names, n_volumes):
+        check = np.dtype(getattr(im.dataobj, "dtype", np.float64)).kind not in "iub"
+        for start, block in _iter_masked(im, nm, flat_f, mask3, chunk_volumes, dtype):
+            target = out[row + start : row + start + block.shape[0]]
+            target[...] = block
+            if check and not np.isfinite(target).all():
+                bad_t, bad_v = np.argwhere(~np.isfinite(target))[0]
+                n_bad = int((~np.isfinite(target)).sum())
+                raise DataFormatError(
+                    f"{nm}: {n_bad}+ NaN or infinite values inside the mask (first at voxel "
+                    f"(i, j, k) = {tuple(int(v) for v in ijk[bad_v])}, volume {start + int(bad_t)}); "
+                    f"expected finite values in every masked voxel (use a mask that excludes them)"
+                )
+        row += nv
+
+    units = pd.DataFrame({"unit_id": np.arange(len(ijk)), "i": ijk[:, 0], "j": ijk[:, 1], "k": ijk[:, 2]})
+    if atlas is not None:
+        atlas_arr, _ = _volume_from(atlas, first, first_name, "atlas")
+        labels = np.asarray(atlas_arr)[mask3]
+        if labels.dtype.kind == "f":
+            labels = np.where(np.isfinite(labels), np.rint(labels), 0)
+        labels = labels.astype(np.int64)
+        names_by_label = _read_labels(atlas_labels)
+        unique = np.unique(labels)
+        lookup = {int(u): ("" if u == 0 else names_by_label.get(int(u), str(int(u)))) for u in unique}
+        units["roi"] = labels
+        units["roi_name"] = pd.Series(labels).map(lookup).to_numpy(dtype=object)
+    elif atlas_labels is not None:
+        raise ArgumentError("atlas_labels given without atlas; pass the label image as atlas=")
+
+    run_labels = np.repeat(np.asarray(runs, dtype=object), n_volumes)
+    if all(isinstance(r, (numbers.Integral, np.integer)) for r in runs):
+        run_labels = run_labels.astype(np.int64)
+    volume = np.concatenate([np.arange(nv) for nv in n_volumes])
+    samples = pd.DataFrame({
+        "volume": volume,
+        "time": volume * (run_tr if run_tr is not None else np.nan),
+        "run": run_labels,
+    })
+    zooms = [float(z) for z in first.header.get_zooms()[:3]]
+    paths = [nm if isinstance(s, (str, os.PathLike)) or im.get_filename() else None
+             for s, im, nm in zip(sources, imgs, names)]
+    meta = {
+        "name": Path(names[0]).name.split(".")[0] if paths[0] else "fmri",
+        "path": paths[0],
+        "paths": paths,
+        "affine": np.asarray(first.affine, dtype=float).tolist(),
+        "shape": tuple(int(n) for n in spatial),
+        "n_volumes": [int(n) for n in n_volumes],
+        "zooms": zooms,
+        "tr": run_tr,
+        "sampling_rate": (1.0 / run_tr) if run_tr else None,
+        "units_of_measure": "BOLD (a.u.)",
+        "mask": mask_name if mask is not None and mask_name != "mask array" else None,
+        "source": "load_fmri",
+    }
+    rec = Recording(out, samples, units, meta, copy=False)
+    if average_rois:
+        if atlas is None:
+            raise ArgumentError("average_rois=True needs atlas=; pass a label image")
+        return roi_average(rec)
+    return rec
+
+
+# --------------------------------------------------------------------------- ROI average
+def roi_average(recording: Recording, atlas=None, atlas_labels=None, include_background: bool = False) -> Recording:
+    """Average the voxels of each ROI: a Recording of samples x ROIs.
+
+    One sparse (voxels x ROIs) matrix of weights ``1 / n_voxels`` times the data: no loop
+    over ROIs or voxels.
+
+    Parameters
+    ----------
+    recording : Recording
+        Voxels with a units column ``roi`` (from ``load_fmri(..., atlas=...)``), or with
+        ``i``, ``j``, ``k`` when ``atlas`` is given here.
+    atlas : str, Path, nibabel image or int array, optional
+        Label image looked up at each voxel's ``i, j, k`` (replaces ``roi``).
+    atlas_labels : dict, DataFrame, str or Path, optional
+        ROI names, as for :func:`load_fmri`.
+    include_background : bool, default False
+        Keep label 0 (voxels in no ROI) as a unit of its own.
+
+    Returns
+    -------
+    Recording
+        ``(n_samples, n_rois)`` with the same ``samples``; ``units``: ``unit_id`` and
+        ``roi`` (the label), ``roi_name``, ``n_voxels``, in increasing label order.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from neurotk import Recording
+    >>> from neurotk.io import roi_average
+    >>> rec = Recording(np.array([[1.0, 3.0, 10.0]]), units={"roi": [1, 1, 2]})
+    >>> avg = roi_average(rec)
+    >>> avg.data.tolist(), avg.units["n_voxels"].tolist()
+    ([[2.0, 10.0]], [2, 1])
+    """
+    from scipy import sparse
+
+    if not isinstance(recording, Recording):
+        raise ArgumentError(f"recording has type {type(recording).__name__}; expected a Recording")
+    units = recording.units
+    meta = recording.meta
+    if atlas is not None:
+        missing = [c for c in ("i", "j", "k") if c not in units.columns]
+        if missing:
+            raise ArgumentError(f"roi_average(atlas=...) needs units columns i, j, k; missing {missing}")
+        arr = _atlas_for(atlas, meta)
+        ijk = units[["i", "j", "k"]].to_numpy(dtype=np.int64)
+        labels = np.asarray(arr)[ijk[:, 0], ijk[:, 1], ijk[:, 2]]
+        labels = np.rint(np.where(np.isfinite(labels), labels, 0)).astype(np.int64)
+        names = _read_labels(atlas_labels)
+        units["roi"] = labels
+        lookup = {int(u): ("" if u == 0 else names.get(int(u), str(int(u)))) for u in np.unique(labels)}
+        units["roi_name"] = pd.Series(labels).map(lookup).to_numpy(dtype=object)
+    if "roi" not in units.columns:
+        raise ArgumentError(
+            "recording has no units column 'roi'; load it with load_fmri(..., atlas=...) or "
+            "pass atlas= here"
+        )
+    labels = units["roi"].to_numpy()
+    keep = np.ones(len(labels), dtype=bool) if include_background else ~pd.isna(labels) & (labels != 0)
+    if not keep.any():
+        raise ArgumentError("no voxel belongs to an ROI (every roi label is 0); expected at least one")
+    roi_ids, codes, counts = np.unique(labels[keep], return_inverse=True, return_counts=True)
+    cols = np.flatnonzero(keep)
+    data = recording.data
+    weights = sparse.csr_matrix(
+        ((1.0 / counts[codes]).astype(data.dtype), (codes, cols)), shape=(len(roi_ids), recording.n_units)
+    )
+    means = np.ascontiguousarray((weights @ data.T).T)
+    if "roi_name" in units.columns:
+        first = pd.Series(units["roi_name"].to_numpy()[cols]).groupby(codes).first()
+        roi_names = first.to_numpy(dtype=object)
+    else:
+        roi_names = np.array([str(v) for v in roi_ids], dtype=object)
+    roi_ids = [_label_key(v) for v in roi_ids]
+    new_units = pd.DataFrame({"unit_id": roi_ids, "roi": roi_ids, "roi_name": roi_names, "n_voxels": counts})
+    meta["history"] = [*meta.get("history", []), "roi_average"]
+    meta["units_of_measure"] = meta.get("units_of_measure", "BOLD (a.u.)")
+    return Recording(means, recording.samples, new_units, meta, allow_nan=recording.allow_nan, copy=False)
+
+
+def _atlas_for(atlas, meta):
+    shape = tuple(meta.get("shape", ()))
+    if isinstance(atlas, np.ndarray):
+        if shape and atlas.shape != shape:
+            raise DataFormatError(f"atlas array has shape {atlas.shape}; expected the image's {shape}")
+        return atlas
+    img, name = _open_image(atlas, "atlas")
+    if shape and tuple(img.shape[:3]) != shape:
+        raise DataFormatError(
+            f"atlas {name} has shape {tuple(img.shape)}, but the recording's image "
+            f"({meta.get('path')}) has {shape}; expected the same voxel grid"
+        )
+    if "affine" in meta and not np.allclose(img.affine, np.asarray(meta["affine"]), rtol=1e-5, atol=1e-4):
+        raise DataFormatError(
+            f"atlas {name} has affine\n{np.round(img.affine, 4)}\nbut the recording's image "
+            f"({meta.get('path')}) has\n{np.round(np.asarray(meta['affine']), 4)}\nexpected the same"
+        )
+    return np.asanyarray(img.dataobj).reshape(shape or img.shape[:3])
+
+
+# --------------------------------------------------------------------------- to_nifti
+def to_nifti(values, recording: Recording | None = None, path=None, background: float = np.nan, dtype=None):
+    """Put per-voxel values back into the image space of a voxel Recording.
+
+    Parameters
+    ----------
+    values : array-like, shape (n_voxels,) or (n_maps, n_voxels), or Recording
+        One value per voxel (e.g. an encoding score), several maps, or a Recording of
+        voxels (its samples become volumes; it is its own reference when ``recording``
+        is omitted).
+    recording : Recording, optional
+        The voxel Recording that says where each value goes: units ``i``, ``j``, ``k``
+        and meta ``affine`` and ``shape`` (as :func:`load_fmri` writes them).
+    path : str or Path, optional
+        Write the image there (``.nii`` or ``.nii.gz``), atomically (a temporary file
+        renamed on success).
+    background : float, default NaN
+        Value of voxels outside the mask (e.g. 0).
+    dtype : numpy dtype, optional
+        Data type of the image; defaults to the values' float type (so a round trip is
+        exact).
+
+    Returns
+    -------
+    nibabel.Nifti1Image
+        3-D for one map, else 4-D with the maps along the last axis (with the TR as the
+        fourth zoom when the maps are the volumes of a time series).
+
+    Raises
+    ------
+    ShapeMismatchError
+        ``values`` has a number of columns other than the recording's voxels.
+    ArgumentError
+        The recording lacks ``i``, ``j``, ``k`` or ``affine``/``shape`` in its meta.
+
+    Examples
+    --------
+    >>> import numpy as np, nibabel as nib
+    >>> from neurotk.io import load_fmri, to_nifti
+    >>> data = np.random.default_rng(0).normal(size=(3, 3, 3, 4))
+    >>> mask = np.zeros((3, 3, 3), dtype=bool); mask[1, 1, :] = True
+    >>> rec = load_fmri(nib.Nifti1Image(data, np.eye(4)), mask=mask, tr=1.0)
+    >>> img = to_nifti(np.array([1.0, 2.0, 3.0]), rec, background=0)
+    >>> img.shape, float(img.get_fdata()[1, 1, 2])
+    ((3, 3, 3), 3.0)
+    >>> bool(np.array_equal(to_nifti(rec).get_fdata()[mask], data[mask]))
+    True
+    """
+    nib = _nib()
+    from ..utils import atomic_path
+
+    time_series = False
+    if isinstance(values, Recording):
+        ref = values if recording is None else recording
+        time_series = "time" in values.samples.columns
+        arr = np.asarray(values.data)
+    else:
+        if recording is None:
+            raise ArgumentError("to_nifti(values) needs recording= (the voxel Recording the values belong to)")
+        ref = recording
+        arr = np.asarray(values)
+    if not isinstance(ref, Recording):
+        raise ArgumentError(f"recording has type {type(ref).__name__}; expected a Recording")
+    units, meta = ref.units, ref.meta
+    missing = [c for c in ("i", "j", "k") if c not in units.columns]
+    if missing or "affine" not in meta or "shape" not in meta:
+        raise ArgumentError(
+            f"recording lacks the voxel positions to write an image (units columns i, j, k; "
+            f"meta 'affine' and 'shape'; missing: {missing + [m for m in ('affine', 'shape') if m not in meta]}); "
+            f"expected a Recording from load_fmri"
+        )
+    if arr.dtype.kind not in "fiub":
+        raise ArgumentError(f"values have dtype {arr.dtype}; expected numbers")
+    single = arr.ndim == 1
+    if arr.ndim not in (1, 2):
+        raise ShapeMismatchError(f"values have shape {arr.shape}; expected (n_voxels,) or (n_maps, n_voxels)")
+    maps = arr[None, :] if single else arr
+    if maps.shape[1] != ref.n_units:
+        raise ShapeMismatchError(
+            f"values have {maps.shape[1]} columns but the recording has {ref.n_units} voxels; "
+            f"expected one value per voxel"
+        )
+    shape = tuple(int(n) for n in meta["shape"])
+    ijk = units[["i", "j", "k"]].to_numpy(dtype=np.int64)
+    if (ijk < 0).any() or (ijk >= np.asarray(shape)).any():
+        raise ShapeMismatchError(f"units i, j, k fall outside the image shape {shape}")
+    if dtype is None:
+        dtype = maps.dtype if maps.dtype.kind == "f" else np.dtype(np.float64)
+    dtype = np.dtype(dtype)
+    if dtype.kind in "iub" and not np.isfinite(background):
+        background = 0
+    n_maps = maps.shape[0]
+    volume = np.full(shape + (n_maps,), background, dtype=dtype)
+    volume[ijk[:, 0], ijk[:, 1], ijk[:, 2], :] = maps.T
+    if single or n_maps == 1 and not time_series:
+        volume = volume[..., 0]
+    affine = np.asarray(meta["affine"], dtype=float)
+    img = nib.Nifti1Image(volume, affine)
+    img.header.set_data_dtype(dtype)
+    img.set_qform(affine, code=1)
+    img.set_sform(affine, code=1)
+    if volume.ndim == 4 and time_series and meta.get("tr"):
+        img.header.set_zooms(tuple(img.header.get_zooms()[:3]) + (float(meta["tr"]),))
+        img.header.set_xyzt_units("mm", "sec")
+    else:
+        img.header.set_xyzt_units("mm")
+    if path is not None:
+        target = Path(path)
+        if not target.name.lower().endswith((".nii", ".nii.gz")):
+            raise ArgumentError(f"path={str(path)!r}; expected a .nii or .nii.gz file name")
+        with atomic_path(target) as tmp:
+            nib.save(img, tmp)
+    return img
+
+
+# --------------------------------------------------------------------------- GLM
+def _read_events(events, what: str = "events") -> tuple[pd.DataFrame, str]:
+    if isinstance(events, pd.DataFrame):
+        table, name = events.reset_index(drop=True), "events table"
+    elif isinstance(events, (str, os.PathLike)):
+        path = Path(events)
+        if not path.exists():
+            raise DataFormatError(f"{what} {path}: no such file")
+        try:
+            table = pd.read_csv(path, sep="\t", na_values=["n/a"])
+        except Exception as exc:
+            raise DataFormatError(f"{what} {path}: not a readable tab-separated table ({exc})") from exc
+        name = str(path)
+    else:
+        raise ArgumentError(
+            f"{what} has type {type(events).__name__}; expected a DataFrame or a BIDS events .tsv "
+            f"path (or a list of them, one per run)"
+        )
+    missing = [c for c in ("onset", "duration", "trial_type") if c not in table.columns]
+    if missing:
+        raise DataFormatError(
+            f"{name} lacks columns {missing} (has {list(table.columns)}); expected the BIDS "
+            f"events columns onset, duration, trial_type"
+        )
+    for col in ("onset", "duration"):
+        values = pd.to_numeric(table[col], errors="coerce").to_numpy(dtype=float)
+        bad = np.flatnonzero(~np.isfinite(values) | (values < 0))
+        if bad.size:
+            raise DataFormatError(
+                f"{name}, row {int(bad[0])}: {col} = {table[col].iloc[bad[0]]!r}; expected a "
+                f"finite number of seconds >= 0 ({bad.size} bad rows)"
+            )
+        table = table.assign(**{col: values})
+    if table["trial_type"].isna().any():
+        row = int(np.flatnonzero(table["trial_type"].isna().to_numpy())[0])
+        raise DataFormatError(f"{name}, row {row}: trial_type is missing; expected a condition name")
+    return table, name
+
+
+def _cosine_drift(n_scans: int, tr: float, high_pass: float) -> np.ndarray:
+    """DCT-II cosines with frequency k / (2 n tr) <= high_pass (SPM's high-pass basis)."""
+    n_cos = min(int(np.floor(2.0 * n_scans * tr * high_pass + 1e-9)), n_scans - 2)
+    if n_cos <= 0:
+        return np.zeros((n_scans, 0))
+    k = np.arange(1, n_cos + 1)
+    return np.sqrt(2.0 / n_scans) * np.cos(np.pi * np.outer(np.arange(n_scans) + 0.5, k) / n_scans)
+
+
+def _hrf_kernel(hrf, tr, oversampling):
+    from ..signal import canonical_hrf
+
+    if isinstance(hrf, str):
+        if hrf.lower() in ("spm", "canonical"):
+            return canonical_hrf(tr, oversampling)
+        raise ArgumentError(f"hrf={hrf!r}; expected 'spm', an array sampled every tr / oversampling s, or a callable")
+    if callable(hrf):
+        return np.asarray(hrf(tr, oversampling), dtype=float)
+    return np.asarray(hrf, dtype=float)
+
+
+def glm(
+    recording_or_img,
+    events,
+    tr: float | None = None,
+    hrf="spm",
+    per: str = "condition",
+    confounds=None,
+    drift: str | None = "cosine",
+    high_pass: float = 1.0 / 128,
+    *,
+    pool_runs: bool = False,
+    stat: str = "beta",
+    oversampling: int = 16,
+    mask=None,
+) -> Recording:
+    """Least-squares GLM: one beta (or t-value) per condition or trial, per run, for all voxels.
+
+    For each run the design holds one HRF-convolved regressor per condition (or per
+    event) from :func:`neurotk.signal.event_regressors`, cosine drifts (SPM's DCT
+    high-pass basis), the confounds and an intercept. All voxels are fitted at once with
+    one pseudo-inverse per run: ``B = pinv(X) @ Y``. Runs are fitted separately, so the
+    betas of different runs are independent estimates (cross-validation folds); with
+    ``pool_runs=True`` one design spans all runs (shared task regressors, a separate
+    intercept and drift per run).
+
+    Parameters
+    ----------
+    recording_or_img : Recording, path, nibabel image or list of them
+        Volumes x voxels (e.g. from :func:`load_fmri`), with samples columns ``run``
+        (optional) and ``volume`` (optional; the scan index within the run, default
+        0, 1, ...). Images are loaded with ``load_fmri(img, mask=mask)``.
+    events : DataFrame, path, or a list of them (one per run)
+        BIDS events: columns ``onset``, ``duration`` (s, from the start of the run),
+        ``trial_type`` and, with several runs in one table, ``run``.
+    tr : float, optional
+        Repetition time (s); defaults to ``meta["tr"]``.
+    hrf : "spm", array or callable, default "spm"
+        The haemodynamic kernel: SPM's canonical HRF
+        (:func:`neurotk.signal.canonical_hrf`), a kernel sampled every
+        ``tr / oversampling`` seconds, or ``f(tr, oversampling) -> kernel``.
+    per : {"condition", "trial"}, default "condition"
+        One regressor per trial type, or one per event (single-trial betas, least
+        squares all).
+    confounds : array-like or DataFrame, shape (n_samples, n_confounds), optional
+        Nuisance regressors (motion ...), row for row with the recording.
+    drift : {"cosine", None}, default "cosine"
+        Slow drift model: cosines up to ``high_pass`` Hz, or none.
+    high_pass : float, default 1/128
+        Cut-off frequency (Hz) of the cosine drifts.
+    pool_runs : bool, default False
+        Fit one model over all runs (one beta per condition) instead of one per run.
+    stat : {"beta", "t"}, default "beta"
+        Return betas or their t-values (``beta / se``, residual variance with
+        ``n_scans - rank(X)`` degrees of freedom).
+    oversampling : int, default 16
+        Time grid per TR on which regressors are built.
+    mask : optional
+        Passed to :func:`load_fmri` when images are given.
+
+    Returns
+    -------
+    Recording
+        ``(n_estimates, n_voxels)`` with the recording's units. ``samples``:
+        ``condition`` and ``stimulus`` (the trial type, for RSA), ``run`` (not when
+        pooling conditions), ``n_events``; per trial also ``trial`` (the event's row in
+        the events table, per run for a list), ``onset`` and ``duration``. ``meta``
+        records the model (``glm``) and ``units_of_measure``.
+
+    Raises
+    ------
+    DataFormatError
+        Events without onset/duration/trial_type, with negative or missing times, with
+        an onset beyond the end of the run (naming the events file and row), or with run
+        labels the recording does not have.
+    ArgumentError
+        No TR, a bad option, or confounds with the wrong number of rows.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from neurotk import Recording
+    >>> from neurotk.io import glm
+    >>> from neurotk.signal import event_regressors
+    >>> events = pd.DataFrame({"onset": [10.0, 50.0, 90.0, 130.0], "duration": 8.0,
+    ...                        "trial_type": ["face", "house", "face", "house"]})
+    >>> X = event_regressors(events.onset, events.duration, 100, 2.0, events.trial_type)
+    >>> Y = 100 + X @ np.array([[2.0, 0.0], [0.5, 1.0]])      # 100 scans x 2 voxels
+    >>> rec = Recording(Y, samples={"volume": np.arange(100)}, meta={"tr": 2.0})
+    >>> betas = glm(rec, events)
+    >>> betas.samples["condition"].tolist()
+    ['face', 'house']
+    >>> (np.round(betas.data, 6) + 0.0).tolist()
+    [[2.0, 0.0], [0.5, 1.0]]
+    """
+    from ..signal import event_regressors
+
+    if per not in ("condition", "trial"):
+        raise ArgumentError(f"per={per!r}; expected 'condition' or 'trial'")
+    if stat not in ("beta", "t"):
+        raise ArgumentError(f"stat={stat!r}; expected 'beta' or 't'")
+    if drift not in ("cosine", None, "none"):
+        raise ArgumentError(f"drift={drift!r}; expected 'cosine' or None")
+    if not isinstance(high_pass, numbers.Real) or not high_pass >= 0:
+        raise ArgumentError(f"high_pass={high_pass!r}; expected a frequency in Hz >= 0")
+    rec = recording_or_img if isinstance(recording_or_img, Recording) else load_fmri(recording_or_img, mask=mask)
+    if tr is None:
+        tr = rec.meta.get("tr")
+    if tr is None or not isinstance(tr, numbers.Real) or not np.isfinite(tr) or tr <= 0:
+        raise ArgumentError(
+            f"tr={tr!r}: the repetition time is unknown; pass tr= (seconds) or a Recording with meta['tr']"
+        )
+    tr = float(tr)
+
+    samples = rec.samples
+    if "run" in samples.columns:
+        run_values = samples["run"].to_numpy()
+        run_keys = np.array([_label_key(v) for v in run_values], dtype=object)
+        order = list(dict.fromkeys(run_keys.tolist()))
+        labels = {k: v for k, v in zip(run_keys.tolist(), run_values.tolist())}
+    else:
+        run_keys = np.full(rec.n_samples, 1, dtype=object)
+        order = [1]
+        labels = {1: 1}
+    rows_of = {k: np.flatnonzero(run_keys == k) for k in order}
+    if "volume" in samples.columns:
+        volume = samples["volume"].to_numpy()
+        if not np.issubdtype(volume.dtype, np.integer) and not np.all(np.mod(volume, 1) == 0):
+            raise DataFormatError("samples column 'volume' has non-integer values; expected scan indices")
+        volume = volume.astype(np.int64)
+    else:
+        volume = np.empty(rec.n_samples, dtype=np.int64)
+        for rows in rows_of.values():
+            volume[rows] = np.arange(rows.size)
+
+    # ---- events per run
+    if isinstance(events, (list, tuple)):
+        if len(events) != len(order):
+            raise DataFormatError(
+                f"events is a list of {len(events)} tables but the recording has {len(order)} "
+                f"runs {describe_values([labels[k] for k in order])}; expected one events table per run"
+            )
+        per_run = {}
+        for k, ev in zip(order, events):
+            table, name = _read_events(ev)
+            per_run[k] = (table, name)
+    else:
+        table, name = _read_events(events)
+        if "run" in table.columns:
+            keys = np.array([_label_key(v) for v in table["run"].tolist()], dtype=object)
+            unknown = sorted({k for k in keys.tolist() if k not in rows_of}, key=str)
+            if unknown:
+                raise DataFormatError(
+                    f"{name}: run labels {describe_values(unknown)} in column 'run' are not runs of "
+                    f"the recording, which has runs {describe_values([labels[k] for k in order])}"
+                )
+            per_run = {k: (table[keys == k], name) for k in order}
+        elif len(order) > 1:
+            raise DataFormatError(
+                f"{name} has no 'run' column but the recording has {len(order)} runs "
+                f"{describe_values([labels[k] for k in order])}; expected a run column or a list "
+                f"of one events table per run"
+            )
+        else:
+            per_run = {order[0]: (table, name)}
+
+    all_types = pd.concat([t["trial_type"] for t, _ in per_run.values()], ignore_index=True)
+    conditions = pd.unique(all_types).tolist()
+    try:
+        conditions = sorted(conditions)
+    except TypeError:  # mixed types
+        conditions = sorted(conditions, key=str)
+    kernel = _hrf_kernel(hrf, tr, oversampling)
+
+    if confounds is not None:
+        conf = confounds.to_numpy(dtype=float) if isinstance(confounds, pd.DataFrame) else np.asarray(confounds, dtype=float)
+        if conf.ndim == 1:
+            conf = conf[:, None]
+        if conf.ndim != 2 or conf.shape[0] != rec.n_samples:
+            raise ArgumentError(
+                f"confounds have shape {conf.shape}; expected ({rec.n_samples}, n_confounds), one row per sample"
+            )
+        if not np.isfinite(conf).all():
+            raise ArgumentError("confounds contain NaN or infinite values; expected finite numbers")
+    else:
+        conf = None
+
+    # ---- design blocks per run: task columns (with their sample rows) and nuisance columns
+    task_blocks, nuisance_blocks, estimate_tables = [], [], []
+    for k in order:
+        rows = rows_of[k]
+        table, name = per_run[k]
+        n_scans = int(volume[rows].max()) + 1
+        end = n_scans * tr
+        late = np.flatnonzero(table["onset"].to_numpy() >= end)
+        if late.size:
+            i = late[0]
+            raise DataFormatError(
+                f"{name}, row {int(table.index[i])}: onset {table['onset'].iloc[i]:g} s is beyond "
+                f"the end of run {labels[k]!r} ({n_scans} volumes x TR {tr:g} s = {end:g} s); "
+                f"expected events inside the run"
+            )
+        if per == "condition":
+            present = [c for c in conditions if (table["trial_type"] == c).any()]
+            X = event_regressors(table["onset"], table["duration"], n_scans, tr,
+                                 trial_types=table["trial_type"].tolist(), conditions=present,
+                                 oversampling=oversampling, hrf=kernel)
+            counts = table["trial_type"].value_counts()
+            est = pd.DataFrame({"condition": present, "stimulus": present,
+                                "run": [labels[k]] * len(present),
+                                "n_events": [int(counts[c]) for c in present]})
+        else:
+            n_ev = len(table)
+            if n_ev == 0:
+                X = np.zeros((n_scans, 0))
+            else:
+                X = event_regressors(table["onset"], table["duration"], n_scans, tr,
+                                     trial_types=np.arange(n_ev), conditions=list(range(n_ev)),
+                                     oversampling=oversampling, hrf=kernel)
+            tt = table["trial_type"].tolist()
+            est = pd.DataFrame({"condition": tt, "stimulus": tt, "run": [labels[k]] * n_ev,
+                                "trial": table.index.to_numpy(), "onset": table["onset"].to_numpy(),
+                                "duration": table["duration"].to_numpy(), "n_events": 1})
+        X = X[volume[rows]]
+        parts = []
+        if drift == "cosine":
+            parts.append(_cosine_drift(n_scans, tr, high_pass)[volume[rows]])
+        if conf is not None:
+            parts.append(conf[rows])
+        parts.append(np.ones((rows.size, 1)))
+        task_blocks.append(X)
+        nuisance_blocks.append(np.hstack(parts))
+        estimate_tables.append(est)
+        if X.shape[1] == 0 and not pool_runs:
+            raise DataFormatError(f"{name}: run {labels[k]!r} has no events; expected at least one")
+
+    data = rec.data
+    if pool_runs:
+        if per == "condition":
+            n_task = len(conditions)
+            all_rows = np.concatenate([rows_of[k] for k in order])
+            task = np.zeros((all_rows.size, n_task))
+            offset = 0
+            for k, X, est in zip(order, task_blocks, estimate_tables):
+                cols = [conditions.index(c) for c in est["condition"]]
+                task[offset : offset + X.shape[0], cols] = X
+                offset += X.shape[0]
+            counts = pd.concat(estimate_tables).groupby("condition", sort=False)["n_events"].sum()
+            est_table = pd.DataFrame({"condition": conditions, "stimulus": conditions,
+                                      "n_events": [int(counts[c]) for c in conditions]})
+        else:
+            all_rows = np.concatenate([rows_of[k] for k in order])
+            task = _block_diag(task_blocks)
+            est_table = pd.concat(estimate_tables, ignore_index=True)
+        design = np.hstack([task, _block_diag(nuisance_blocks)])
+        fits = [(all_rows, design, task.shape[1])]
+        tables = [est_table]
+    else:
+        fits = [(rows_of[k], np.hstack([X, N]), X.shape[1]) for k, X, N in zip(order, task_blocks, nuisance_blocks)]
+        tables = estimate_tables
+
+    results = []
+    rank_warned = False
+    for rows, X, n_task in fits:
+        pinv = np.linalg.pinv(X)
+        rank = np.linalg.matrix_rank(X)
+        if rank < X.shape[1] and not rank_warned:
+            warnings.warn(
+                f"the design of {X.shape[1]} columns has rank {rank} (collinear regressors); "
+                f"the betas are minimum-norm estimates",
+                NeurotkWarning,
+                stacklevel=2,
+            )
+            rank_warned = True
+        if rows.size <= rank and stat == "t":
+            raise ArgumentError(
+                f"{rows.size} scans for {rank} independent regressors leave no degrees of "
+                f"freedom for t-values; use stat='beta'"
+            )
+        out = np.empty((n_task, rec.n_units))
+        step = max(1, (1 << 22) // max(rows.size, 1))
+        contiguous = np.array_equal(rows, np.arange(rows[0], rows[0] + rows.size))
+        for c0 in range(0, rec.n_units, step):
+            Y = data[rows[0] : rows[0] + rows.size, c0 : c0 + step] if contiguous else data[rows, c0 : c0 + step]
+            B = pinv @ Y
+            if stat == "beta":
+                out[:, c0 : c0 + step] = B[:n_task]
+            else:
+                resid = Y - X @ B
+                sigma2 = np.einsum("ij,ij->j", resid, resid) / (rows.size - rank)
+                var = np.einsum("ij,ij->i", pinv[:n_task], pinv[:n_task])
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    out[:, c0 : c0 + step] = B[:n_task] / np.sqrt(np.outer(var, sigma2))
+        results.append(out)
+
+    values = np.concatenate(results, axis=0).astype(rec.dtype, copy=False)
+    est_samples = pd.concat(tables, ignore_index=True)
+    meta = rec.meta
+    meta["glm"] = {"per": per, "hrf": hrf if isinstance(hrf, str) else "custom", "drift": drift,
+                   "high_pass": float(high_pass), "pool_runs": bool(pool_runs), "stat": stat,
+                   "tr": tr, "conditions": conditions}
+    meta["units_of_measure"] = "t" if stat == "t" else f"beta ({rec.meta.get('units_of_measure', 'a.u.')} per unit regressor)"
+    meta["history"] = [*meta.get("history", []), f"glm(per={per!r}, stat={stat!r})"]
+    return Recording(values, est_samples, rec.units, meta, allow_nan=stat == "t" or rec.allow_nan, copy=False)
+
+
+def _block_diag(blocks: Sequence[np.ndarray]) -> np.ndarray:
+    from scipy.linalg import block_diag
+
+    return block_diag(*blocks) if blocks else np.zeros((0, 0))
