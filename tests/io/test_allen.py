@@ -1,0 +1,430 @@
+"""Allen Brain Observatory loaders: files written here in the exact Allen layouts (same HDF5
+paths and dtypes as ALLEN_LAYOUT.md), planted responses recovered exactly, bad files."""
+
+import hashlib
+import warnings
+from datetime import UTC
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pandas as pd
+import pytest
+
+import neurotk
+from neurotk import (
+    ArgumentError,
+    DataFormatError,
+    NeurotkWarning,
+    OptionalDependencyError,
+)
+from neurotk.io import (
+    allen_info,
+    allen_stimulus_table,
+    download_allen_session,
+    load_allen,
+    make_allen_demo,
+)
+
+REALDATA = Path(__file__).resolve().parents[2].parent / "shared" / "realdata"
+PIPE = "processing/brain_observatory_pipeline"
+DFF = f"{PIPE}/DfOverF/imaging_plane_1"
+PRES = "stimulus/presentation"
+RATE = 30.0
+
+
+# --------------------------------------------------------------------------- two-photon writer
+def write_2p(path, n_cells=6, n_scenes=5, n_repeats=3, seed=0, nan_frames=False, **override):
+    """An Allen Visual Coding 2P file (NWB 1 layout) with planted natural-scene responses.
+
+    Cell c responds with dF/F 2.0 to scene c % n_scenes; the noise is in multiples of 1/64,
+    so every window sum is exact in float64 and the loader must agree bit for bit.
+    Returns (path, truth) with the written arrays.
+    """
+    rng = np.random.default_rng(seed)
+    scenes = np.concatenate([np.append(rng.permutation(n_scenes), -1) for _ in range(n_repeats)])  # -1: blank
+    t = 20
+    bounds = {}
+    for name, n, each in (("natural_scenes", len(scenes), 7), ("static_gratings", 6, 7),
+                          ("drifting_gratings", 4, 60), ("natural_movie_one", 8, 1)):
+        start = t + np.arange(n) * each
+        bounds[name] = np.stack([start, start + each], 1).astype(np.int64)
+        t = int(start[-1] + each + 10)
+    spont = np.array([[t], [t + 40], [t + 50], [t + 70]], np.int64).repeat(2, axis=1)
+    n_frames = t + 80
+    ts = 3.0 + np.arange(n_frames) / RATE
+    dff = (rng.integers(-8, 9, size=(n_cells, n_frames)) / 64.0).astype(np.float32)
+    for (s, e), scene in zip(bounds["natural_scenes"], scenes):
+        if scene >= 0:
+            dff[np.arange(n_cells) % n_scenes == scene, s:e] += 2.0
+    if nan_frames:
+        dff[0, bounds["natural_scenes"][0, 0] + 1] = np.nan
+    ids = (589000000 + 7 * np.arange(n_cells)).astype(np.int64)
+    sg = np.stack([np.repeat([0.0, 60.0, 120.0], 2), np.full(6, 0.08), np.tile([0.0, 0.25], 3)], 1).astype(np.float32)
+    dg = np.array([[1.0, 0.0, 0.0], [15.0, 45.0, 0.0], [np.nan, np.nan, 1.0], [1.0, 45.0, 0.0]], np.float32)
+    movie = np.tile(np.arange(4, dtype=np.int64), 2)
+    with h5py.File(path, "w") as f:
+        f.create_dataset("nwb_version", data="NWB-1.0.5", dtype=h5py.string_dtype())
+        for key, value in {"general/session_id": "501940850", "general/targeted_structure": "VISl",
+                           "general/experiment_container_id": "511510650", "general/session_type": "three_session_B",
+                           "general/specimen_name": "Emx1-IRES-Cre;Camk2a-tTA;Ai93-230570",
+                           "general/subject/genotype": "Emx1-IRES-Cre/wt;Camk2a-tTA/wt;Ai93(TITL-GCaMP6f)/wt",
+                           "general/optophysiology/imaging_plane_1/imaging depth": "375 microns",
+                           "general/optophysiology/imaging_plane_1/location": "VISl",
+                           "general/optophysiology/imaging_plane_1/indicator": "GCaMP6f",
+                           **override.get("general", {})}.items():
+            f.create_dataset(key, data=np.bytes_(value))
+        f.create_dataset(f"{DFF}/data", data=override.get("dff", dff))
+        f.create_dataset(f"{DFF}/timestamps", data=override.get("ts", ts))
+        f.create_dataset(f"{DFF}/roi_names", data=np.array([str(i).encode() for i in range(n_cells)], "S9"))
+        f.create_dataset(f"{PIPE}/ImageSegmentation/cell_specimen_ids", data=ids)
+        f.create_dataset(f"{PIPE}/ImageSegmentation/roi_ids", data=np.array([str(i).encode() for i in range(n_cells)], "S9"))
+
+        def table(name, data, fd, features=None, ancestry=None):
+            g = f.create_group(f"{PRES}/{name}_stimulus")
+            if ancestry:
+                g.attrs["ancestry"] = np.array(ancestry, dtype="S14")
+            g.create_dataset("data", data=data)
+            g.create_dataset("frame_duration", data=fd)
+            g.create_dataset("timestamps", data=ts[np.minimum(np.asarray(fd)[:, 0].astype(int), n_frames - 1)])
+            g.create_dataset("num_samples", data=np.int32(len(data)))
+            if features is not None:
+                g.create_dataset("features", data=np.array(features, dtype="S18"))
+
+        table("natural_scenes", scenes.astype(np.int64), override.get("ns_fd", bounds["natural_scenes"]))
+        table("static_gratings", sg, bounds["static_gratings"].astype(np.float32),
+              [b"orientation", b"spatial_frequency", b"phase"])
+        table("drifting_gratings", dg, bounds["drifting_gratings"].astype(np.float32),
+              [b"temporal_frequency", b"orientation", b"blank_sweep"])
+        table("natural_movie_one", movie, bounds["natural_movie_one"])
+        table("spontaneous", np.array([1, -1, 1, -1], np.int8), spont, ancestry=[b"TimeSeries", b"IntervalSeries"])
+    truth = {"dff": dff, "ts": ts, "scenes": scenes, "bounds": bounds, "spont": spont, "ids": ids, "sg": sg,
+             "dg": dg, "movie": movie, "n_scenes": n_scenes}
+    return Path(path), truth
+
+
+def loop_means(dff, a, b, nan=False):
+    """The reference: a Python loop over presentations and cells."""
+    out = np.full((len(a), dff.shape[0]), np.nan)
+    for k in range(len(a)):
+        for c in range(dff.shape[0]):
+            seg = dff[c, a[k]:b[k]].astype(np.float64)
+            if nan:
+                seg = seg[np.isfinite(seg)]
+            if seg.size:
+                out[k, c] = seg.sum() / seg.size
+    return out
+
+
+def sha256(path):
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+# --------------------------------------------------------------------------- two-photon tests
+def test_2p_natural_scenes_planted_responses_recovered_exactly(tmp_path):
+    path, truth = write_2p(tmp_path / "ophys.nwb")
+    before = sha256(path)
+    recs = load_allen(path, stimulus="natural_scenes")
+    assert list(recs) == ["VISl"]
+    rec = recs["VISl"]
+    fd = truth["bounds"]["natural_scenes"]
+    assert rec.shape == (len(truth["scenes"]), 6)
+    np.testing.assert_array_equal(rec.data, loop_means(truth["dff"], fd[:, 0], fd[:, 1]))
+    s = rec.samples
+    assert list(s.columns[:4]) == ["stimulus", "stimulus_id", "start_time", "stop_time"]
+    assert (s["stimulus"] == "natural_scenes").all()
+    np.testing.assert_array_equal(s["frame"], truth["scenes"])
+    np.testing.assert_array_equal(s["stimulus_id"], truth["scenes"])
+    assert s["stimulus_id"].dtype.kind == "i"
+    np.testing.assert_array_equal(s["start_time"], truth["ts"][fd[:, 0]])
+    np.testing.assert_array_equal(s["stop_time"], truth["ts"][fd[:, 1]])
+    np.testing.assert_array_equal(s["start_frame"], fd[:, 0])
+    # every cell prefers its planted scene
+    mean = rec.average(by="stimulus_id")
+    frames = mean.samples["stimulus_id"].to_numpy()
+    best = frames[np.argmax(mean.data, axis=0)]
+    np.testing.assert_array_equal(best, np.arange(6) % truth["n_scenes"])
+    u = rec.units
+    np.testing.assert_array_equal(u["unit_id"], truth["ids"])
+    assert (u["area"] == "VISl").all() and (u["depth"] == 375.0).all()
+    assert (u["cre_line"] == "Emx1-IRES-Cre/wt").all()
+    m = rec.meta
+    assert m["units_of_measure"] == "dF/F" and m["session_id"] == 501940850 and m["path"] == str(path)
+    assert m["experiment_container_id"] == 511510650 and m["session_type"] == "three_session_B"
+    assert sha256(path) == before
+
+
+def test_2p_window_in_seconds_matches_a_loop(tmp_path):
+    path, truth = write_2p(tmp_path / "ophys.nwb")
+    rec = load_allen(path, stimulus="natural_scenes", window=(0.1, 0.4), dtype=np.float32)["VISl"]
+    onset = truth["ts"][truth["bounds"]["natural_scenes"][:, 0]]
+    a = np.array([np.flatnonzero(truth["ts"] >= t + 0.1)[0] for t in onset])
+    b = np.array([np.flatnonzero(truth["ts"] >= t + 0.4)[0] for t in onset])
+    assert rec.dtype == np.float32
+    np.testing.assert_array_equal(rec.data, loop_means(truth["dff"], a, b).astype(np.float32))
+    assert rec.meta["window"] == (0.1, 0.4)
+
+
+def test_2p_every_stimulus_and_its_columns(tmp_path):
+    path, truth = write_2p(tmp_path / "ophys.nwb")
+    rec = load_allen(path)["VISl"]
+    s = rec.samples
+    assert np.all(np.diff(s["start_time"].to_numpy()) >= 0)
+    counts = s["stimulus"].value_counts().to_dict()
+    assert counts == {"natural_scenes": len(truth["scenes"]), "static_gratings": 6, "drifting_gratings": 4,
+                      "natural_movie_one": 8, "spontaneous": 2}
+    all_a = np.concatenate([truth["bounds"][n][:, 0] for n in ("natural_scenes", "static_gratings",
+                                                                "drifting_gratings", "natural_movie_one")])
+    all_b = np.concatenate([truth["bounds"][n][:, 1] for n in ("natural_scenes", "static_gratings",
+                                                                "drifting_gratings", "natural_movie_one")])
+    sp = truth["spont"][:, 0]
+    a, b = np.append(all_a, sp[0::2]), np.append(all_b, sp[1::2])
+    order = np.argsort(a, kind="stable")
+    np.testing.assert_array_equal(rec.data, loop_means(truth["dff"], a[order], b[order]))
+    sg = s[s["stimulus"] == "static_gratings"]
+    np.testing.assert_array_equal(sg["orientation"], truth["sg"][:, 0])
+    np.testing.assert_array_equal(sg["spatial_frequency"], truth["sg"][:, 1].astype(np.float64))
+    np.testing.assert_array_equal(sg["phase"], truth["sg"][:, 2])
+    assert sg["stimulus_id"].iloc[1] == "orientation=0|spatial_frequency=0.08|phase=0.25"
+    dg = s[s["stimulus"] == "drifting_gratings"]
+    assert dg["stimulus_id"].tolist() == ["orientation=0|temporal_frequency=1", "orientation=45|temporal_frequency=15",
+                                          "blank", "orientation=45|temporal_frequency=1"]
+    assert dg["blank_sweep"].tolist() == [0, 0, 1, 0]
+    movie = allen_stimulus_table(path, "natural_movie_one")
+    assert movie["frame"].tolist() == truth["movie"].tolist() and movie["repeat"].tolist() == [0] * 4 + [1] * 4
+    spont = s[s["stimulus"] == "spontaneous"]
+    np.testing.assert_array_equal(spont["start_frame"], truth["spont"][0::2, 0])
+    np.testing.assert_array_equal(spont["end_frame"], truth["spont"][1::2, 0])
+    assert (spont["stimulus_id"] == "spontaneous").all()
+    two = load_allen(path, stimulus=["static_gratings", "drifting_gratings"])["VISl"]
+    assert set(two.samples["stimulus"]) == {"static_gratings", "drifting_gratings"} and two.n_samples == 10
+
+
+def test_2p_nan_frames_are_skipped(tmp_path):
+    path, truth = write_2p(tmp_path / "ophys.nwb", nan_frames=True)
+    rec = load_allen(path, stimulus="natural_scenes")["VISl"]
+    fd = truth["bounds"]["natural_scenes"]
+    np.testing.assert_allclose(rec.data, loop_means(truth["dff"], fd[:, 0], fd[:, 1], nan=True), rtol=0, atol=1e-12)
+    assert np.isfinite(rec.data).all()
+
+
+def test_2p_info_and_demo(tmp_path):
+    path, _ = write_2p(tmp_path / "ophys.nwb")
+    info = allen_info(path)
+    assert info["kind"] == "two-photon" and info["areas"] == ["VISl"] and info["n_units"] == 6
+    assert set(info["stimuli"]) == {"natural_scenes", "static_gratings", "drifting_gratings",
+                                    "natural_movie_one", "spontaneous"}
+    assert info["imaging_depth_um"] == 375.0 and info["cre_line"] == "Emx1-IRES-Cre/wt"
+    demo = make_allen_demo(tmp_path / "demo.nwb", n_cells=4, n_scenes=4)
+    rec = neurotk.load(demo, stimulus="natural_scenes")["VISp"]  # dispatch by content
+    best = rec.average(by="stimulus_id")
+    assert np.array_equal(best.samples["stimulus_id"].to_numpy()[best.data.argmax(0)], np.arange(4))
+
+
+def test_unknown_stimulus_and_area_list_what_exists(tmp_path):
+    path, _ = write_2p(tmp_path / "ophys.nwb")
+    with pytest.raises(ArgumentError, match="available stimuli are .*natural_scenes"):
+        load_allen(path, stimulus="natural_sceens")
+    with pytest.raises(ArgumentError, match="its areas are \\['VISl'\\]"):
+        load_allen(path, areas="VISp")
+    with pytest.raises(ArgumentError, match="window"):
+        load_allen(path, window=(0.5, 0.1))
+
+
+def test_bad_two_photon_files_name_file_and_field(tmp_path):
+    junk = tmp_path / "junk.nwb"
+    junk.write_bytes(b"not an hdf5 file at all")
+    with pytest.raises(DataFormatError, match="junk.nwb"):
+        load_allen(junk)
+    other = tmp_path / "other.nwb"
+    with h5py.File(other, "w") as f:
+        f.create_group("acquisition")
+    with pytest.raises(DataFormatError, match=r"other\.nwb.*DfOverF/imaging_plane_1.*presentations"):
+        load_allen(other)
+    nodff = tmp_path / "nodff.nwb"
+    with h5py.File(nodff, "w") as f:
+        f.create_group(f"{PIPE}/ImageSegmentation")
+    with pytest.raises(DataFormatError, match=r"nodff\.nwb: field 'processing/brain_observatory_pipeline/DfOverF"):
+        load_allen(nodff)
+    fd = np.array([[10, 17], [17, 10_000]], np.int64)
+    out_of_range, _ = write_2p(tmp_path / "range.nwb", n_scenes=1, n_repeats=1, ns_fd=fd)
+    with pytest.raises(DataFormatError, match=r"range\.nwb: field '/stimulus/presentation/natural_scenes_stimulus/"
+                                              r"frame_duration' row 1"):
+        load_allen(out_of_range, stimulus="natural_scenes")
+    short, truth = write_2p(tmp_path / "short.nwb")
+    with h5py.File(short, "a") as f:
+        del f[f"{DFF}/timestamps"]
+        f.create_dataset(f"{DFF}/timestamps", data=truth["ts"][:-3])
+    with pytest.raises(DataFormatError, match=r"short\.nwb: field '/processing/.*/data' has \d+ frames"):
+        load_allen(short)
+    unsorted, truth = write_2p(tmp_path / "unsorted.nwb")
+    with h5py.File(unsorted, "a") as f:
+        f[f"{DFF}/timestamps"][5] = 0.0
+    with pytest.raises(DataFormatError, match="timestamps' is not sorted"):
+        load_allen(unsorted)
+
+
+# --------------------------------------------------------------------------- Neuropixels (pynwb)
+def write_neuropixels(path, seed=1):
+    """An Allen Neuropixels session file (NWB 2) written with pynwb: electrodes with structure
+    acronyms, units with peak_channel_id and quality metrics, *_presentations interval tables."""
+    from datetime import datetime
+
+    from pynwb import NWBHDF5IO, NWBFile
+    from pynwb.epoch import TimeIntervals
+
+    rng = np.random.default_rng(seed)
+    nwb = NWBFile("Allen ecephys session", "715093703", datetime(2019, 1, 1, tzinfo=UTC))
+    device = nwb.create_device("neuropixels")
+    areas = ["VISp", "VISp", "VISl", "VISl", "CA1", "None"]  # "None": a channel outside the brain
+    groups = {p: nwb.create_electrode_group(p, "probe", "brain", device) for p in ("probeA", "probeB")}
+    nwb.add_electrode_column("probe_vertical_position", "depth along the probe (um)")
+    for k, area in enumerate(areas):
+        nwb.add_electrode(id=850000000 + k, location=area, group=groups["probeA" if k < 3 else "probeB"],
+                          x=0.0, y=0.0, z=0.0, imp=0.0, filtering="none", probe_vertical_position=20.0 * k)
+    # natural scenes (frame) then drifting gratings (orientation, temporal frequency)
+    n_ns, n_dg = 24, 8
+    ns_frames = np.tile(np.arange(6), 4)
+    ns_start = 10.0 + 0.25 * np.arange(n_ns)
+    dg_start = 20.0 + 3.0 * np.arange(n_dg)
+    dg_ori = np.tile([0.0, 90.0], 4)
+    dg_tf = np.repeat([1.0, 2.0, 4.0, 8.0], 2)
+    ns = TimeIntervals(name="natural_scenes_presentations", description="natural scenes")
+    for col in ("stimulus_name", "frame", "stimulus_block"):
+        ns.add_column(col, col)
+    for t, fr in zip(ns_start, ns_frames):
+        ns.add_interval(t, t + 0.25, stimulus_name="natural_scenes", frame=float(fr), stimulus_block=1.0)
+    dg = TimeIntervals(name="drifting_gratings_presentations", description="drifting gratings")
+    for col in ("stimulus_name", "orientation", "temporal_frequency", "contrast", "color"):
+        dg.add_column(col, col)
+    for t, o, tf in zip(dg_start, dg_ori, dg_tf):
+        dg.add_interval(t, t + 2.0, stimulus_name="drifting_gratings", orientation=o, temporal_frequency=tf,
+                        contrast=0.8, color="N/A")
+    nwb.add_time_intervals(ns)
+    nwb.add_time_intervals(dg)
+    # units: unit k prefers natural scene k % 6 (many spikes inside those presentations)
+    peak = np.array([0, 1, 2, 3, 4, 5, 0, 2])
+    metrics = {"amplitude_cutoff": [0.01, 0.05, 0.2, 0.01, 0.02, 0.03, 0.01, 0.01],
+               "presence_ratio": [0.99, 0.95, 0.99, 0.5, 0.99, 0.99, 0.99, np.nan],
+               "isi_violations": [0.1, 0.2, 0.1, 0.1, 0.9, 0.1, 0.3, 0.1],
+               "snr": list(rng.uniform(1, 5, 8))}
+    for col in ("peak_channel_id", *metrics):
+        nwb.add_unit_column(col, col)
+    all_times = []
+    for u in range(8):
+        times = [rng.uniform(0, 50, 60)]
+        for t, fr in zip(ns_start, ns_frames):
+            if fr == u % 6:
+                times.append(t + rng.uniform(0, 0.25, 10))
+        times = np.sort(np.concatenate(times))
+        all_times.append(times)
+        nwb.add_unit(id=950000000 + u, spike_times=times, peak_channel_id=850000000 + int(peak[u]),
+                     **{k: v[u] for k, v in metrics.items()})
+    with NWBHDF5IO(str(path), "w") as io:
+        io.write(nwb)
+    table = pd.DataFrame({"start_time": np.concatenate([ns_start, dg_start]),
+                          "stop_time": np.concatenate([ns_start + 0.25, dg_start + 2.0])})
+    return Path(path), {"times": all_times, "areas": np.array(areas)[peak], "table": table, "metrics": metrics}
+
+
+def loop_counts(times, a, b):
+    return np.array([[np.sum((t >= a[k]) & (t < b[k])) for t in times] for k in range(len(a))], dtype=float)
+
+
+@pytest.fixture(scope="module")
+def neuropixels(tmp_path_factory):
+    return write_neuropixels(tmp_path_factory.mktemp("ecephys") / "session_715093703.nwb")
+
+
+def test_neuropixels_counts_per_area_match_a_loop(neuropixels):
+    path, truth = neuropixels
+    before = sha256(path)
+    recs = load_allen(path, filter_units=False)
+    assert sorted(recs) == ["CA1", "VISl", "VISp", "unknown"]
+    table = truth["table"]
+    expected = loop_counts(truth["times"], table["start_time"].to_numpy(), table["stop_time"].to_numpy())
+    for area, rec in recs.items():
+        cols = np.flatnonzero(np.where(truth["areas"] == "None", "unknown", truth["areas"]) == area)
+        np.testing.assert_array_equal(rec.unit_ids, 950000000 + cols)
+        np.testing.assert_array_equal(rec.data, expected[:, cols])
+        assert (rec.units["area"] == area).all()
+        assert {"amplitude_cutoff", "presence_ratio", "isi_violations", "peak_channel_id", "probe"} <= set(rec.units)
+        assert rec.meta["units_of_measure"] == "spike count" and rec.meta["session_id"] == 715093703
+    s = recs["VISp"].samples
+    assert list(s.columns[:4]) == ["stimulus", "stimulus_id", "start_time", "stop_time"]
+    assert s["stimulus"].tolist() == ["natural_scenes"] * 24 + ["drifting_gratings"] * 8
+    assert s["stimulus_id"].tolist()[:6] == list(range(6))
+    assert s["stimulus_id"].iloc[-1] == "orientation=90|temporal_frequency=8"
+    assert s["color"].isna().all() and (s["contrast"].dropna() == 0.8).all()  # "N/A" -> NaN
+    assert recs["VISp"].units["probe"].tolist() == ["probeA", "probeA", "probeA"]
+    assert sha256(path) == before
+
+
+def test_neuropixels_planted_preferences_window_and_filter(neuropixels):
+    path, truth = neuropixels
+    recs = load_allen(path, stimulus="natural_scenes", window=(0.0, 0.25), filter_units=False)
+    rec = neurotk.concat(list(recs.values()), axis="units")
+    mean = rec.average(by="stimulus_id")
+    best = mean.samples["stimulus_id"].to_numpy()[mean.data.argmax(0)]
+    np.testing.assert_array_equal(best, (rec.unit_ids - 950000000) % 6)
+    # allensdk's default filter: amplitude_cutoff <= 0.1, presence_ratio >= 0.9, isi_violations <= 0.5
+    m = {k: np.array(v, float) for k, v in truth["metrics"].items()}
+    with np.errstate(invalid="ignore"):
+        good = (m["amplitude_cutoff"] <= 0.1) & (m["presence_ratio"] >= 0.9) & (m["isi_violations"] <= 0.5)
+    kept = np.sort(np.concatenate([r.unit_ids for r in load_allen(path, stimulus="natural_scenes").values()]))
+    np.testing.assert_array_equal(kept, 950000000 + np.flatnonzero(good))
+    only = load_allen(path, stimulus="drifting_gratings", areas=["VISp"], units="snr > 0", rate=True)
+    assert list(only) == ["VISp"] and only["VISp"].meta["units_of_measure"] == "spikes/s"
+    with pytest.raises(ArgumentError, match=r"'gabors'.*available stimuli are .*drifting_gratings"):
+        load_allen(path, stimulus="gabors")
+    info = allen_info(path)
+    assert info["kind"] == "neuropixels" and info["areas"] == ["CA1", "VISl", "VISp", "unknown"]
+
+
+def test_neuropixels_without_presentations_is_a_format_error(tmp_path):
+    path = tmp_path / "session.nwb"
+    with h5py.File(path, "w") as f:
+        f.create_dataset("units/peak_channel_id", data=[1, 2])
+        f.create_group("intervals/trials")
+    with pytest.raises(DataFormatError, match=r"session\.nwb: field 'intervals/<stimulus>_presentations' not found"):
+        load_allen(path)
+    with h5py.File(path, "a") as f:
+        f.create_group("intervals/natural_scenes_presentations")
+    with pytest.raises(DataFormatError, match=r"session\.nwb: field 'units/spike_times' not found"):
+        load_allen(path)
+
+
+# --------------------------------------------------------------------------- real file, optional extra
+@pytest.mark.skipif(not (REALDATA / "pynwb_496908818s.nwb").exists(), reason="../shared/realdata is absent")
+def test_real_allen_two_photon_file_reads():
+    path = REALDATA / "pynwb_496908818s.nwb"
+    before = sha256(path)
+    info = allen_info(path)
+    assert info["kind"] == "two-photon" and info["session_id"] == 496908818
+    assert info["targeted_structure"] == "VISp" and info["imaging_depth_um"] == 275.0
+    assert info["cre_line"] == "Rorb-IRES2-Cre/wt" and info["session_type"] == "three_session_B"
+    assert set(info["stimuli"]) == {"natural_scenes", "static_gratings", "natural_movie_one", "spontaneous"}
+    # the file is shrunk to 1-element datasets: frame_duration is (1, 1), so onsets come from timestamps
+    with pytest.warns(NeurotkWarning, match="frame_duration"):
+        recs = load_allen(path)
+    rec = recs["VISp"]
+    assert rec.shape == (4, 1) and rec.unit_ids.tolist() == [1]
+    np.testing.assert_array_equal(rec.data, 1.0)  # every stored dF/F value is 1.0
+    assert set(rec.samples["stimulus"]) == set(info["stimuli"])
+    assert rec.units["area"].tolist() == ["VISp"] and rec.units["depth"].tolist() == [275.0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NeurotkWarning)
+        assert load_allen(path, stimulus="natural_scenes", window=(0.0, 0.5))["VISp"].shape == (1, 1)
+    assert sha256(path) == before
+
+
+def test_download_needs_allensdk(tmp_path):
+    try:
+        import allensdk  # noqa: F401
+    except ImportError:
+        with pytest.raises(OptionalDependencyError, match=r'neurotk\[allen\]'):
+            download_allen_session(715093703, tmp_path)
+    else:  # pragma: no cover
+        pytest.skip("allensdk is installed")
+    with pytest.raises(ArgumentError, match="kind"):
+        download_allen_session(1, tmp_path, kind="fmri")
