@@ -1,8 +1,9 @@
 """Loaders: real file formats -> :class:`~neurotk.Recording`.
 
-One module per source: ``nwb`` for spike trains in NWB files, ``activations`` for network
-layers (array files, the bundled network, scikit-learn MLPs); fMRI volumes and Allen Brain
-Observatory files arrive in their own modules. Names load
+One module per source: ``nwb`` for spike trains in NWB files, ``fmri`` for NIfTI volumes,
+masks, atlases and the event GLM, ``allen`` for Allen Brain Observatory two-photon and
+Neuropixels files, ``activations`` for network layers (array files, the bundled network,
+scikit-learn MLPs, torch modules); ``neurotk.load`` picks the loader. Names load
 lazily, on first use, so ``import neurotk.io`` does not import h5py or pynwb.
 
 Examples
@@ -14,7 +15,7 @@ True
 
 from __future__ import annotations
 
-import importlib
+from .._lazy import lazy_exports
 
 # Imported eagerly (numpy/pandas only): ``activations`` names both the submodule and its
 # main function, and importing the submodule first lets the function own the name.
@@ -27,18 +28,18 @@ _EXPORTS = {
     "count_spikes": "nwb",
     "psth": "nwb",
     "SpikeTrains": "nwb",
+    "load_fmri": "fmri",
+    "glm": "fmri",
+    "to_nifti": "fmri",
+    "roi_average": "fmri",
+    "load_allen": "allen",
+    "allen_info": "allen",
+    "allen_stimulus_table": "allen",
+    "download_allen_session": "allen",
+    "make_allen_demo": "allen",
 }
 
 __all__ = sorted([*_EXPORTS, "activations", "from_arrays"])
 
 
-def __getattr__(name):
-    if name in _EXPORTS:
-        value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'neurotk.io' has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(set(globals()) | set(_EXPORTS))
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
