@@ -206,18 +206,8 @@ def _choose(available: list[str], stimulus, path) -> list[str]:
 
 
 def _window(window):
-    if window is None:
-        return None
-    if isinstance(window, str):
-        raise ArgumentError(f"window={window!r}; expected None (each presentation's own duration) or "
-                            f"(start, stop) in seconds after each onset")
-    try:
-        w0, w1 = (float(w) for w in window)
-    except (TypeError, ValueError) as exc:
-        raise ArgumentError(f"window={window!r}; expected (start, stop) in seconds after each onset") from exc
-    if not (np.isfinite(w0) and np.isfinite(w1)) or w0 >= w1:
-        raise ArgumentError(f"window={window!r}: expected finite start < stop (s)")
-    return w0, w1
+    """None (each presentation's own duration) or a checked (start, stop) in seconds."""
+    return None if window is None else _nwb()._check_window(window, allow_interval=False)
 
 
 def _id_columns(name: str, columns) -> tuple[str, ...] | None:
