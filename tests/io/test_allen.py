@@ -3,7 +3,7 @@ paths and dtypes as ALLEN_LAYOUT.md), planted responses recovered exactly, bad f
 
 import hashlib
 import warnings
-from datetime import UTC
+from datetime import timezone
 from pathlib import Path
 
 import h5py
@@ -274,7 +274,7 @@ def write_neuropixels(path, seed=1):
     from pynwb.epoch import TimeIntervals
 
     rng = np.random.default_rng(seed)
-    nwb = NWBFile("Allen ecephys session", "715093703", datetime(2019, 1, 1, tzinfo=UTC))
+    nwb = NWBFile("Allen ecephys session", "715093703", datetime(2019, 1, 1, tzinfo=timezone.utc))
     device = nwb.create_device("neuropixels")
     areas = ["VISp", "VISp", "VISl", "VISl", "CA1", "None"]  # "None": a channel outside the brain
     groups = {p: nwb.create_electrode_group(p, "probe", "brain", device) for p in ("probeA", "probeB")}
