@@ -35,7 +35,7 @@ from .recording import Recording, concat
 __version__ = "0.1.0"
 
 # Subpackages imported on first attribute access (the later ones arrive with their issues).
-_SUBMODULES = {"datasets", "signal", "io", "rsa", "plotting", "report", "cli"}
+_SUBMODULES = {"datasets", "signal", "io", "rsa", "encoding", "connectome", "clustering", "plotting", "report", "parallel", "cli"}
 
 __all__ = [
     "Recording",
