@@ -1,0 +1,221 @@
+"""RidgeCV and BandedRidgeCV against scikit-learn, closed forms and planted truths."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+from sklearn.base import clone
+from sklearn.linear_model import Ridge
+from sklearn.model_selection import KFold, LeaveOneGroupOut
+
+from neurotk import Recording
+from neurotk.encoding import BandedRidgeCV, RidgeCV
+from neurotk.errors import AlignmentError, ArgumentError, NeurotkError, NonFiniteDataError, ShapeMismatchError
+
+
+def _data(n=120, p=15, t=6, noise=1.0, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, p)) + 0.5
+    W = rng.normal(size=(p, t))
+    Y = X @ W + noise * rng.normal(size=(n, t)) + 3.0
+    return X, Y, W
+
+
+def _loop_cv_scores(X, Y, alphas, splits, fit_intercept=True):
+    """Reference: scikit-learn Ridge refit for every fold and alpha."""
+    scores = np.zeros((len(alphas), Y.shape[1]))
+    for tr, te in splits:
+        for i, a in enumerate(alphas):
+            pred = Ridge(alpha=a, fit_intercept=fit_intercept).fit(X[tr], Y[tr]).predict(X[te])
+            yt = Y[te]
+            scores[i] += 1 - ((yt - pred) ** 2).sum(0) / ((yt - yt.mean(0)) ** 2).sum(0)
+    return scores / len(splits)
+
+
+@pytest.mark.parametrize("n,p", [(80, 12), (30, 90)])  # primal (SVD) and dual (kernel)
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_fixed_alpha_matches_sklearn_ridge(n, p, fit_intercept):
+    X, Y, _ = _data(n, p)
+    ours = RidgeCV(alphas=[2.5], fit_intercept=fit_intercept).fit(X, Y)
+    ref = Ridge(alpha=2.5, fit_intercept=fit_intercept).fit(X, Y)
+    np.testing.assert_allclose(ours.coef_, ref.coef_, atol=1e-8)
+    np.testing.assert_allclose(ours.intercept_, ref.intercept_, atol=1e-8)
+    Xn = np.random.default_rng(5).normal(size=(7, p))
+    np.testing.assert_allclose(ours.predict(Xn), ref.predict(Xn), atol=1e-8)
+
+
+@pytest.mark.parametrize("n,p", [(90, 10), (40, 70)])
+def test_cv_scores_and_alphas_match_sklearn_loop(n, p):
+    X, Y, _ = _data(n, p, t=8, noise=3.0, seed=1)
+    alphas = np.logspace(-2, 4, 9)
+    model = RidgeCV(alphas=alphas, cv=5).fit(X, Y)
+    ref = _loop_cv_scores(X, Y, alphas, list(KFold(5).split(X)))
+    np.testing.assert_allclose(model.cv_scores_, ref, atol=1e-8)
+    np.testing.assert_array_equal(model.alpha_, alphas[ref.argmax(0)])
+    # the refit at each target's alpha equals scikit-learn's Ridge at that alpha
+    for t in range(Y.shape[1]):
+        r = Ridge(alpha=model.alpha_[t]).fit(X, Y[:, t])
+        np.testing.assert_allclose(model.coef_[t], r.coef_, atol=1e-8)
+
+
+def test_primal_and_dual_solvers_agree():
+    X, Y, _ = _data(60, 40, noise=2.0)
+    alphas = np.logspace(-1, 3, 7)
+    a = RidgeCV(alphas=alphas, solver="primal").fit(X, Y)
+    b = RidgeCV(alphas=alphas, solver="dual", max_memory=1000).fit(X, Y)  # keeps dual coefs
+    assert b.dual_coef_ is not None
+    np.testing.assert_allclose(a.cv_scores_, b.cv_scores_, atol=1e-8)
+    np.testing.assert_allclose(a.coef_, b.coef_, atol=1e-8)
+    np.testing.assert_allclose(a.predict(X), b.predict(X), atol=1e-8)
+
+
+def test_recovers_planted_weights_and_per_target_alphas():
+    # Bayesian ridge: w ~ N(0, tau^2), noise N(0, sigma^2) -> the optimal alpha is sigma^2 / tau^2
+    rng = np.random.default_rng(3)
+    n, p, t = 300, 20, 40
+    X = rng.normal(size=(n, p))
+    tau = np.logspace(-1.5, 0.5, t)
+    W = rng.normal(size=(p, t)) * tau
+    Y = X @ W + rng.normal(size=(n, t))
+    alphas = np.logspace(-1, 4, 26)
+    model = RidgeCV(alphas=alphas, cv=5).fit(X, Y)
+    optimal = 1.0 / tau**2
+    rho = stats.spearmanr(model.alpha_, optimal).statistic
+    assert rho > 0.8
+    assert np.median(np.abs(np.log10(model.alpha_) - np.log10(optimal))) < 0.5
+    # low-noise targets: weights recovered
+    strong = tau > 1
+    r = [np.corrcoef(model.coef_[k], W[:, k])[0, 1] for k in np.flatnonzero(strong)]
+    assert min(r) > 0.99
+
+
+def test_pearson_scoring_and_score_targets_match_scipy():
+    X, Y, _ = _data(100, 8, noise=4.0)
+    model = RidgeCV(alphas=np.logspace(-2, 3, 6), scoring="pearson").fit(X[:70], Y[:70])
+    r = model.score_targets(X[70:], Y[70:], metric="pearson")
+    pred = model.predict(X[70:])
+    ref = [stats.pearsonr(Y[70:, k], pred[:, k]).statistic for k in range(Y.shape[1])]
+    np.testing.assert_allclose(r, ref, atol=1e-10)
+    from sklearn.metrics import r2_score
+
+    assert model.score(X[70:], Y[70:]) == pytest.approx(r2_score(Y[70:], pred))
+    np.testing.assert_allclose(model.score_targets(X[70:], Y[70:]),
+                               r2_score(Y[70:], pred, multioutput="raw_values"))
+    # pearson selection picks the alpha with the best mean fold correlation
+    scores = np.zeros((6, Y.shape[1]))
+    for tr, te in KFold(5).split(X[:70]):
+        for i, a in enumerate(model.alphas_):
+            p = Ridge(alpha=a).fit(X[tr], Y[tr]).predict(X[te])
+            scores[i] += [stats.pearsonr(Y[te][:, k], p[:, k]).statistic for k in range(Y.shape[1])]
+    np.testing.assert_allclose(model.cv_scores_, scores / 5, atol=1e-8)
+
+
+def test_chunks_and_jobs_give_identical_results():
+    X, Y, _ = _data(80, 10, t=25, noise=2.0)
+    alphas = np.logspace(-2, 3, 6)
+    ref = RidgeCV(alphas=alphas).fit(X, Y)
+    small = RidgeCV(alphas=alphas, max_memory=20_000).fit(X, Y)  # several target chunks
+    jobs = RidgeCV(alphas=alphas, max_memory=20_000, n_jobs=2).fit(X, Y)
+    for other in (small, jobs):
+        np.testing.assert_array_equal(other.alpha_, ref.alpha_)
+        np.testing.assert_allclose(other.coef_, ref.coef_, atol=1e-12)
+        np.testing.assert_allclose(other.cv_scores_, ref.cv_scores_, atol=1e-12)
+
+
+def test_recordings_runs_and_ids():
+    X, Y, _ = _data(60, 6, t=4)
+    samples = pd.DataFrame({"stimulus": np.arange(60), "run": np.repeat([0, 1, 2], 20)})
+    xr = Recording(X, samples=samples)
+    yr = Recording(Y, samples=samples, units=pd.DataFrame({"unit_id": ["a", "b", "c", "d"]}))
+    alphas = np.logspace(-2, 3, 6)
+    model = RidgeCV(alphas=alphas, cv="run").fit(xr, yr)
+    assert list(model.target_ids_) == ["a", "b", "c", "d"]
+    ref = _loop_cv_scores(X, Y, alphas, list(LeaveOneGroupOut().split(X, groups=samples["run"])))
+    np.testing.assert_allclose(model.cv_scores_, ref, atol=1e-8)
+    assert list(model.to_frame()["target"]) == ["a", "b", "c", "d"]
+    # group K-fold through groups=
+    g = RidgeCV(alphas=alphas, cv=3).fit(X, Y, groups=samples["run"])
+    np.testing.assert_allclose(g.cv_scores_, ref, atol=1e-8)
+    # different stimulus order -> alignment error naming the fix
+    shuffled = Recording(Y[::-1], samples=samples.iloc[::-1].reset_index(drop=True))
+    with pytest.raises(AlignmentError, match="align"):
+        RidgeCV().fit(xr, shuffled)
+
+
+def test_sklearn_api():
+    model = RidgeCV(alphas=[1.0, 10.0], cv=3)
+    assert clone(model).get_params()["cv"] == 3
+    X, Y, _ = _data(40, 5, t=1)
+    fitted = model.fit(X, Y[:, 0:1])
+    assert fitted is model and model.alpha_.shape == (1,)
+
+
+@pytest.mark.parametrize("make,error,match", [
+    (lambda X, Y: RidgeCV().fit(X[:-1], Y), ShapeMismatchError, "samples"),
+    (lambda X, Y: RidgeCV(alphas=[1.0, 0.0]).fit(X, Y), ArgumentError, "alphas"),
+    (lambda X, Y: RidgeCV(alphas=[-1.0]).fit(X, Y), ArgumentError, "alphas"),
+    (lambda X, Y: RidgeCV().fit(np.where(np.eye(*X.shape) > 0, np.nan, X), Y), NonFiniteDataError, "X"),
+    (lambda X, Y: RidgeCV().fit(X, np.column_stack([Y, np.ones(len(Y))])), ArgumentError, "constant"),
+    (lambda X, Y: RidgeCV(cv=1).fit(X, Y), ArgumentError, "cv"),
+    (lambda X, Y: RidgeCV(cv="session").fit(X, Y), ArgumentError, "session"),
+    (lambda X, Y: RidgeCV(scoring="mse").fit(X, Y), ArgumentError, "scoring"),
+    (lambda X, Y: RidgeCV().predict(X), ArgumentError, "not fitted"),
+    (lambda X, Y: RidgeCV(alphas=[1.0]).fit(X, Y).predict(X[:, :3]), ShapeMismatchError, "features"),
+    (lambda X, Y: RidgeCV(max_memory="lots").fit(X, Y), ArgumentError, "max_memory"),
+])
+def test_bad_input(make, error, match):
+    X, Y, _ = _data(40, 5, t=3)
+    with pytest.raises(error, match=match):
+        make(X, Y)
+    assert issubclass(error, NeurotkError)
+
+
+# --------------------------------------------------------------------------- banded ridge
+def test_banded_with_fixed_gamma_equals_ridge_on_scaled_spaces():
+    rng = np.random.default_rng(4)
+    A, B = rng.normal(size=(90, 5)), rng.normal(size=(90, 8))
+    Y = A @ rng.normal(size=(5, 4)) + B @ rng.normal(size=(8, 4)) * 0.3 + rng.normal(size=(90, 4))
+    alphas = np.logspace(-2, 3, 6)
+    gamma = np.array([0.8, 0.2])
+    banded = BandedRidgeCV(alphas=alphas, gammas=[gamma]).fit([A, B], Y)
+    scaled = np.hstack([A * np.sqrt(gamma[0]), B * np.sqrt(gamma[1])])
+    ridge = RidgeCV(alphas=alphas).fit(scaled, Y)
+    np.testing.assert_array_equal(banded.alpha_[0], ridge.alpha_ / gamma[0])
+    np.testing.assert_array_equal(banded.alpha_[1], ridge.alpha_ / gamma[1])
+    # closed form: ridge with a per-feature penalty alpha_k on space k
+    for t in range(4):
+        pen = np.r_[np.full(5, banded.alpha_[0, t]), np.full(8, banded.alpha_[1, t])]
+        Z = np.hstack([A, B]) - np.hstack([A, B]).mean(0)
+        w = np.linalg.solve(Z.T @ Z + np.diag(pen), Z.T @ (Y[:, t] - Y[:, t].mean()))
+        np.testing.assert_allclose(banded.coef_[t], w, atol=1e-8)
+
+
+def test_banded_finds_the_relevant_space_and_split_sums_to_r2():
+    rng = np.random.default_rng(6)
+    A, B = rng.normal(size=(200, 6)), rng.normal(size=(200, 40))
+    wa, wb = rng.normal(size=(6, 10)), rng.normal(size=(40, 10))
+    mix = np.r_[np.ones(5), np.zeros(5)]  # targets 0-4 read A only, 5-9 read both
+    Y = A @ wa + (B @ wb) * (1 - mix) * 0.5 + rng.normal(size=(200, 10))
+    model = BandedRidgeCV(n_iter=10, random_state=0).fit({"a": A, "b": B}, Y)
+    assert model.space_names_ == ["a", "b"]
+    # B is pure noise for targets 0-4: it is penalised far more than A
+    assert (model.alpha_[1, :5] > 10 * model.alpha_[0, :5]).all()
+    split = model.score_split({"a": A, "b": B}, Y)
+    np.testing.assert_allclose(split.sum(0), model.score_targets({"a": A, "b": B}, Y), atol=1e-10)
+    assert (split[1, 5:] > split[1, :5]).all()
+    # the split on held-out data still sums to the held-out R^2
+    A2, B2 = rng.normal(size=(50, 6)), rng.normal(size=(50, 40))
+    Y2 = A2 @ wa + (B2 @ wb) * (1 - mix) * 0.5 + rng.normal(size=(50, 10))
+    np.testing.assert_allclose(model.score_split([A2, B2], Y2).sum(0),
+                               model.score_targets([A2, B2], Y2), atol=1e-10)
+
+
+def test_banded_bad_input():
+    A = np.random.default_rng(0).normal(size=(30, 3))
+    Y = A @ np.ones((3, 2)) + np.random.default_rng(1).normal(size=(30, 2))
+    with pytest.raises(ShapeMismatchError, match="sample counts"):
+        BandedRidgeCV().fit([A, A[:20]], Y)
+    with pytest.raises(ArgumentError, match="list or dict"):
+        BandedRidgeCV().fit(A, Y)
+    with pytest.raises(ArgumentError, match="gammas"):
+        BandedRidgeCV(gammas=[[1.0, -1.0]]).fit([A, A], Y)
