@@ -16,7 +16,7 @@ from neurotk.report import compare_recordings  # noqa: E402
 
 @pytest.fixture(scope="module")
 def inputs():
-    sim = simulate_visual_hierarchy(n_stimuli=40, random_state=0)
+    sim = simulate_visual_hierarchy(n_stimuli=60, random_state=0)
     net = digits_network(0)
     brain = {a: sim.area(a) for a in sim.areas}
     layers = net.activations(sim.images, stimulus_ids=sim.stimulus_ids)

@@ -43,6 +43,7 @@ _LDA_SHRINKAGE = 0.2
 _BASELINE_HZ = (2.0, 8.0)  # spontaneous rate range
 _GAIN_HZ = 60.0  # typical rate added by a full-strength drive
 _V1_EXPONENT = 1.0
+_CATEGORY_SHARPNESS = 1.5  # softmax sharpness of IT's class belief (0 would be linear in the evidence)
 _CATEGORY_UNITS_PER_LEVEL = 0.4  # share of category units in an intermediate area, per level
 
 
@@ -310,17 +311,21 @@ def _conjunction_drive(flat, n_units, rng):
 
 
 def _category_drive(flat, n_units, rng):
-    """Rectified random read-outs of the evidence for each digit class.
+    """Rectified random read-outs of a sharpened belief about the digit class.
 
     The evidence is the linear discriminant score of each class (shrinkage LDA fitted on
-    all of sklearn's digits), so responses are dominated by class and vary within a
-    class with how typical an image is and which other digits it resembles.
+    all of sklearn's digits); a softmax with sharpness ``_CATEGORY_SHARPNESS`` turns it
+    into a graded belief, so responses are dominated by class (a non-linear function of
+    the pixels, as IT's invariance is) and vary within a class with how typical an image
+    is and which other digits it resembles.
     """
     ref = _reference()
     evidence = flat @ ref["lda_w"] + ref["lda_b"]
     evidence = (evidence - evidence.mean(axis=1, keepdims=True)) / ref["evidence_sd"]
+    belief = np.exp(_CATEGORY_SHARPNESS * (evidence - evidence.max(axis=1, keepdims=True)))
+    belief /= belief.sum(axis=1, keepdims=True)
     w = rng.standard_normal((10, n_units)) / np.sqrt(10)
-    drive = np.maximum(evidence @ w + 0.5, 0)
+    drive = np.maximum((belief - 0.1) * np.sqrt(10) @ w + 0.5, 0)
     return drive / 2.0
 
 
@@ -352,9 +357,9 @@ def simulate_visual_hierarchy(
     V1-like, Gabor-energy complex cells (quadrature pairs at 4 orientations, 2
     wavelengths and 6 x 6 positions) and, as in real V1, a share (60 %) of
     phase-sensitive simple cells (half-wave rectified single Gabors); level 1 is IT-like,
-    rectified random read-outs of the linear discriminant evidence for each digit class
-    (dominated by class, varying within a class with typicality and resemblance to other
-    digits); levels in between are V4-like: rectified, squared conjunctions of V1
+    rectified random read-outs of a sharpened (softmax) belief about the digit class
+    from linear discriminant evidence (dominated by class and non-linear in the pixels,
+    varying within a class with typicality and resemblance to other digits); levels in between are V4-like: rectified, squared conjunctions of V1
     energies pooled over quadrants of the image, plus a share of category units that
     grows with the level (20 % at level 0.5). Each unit adds its own baseline (2..8 Hz)
     and gain (about 60 Hz); counts in a ``window`` are Poisson with these means,

@@ -220,7 +220,8 @@ def plot_model_comparison(scores, ax=None, noise_ceiling=None, significant=None,
     return ax
 
 
-def plot_layer_area(scores, ax=None, value: str = "score", title: str | None = None, cmap: str = "magma"):
+def plot_layer_area(scores, ax=None, value: str = "score", title: str | None = None, cmap: str = "magma",
+                    label: str | None = None):
     """Heatmap of scores of network layers (columns) against brain areas (rows).
 
     The best layer of each area is outlined. Rows and columns keep the order in which
@@ -230,6 +231,8 @@ def plot_layer_area(scores, ax=None, value: str = "score", title: str | None = N
     ----------
     scores : DataFrame
         Columns ``area``, ``layer`` and ``value``.
+    label : str, optional
+        Colour-bar label (default: ``value``).
 
     Returns
     -------
@@ -254,7 +257,7 @@ def plot_layer_area(scores, ax=None, value: str = "score", title: str | None = N
     grid = table.pivot_table(index="area", columns="layer", values=value, aggfunc="mean").loc[areas, layers]
     ax = _axes(ax, (1.2 * len(layers) + 2.5, 0.7 * len(areas) + 1.5))
     image = ax.imshow(grid.to_numpy(), cmap=cmap, aspect="auto")
-    ax.figure.colorbar(image, ax=ax, label=value)
+    ax.figure.colorbar(image, ax=ax, label=value if label is None else label)
     for r, row in enumerate(grid.to_numpy()):
         for c, v in enumerate(row):
             ax.text(c, r, f"{v:.2f}", ha="center", va="center", fontsize="small",
