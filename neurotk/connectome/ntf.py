@@ -1,0 +1,758 @@
+"""Non-negative tensor factorisation (non-negative CP) by a fast HALS solver.
+
+:func:`ntf` fits :math:`X \\approx \\sum_r a_r \\circ b_r \\circ c_r \\circ \\dots` with every
+factor non-negative, by least squares, with hierarchical alternating least squares (HALS;
+Cichocki & Phan 2009): each factor column is updated in closed form while the others stay
+fixed. What makes it fast:
+
+- Matricised-tensor-times-Khatri-Rao products (MTTKRP), the expensive step, cost two
+  passes over the data per iteration instead of one per mode: the largest mode is put
+  first, its MTTKRP is one matrix product with the (small) Khatri-Rao product of the other
+  factors, and ``Z = A^T X_(1)`` (one more matrix product) gives every other mode's MTTKRP
+  by cheap contractions of ``Z``.
+- Gram matrices are Hadamard products of the factors' small ``rank x rank`` Grams, several
+  HALS sweeps run per MTTKRP (stopping early once a sweep changes little, as in Gillis &
+  Glineur 2012), the columns are rescaled to equal norms across modes after each iteration
+  (no scale drift), and the relative error comes for free from ``||X||^2``, the last
+  MTTKRP and the Grams.
+- Missing entries (``mask``) are imputed by expectation-maximisation: after every
+  iteration they are replaced by the current model, which minimises the error on the
+  observed entries.
+
+:func:`rank_ensemble` fits several random restarts for each of several ranks and gives the
+two curves users of tensor component analysis expect (Williams et al. 2018): error vs rank
+and restart similarity (:func:`factor_match_score`) vs rank.
+"""
+
+from __future__ import annotations
+
+import numbers
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ..errors import ArgumentError, NonFiniteDataError, ShapeMismatchError
+from ..utils import as_rng
+
+__all__ = ["ntf", "NTFResult", "rank_ensemble", "RankEnsemble", "factor_match_score", "khatri_rao",
+           "reconstruct"]
+
+_INITS = ("random", "svd")
+
+
+# --------------------------------------------------------------------------- small tools
+def khatri_rao(factors) -> np.ndarray:
+    """Column-wise Kronecker product of ``factors``, rows in C order (last factor fastest).
+
+    Parameters
+    ----------
+    factors : list of ndarray, each (dim_k, rank)
+
+    Returns
+    -------
+    ndarray, shape (prod(dim_k), rank)
+        Row ``(i, j, ...)`` (C order) holds ``factors[0][i] * factors[1][j] * ...``, so
+        ``X.reshape(dim_0, -1) @ khatri_rao(factors[1:])`` is the mode-0 MTTKRP of a
+        C-ordered tensor.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> khatri_rao([np.array([[1.0], [2.0]]), np.array([[3.0], [4.0]])]).ravel().tolist()
+    [3.0, 4.0, 6.0, 8.0]
+    """
+    out = np.asarray(factors[0], dtype=np.float64)
+    for f in factors[1:]:
+        f = np.asarray(f, dtype=np.float64)
+        out = (out[:, None, :] * f[None, :, :]).reshape(-1, f.shape[1])
+    return out
+
+
+def reconstruct(factors) -> np.ndarray:
+    """The full tensor ``sum_r factors[0][:, r] o factors[1][:, r] o ...``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> reconstruct([np.ones((2, 1)), np.ones((3, 1)), 2 * np.ones((4, 1))]).shape
+    (2, 3, 4)
+    """
+    factors = [np.asarray(f, dtype=np.float64) for f in factors]
+    shape = tuple(f.shape[0] for f in factors)
+    if len(factors) == 1:
+        return factors[0].sum(axis=1)
+    return (factors[0] @ khatri_rao(factors[1:]).T).reshape(shape)
+
+
+def _normalized(factors):
+    """Unit-norm columns and the weights (products of the column norms)."""
+    norms = [np.linalg.norm(f, axis=0) for f in factors]
+    weights = np.prod(norms, axis=0)
+    unit = [f / np.where(n > 0, n, 1.0) for f, n in zip(factors, norms)]
+    return unit, weights
+
+
+def factor_match_score(factors_a, factors_b, weights: bool = True) -> float:
+    """Similarity of two CP models, 0 (unrelated) to 1 (the same up to permutation and scale).
+
+    Components are matched one to one (Hungarian algorithm) to maximise the mean over
+    matched pairs of :math:`\\prod_k \\cos(u_k, v_k)` (the cosine of the columns in every
+    mode), multiplied, with ``weights``, by :math:`1 - |\\lambda_u - \\lambda_v| /
+    \\max(\\lambda_u, \\lambda_v)`, where :math:`\\lambda` is the product of the column norms
+    (the factor match score of Acar et al. 2011 and Williams et al. 2018). tensortools'
+    ``kruskal_align`` instead averages the absolute cosines over the modes, without the
+    size penalty, which is more lenient (at least as high as ``weights=False`` here).
+    With different ranks the unmatched components of the larger model count zero,
+    divided by the larger rank.
+
+    Parameters
+    ----------
+    factors_a, factors_b : list of ndarray, each (dim_k, rank)
+        Two models with the same mode sizes.
+    weights : bool, default True
+        Penalise different component sizes.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> f = [rng.random((n, 3)) for n in (5, 6, 7)]
+    >>> g = [2 * f[0][:, ::-1], f[1][:, ::-1], f[2][:, ::-1] / 2]  # permuted and rescaled
+    >>> round(factor_match_score(f, g), 6)
+    1.0
+    """
+    from scipy.optimize import linear_sum_assignment
+
+    if len(factors_a) != len(factors_b) or any(
+        np.shape(a)[0] != np.shape(b)[0] for a, b in zip(factors_a, factors_b)
+    ):
+        raise ShapeMismatchError(
+            f"the two models have mode sizes {[np.shape(a)[0] for a in factors_a]} and "
+            f"{[np.shape(b)[0] for b in factors_b]}; expected the same"
+        )
+    ua, la = _normalized([np.asarray(f, dtype=np.float64) for f in factors_a])
+    ub, lb = _normalized([np.asarray(f, dtype=np.float64) for f in factors_b])
+    sim = np.ones((la.size, lb.size))
+    for a, b in zip(ua, ub):
+        sim *= a.T @ b
+    if weights:
+        big = np.maximum(la[:, None], lb[None, :])
+        sim *= 1.0 - np.abs(la[:, None] - lb[None, :]) / np.where(big > 0, big, 1.0)
+    rows, cols = linear_sum_assignment(sim, maximize=True)
+    return float(sim[rows, cols].sum() / max(la.size, lb.size))
+
+
+# --------------------------------------------------------------------------- the solver
+def _hals_update(ft: np.ndarray, mt: np.ndarray, gram: np.ndarray, n_sweeps: int,
+                 rel_stop: float = 0.01) -> None:
+    """HALS sweeps on one factor, in place. ``ft`` (rank, dim) is the factor transposed
+    (rows = components, contiguous), ``mt`` the MTTKRP transposed, ``gram`` the Hadamard
+    product of the other factors' Grams. Stops when a sweep moves the factor by less than
+    ``rel_stop`` times the first sweep's move."""
+    rank = ft.shape[0]
+    diag = np.diag(gram).copy()
+    diag[diag <= 0] = 1.0
+    first = None
+    buf = np.empty(ft.shape[1])
+    for sweep in range(n_sweeps):
+        moved = 0.0
+        for r in range(rank):
+            np.dot(gram[r], ft, out=buf)          # (A G)[:, r]
+            np.subtract(mt[r], buf, out=buf)
+            buf /= diag[r]
+            buf += ft[r]
+            np.maximum(buf, 0.0, out=buf)
+            if n_sweeps > 1:
+                d = buf - ft[r]
+                moved += float(d @ d)
+            ft[r] = buf
+        if n_sweeps > 1:
+            if first is None:
+                first = moved
+            elif moved <= rel_stop * first:
+                break
+
+
+def _mttkrp_rest(z: np.ndarray, fts: list, n: int) -> np.ndarray:
+    """MTTKRP of mode ``n >= 1`` from ``z = A^T X_(0)`` of shape (rank, dim_1, ..., dim_K),
+    transposed: (rank, dim_n)."""
+    nd = z.ndim - 1
+    if nd == 1:
+        return z
+    if nd == 2:
+        if n == 1:  # sum_k z[r, j, k] c[k, r]
+            return np.matmul(z, fts[2][:, :, None])[:, :, 0]
+        return np.matmul(fts[1][:, None, :], z)[:, 0, :]
+    letters = "abcdefghijklmnopqstuvwxyz"[:nd]
+    operands = [z]
+    subs = ["r" + letters]
+    for m in range(1, nd + 1):
+        if m != n:
+            operands.append(fts[m])
+            subs.append("r" + letters[m - 1])
+    return np.einsum(",".join(subs) + "->r" + letters[n - 1], *operands, optimize=True)
+
+
+@dataclass
+class _Fit:
+    factors: list
+    errors: list
+    n_iter: int
+    converged: bool
+
+
+def _model_at(fts, index) -> np.ndarray:
+    """Model values at the entries ``index`` (tuple of int arrays), in chunks."""
+    n = index[0].size
+    out = np.empty(n)
+    step = max(1, 2**22 // max(fts[0].shape[0], 1))
+    for start in range(0, n, step):
+        sl = slice(start, min(start + step, n))
+        prod = fts[0][:, index[0][sl]].copy()
+        for ft, idx in zip(fts[1:], index[1:]):
+            prod *= ft[:, idx[sl]]
+        out[sl] = prod.sum(axis=0)
+    return out
+
+
+def _lead_blocks(shape) -> list:
+    """Row blocks of the lead mode, sized so a block of the unfolded tensor stays in cache."""
+    row_bytes = 8.0 * float(np.prod(shape[1:]))
+    n_blocks = int(np.clip(np.ceil(shape[0] * row_bytes / _BLOCK_BYTES), 1, _MAX_BLOCKS))
+    n_blocks = min(n_blocks, max(1, shape[0] // 64))
+    edges = np.linspace(0, shape[0], n_blocks + 1).astype(int)
+    return [slice(a, b) for a, b in zip(edges[:-1], edges[1:]) if b > a]
+
+
+_BLOCK_BYTES = 6 * 2**20
+_MAX_BLOCKS = 16
+
+
+def _hals_pass(x0, shape, fts, grams, n_sweeps, blocks):
+    """One HALS iteration over all modes, in place; returns ``<X, model>`` of the result.
+
+    The lead mode's MTTKRP, its (row-separable) HALS update and ``Z = A^T X_(0)`` are fused
+    per row block, so the data are read once per iteration while a block is in cache.
+    """
+    nmodes = len(shape)
+    rank = fts[0].shape[0]
+    kr = khatri_rao([ft.T for ft in fts[1:]])
+    gram = np.prod(grams[1:], axis=0)
+    z = np.zeros((rank, x0.shape[1]))
+    for blk in blocks:
+        xb = x0[blk]
+        mt = (xb @ kr).T
+        fb = fts[0][:, blk].copy()
+        _hals_update(fb, mt, gram, n_sweeps)
+        fts[0][:, blk] = fb
+        z += fb @ xb
+    grams[0] = fts[0] @ fts[0].T
+    z = z.reshape((rank,) + tuple(shape[1:]))
+    for n in range(1, nmodes):
+        mt = _mttkrp_rest(z, fts, n)
+        gram = np.prod([grams[m] for m in range(nmodes) if m != n], axis=0)
+        _hals_update(fts[n], mt, gram, n_sweeps)
+        grams[n] = fts[n] @ fts[n].T
+    return float(np.einsum("ij,ij->", fts[-1], mt))
+
+
+def _balance(fts, grams) -> None:
+    """Rescale columns to equal norms in every mode (the model is unchanged), in place."""
+    nmodes = len(fts)
+    norms = np.sqrt(np.maximum(np.stack([np.diag(g) for g in grams]), 0.0))
+    target = np.prod(norms, axis=0) ** (1.0 / nmodes)
+    for n in range(nmodes):
+        ok = norms[n] > 0
+        scale = np.where(ok, target / np.where(ok, norms[n], 1.0), 1.0)
+        fts[n] *= scale[:, None]
+        grams[n] *= scale[:, None] * scale[None, :]
+
+
+def _fit_hals(x: np.ndarray, fts: list, missing, tol: float, max_iter: int, n_sweeps: int,
+              extrapolate: bool = True) -> _Fit:
+    """HALS on ``x`` (lead mode first, C order) from the transposed factors ``fts``.
+
+    ``missing`` is None or a tuple of index arrays of unobserved entries (``x`` holds a fill
+    there, updated in place with the model after every iteration). ``extrapolate`` uses
+    heuristic extrapolation with restarts (Ang & Gillis 2019): after each iteration the
+    factors are moved on along their last step by ``beta``, which grows while the error
+    falls; an iteration whose error rises is discarded, restarted from the last iterate and
+    ``beta`` shrinks. It is switched off with a mask (the imputed entries move too).
+    """
+    shape = x.shape
+    nmodes = len(shape)
+    x0 = x.reshape(shape[0], -1)
+    blocks = _lead_blocks(shape)
+    extrapolate = extrapolate and missing is None
+    if missing is None:
+        norm_obs = float(np.einsum("ij,ij->", x0, x0))
+        norm2 = norm_obs
+    else:
+        x_flat = x.reshape(-1)
+        flat = np.ravel_multi_index(missing, shape)
+        fill = x_flat[flat]
+        norm2 = float(np.einsum("ij,ij->", x0, x0))
+        norm_obs = norm2 - float(fill @ fill)
+    grams = [ft @ ft.T for ft in fts]
+    beta, beta_max = 0.5, 1.0
+    prev = prev_grams = None
+    errors = []
+    converged = False
+    extrapolated = False  # whether ``fts`` holds an extrapolated point rather than ``prev``
+    it = 0
+    for it in range(1, max_iter + 1):
+        inner = _hals_pass(x0, shape, fts, grams, n_sweeps, blocks)
+        model2 = float(np.prod(grams, axis=0).sum())
+        resid2 = max(norm2 - 2.0 * inner + model2, 0.0)
+        _balance(fts, grams)
+        if missing is not None:
+            new = _model_at(fts, missing)
+            # error on the observed entries: the filled entries contributed (fill - new)^2
+            resid2 = max(resid2 - float((fill - new) @ (fill - new)), 0.0)
+            x_flat[flat] = new
+            norm2 = norm_obs + float(new @ new)
+            fill = new
+        err = float(np.sqrt(resid2 / norm_obs)) if norm_obs > 0 else 0.0
+        if extrapolate and errors and err > errors[-1]:
+            # the extrapolated start made things worse: restart from the last iterate
+            beta_max, beta = beta, beta / 1.5
+            fts[:] = [f.copy() for f in prev]
+            grams[:] = [g.copy() for g in prev_grams]
+            extrapolated = False
+            continue
+        errors.append(err)
+        extrapolated = False  # ``fts`` is the iterate whose error was just recorded
+        if len(errors) > 1 and abs(errors[-2] - errors[-1]) < tol:
+            converged = True
+            break
+        if extrapolate:
+            if prev is not None:
+                beta = min(beta_max, 1.05 * beta)
+                beta_max = min(1.0, 1.01 * beta_max)
+            new_prev = [f.copy() for f in fts]
+            prev_grams = [g.copy() for g in grams]
+            if prev is not None:
+                for n in range(nmodes):
+                    f = fts[n]
+                    f -= prev[n]
+                    f *= beta
+                    f += new_prev[n]
+                    np.maximum(f, 0.0, out=f)
+                    grams[n] = f @ f.T
+                extrapolated = True
+            prev = new_prev
+    if extrapolated:
+        # the loop ended on max_iter right after an extrapolation step: return the iterate
+        # whose error was recorded, not the extrapolated point
+        fts[:] = prev
+    return _Fit([ft.T.copy() for ft in fts], errors, it, converged)
+
+
+# --------------------------------------------------------------------------- public API
+def _check_tensor(X, mask):
+    if isinstance(X, NTFResult):
+        raise ArgumentError("X is an NTFResult; expected the data tensor (an ndarray)")
+    try:
+        x = np.array(X, dtype=np.float64, copy=True, order="C")
+    except (TypeError, ValueError) as exc:
+        raise ArgumentError(f"X could not be read as numbers ({exc}); expected an ndarray") from exc
+    if x.ndim < 2:
+        raise ShapeMismatchError(f"X has shape {x.shape}; expected a tensor with at least 2 modes")
+    if min(x.shape) < 1:
+        raise ShapeMismatchError(f"X has shape {x.shape}; expected every mode to be non-empty")
+    observed = None
+    if mask is not None:
+        observed = np.asarray(mask)
+        if observed.shape != x.shape:
+            raise ShapeMismatchError(f"mask has shape {observed.shape}; expected X's shape {x.shape}")
+        if observed.dtype != bool:
+            if not np.isin(observed, (0, 1)).all():
+                raise ArgumentError("mask holds values other than 0/1 or True/False; expected "
+                                    "True (or 1) where X is observed")
+            observed = observed.astype(bool)
+        if not observed.any():
+            raise ArgumentError("mask marks no entry of X as observed; expected some True values")
+        if observed.all():
+            observed = None
+    bad = ~np.isfinite(x)
+    if observed is not None:
+        bad &= observed
+    if bad.any():
+        where = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise NonFiniteDataError(
+            f"X contains {int(bad.sum())} NaN or infinite observed values (first at index "
+            f"{where}); expected finite values, or pass mask=False at missing entries"
+        )
+    return x, observed
+
+
+def _init_factors(x, observed, rank, init, rng):
+    """Transposed factors (rank, dim_k), scaled so the initial model has X's norm."""
+    shape = x.shape
+    xs = np.where(observed, x, 0.0) if observed is not None else x
+    if init == "random":
+        fts = [rng.random((rank, n)) for n in shape]
+    else:  # "svd": absolute leading singular vectors of each unfolding (+ a little noise)
+        from sklearn.utils.extmath import randomized_svd
+
+        fts = []
+        for n, dim in enumerate(shape):
+            unfolded = np.moveaxis(xs, n, 0).reshape(dim, -1)
+            k = min(rank, min(unfolded.shape))
+            u, s, _ = randomized_svd(unfolded, k, random_state=int(rng.integers(2**31 - 1)))
+            f = np.abs(u * np.sqrt(s)).T
+            if k < rank:
+                f = np.vstack([f, rng.random((rank - k, dim)) * f.mean()])
+            fts.append(f + 1e-3 * f.mean() * rng.random(f.shape))
+    grams = [ft @ ft.T for ft in fts]
+    model2 = float(np.prod(grams, axis=0).sum())
+    norm2 = float(np.einsum("i,i->", xs.ravel(), xs.ravel()))
+    if model2 > 0 and norm2 > 0:
+        scale = (norm2 / model2) ** (0.5 / len(shape))
+        fts = [ft * scale for ft in fts]
+    return fts
+
+
+def _fit_one(x, observed, rank, init, seed, tol, max_iter, n_sweeps, extrapolate):
+    """One restart on the original mode order; returns (factors, errors, n_iter, converged)."""
+    rng = as_rng(seed)
+    lead = int(np.argmax(x.shape))
+    order = [lead] + [m for m in range(x.ndim) if m != lead]
+    xt = np.ascontiguousarray(np.transpose(x, order)) if lead else x.copy()
+    missing = None
+    if observed is not None:
+        obs_t = np.transpose(observed, order)
+        missing = np.nonzero(~obs_t)
+        # start the missing entries at the observed mean
+        xt[missing] = float(xt[obs_t].mean())
+    fts = _init_factors(x if observed is None else np.where(observed, x, 0.0), observed, rank, init, rng)
+    fts = [fts[m] for m in order]
+    from threadpoolctl import threadpool_limits
+
+    # one BLAS thread per fit: the products are thin (rank columns), where more threads add
+    # overhead and thrash on busy cores; use n_jobs to run restarts in parallel instead
+    with threadpool_limits(limits=1, user_api="blas"):
+        fit = _fit_hals(xt, fts, missing, tol, max_iter, n_sweeps, extrapolate)
+    factors = [None] * x.ndim
+    for pos, m in enumerate(order):
+        factors[m] = fit.factors[pos]
+    return factors, fit.errors, fit.n_iter, fit.converged
+
+
+def _sorted_factors(factors):
+    """Components sorted by size (product of column norms), largest first."""
+    _, weights = _normalized(factors)
+    order = np.argsort(-weights, kind="stable")
+    return [np.ascontiguousarray(f[:, order]) for f in factors]
+
+
+@dataclass(eq=False)
+class NTFResult:
+    """A fitted non-negative CP model, returned by :func:`ntf`.
+
+    Attributes
+    ----------
+    factors : list of ndarray, each (dim_k, rank)
+        Non-negative factor matrices, one per mode; ``reconstruct(factors)`` is the model.
+        Columns have equal norms across modes, and components are sorted by their
+        :attr:`weights`, largest first.
+    error : float
+        Relative reconstruction error ``||X - model|| / ||X||`` over the observed entries.
+    errors : ndarray
+        The relative error after every iteration of the kept restart.
+    n_iter : int
+        Iterations of the kept restart.
+    converged : bool
+        Whether the kept restart stopped on ``tol`` (rather than ``max_iter``).
+    restart_errors : ndarray, shape (n_restarts,)
+        Final error of every restart, in the order they were run.
+    similarity : ndarray, shape (n_restarts,)
+        :func:`factor_match_score` of every restart against the kept (best) one.
+    restart_factors : list
+        The factors of every restart (sorted like :attr:`factors`).
+    """
+
+    factors: list
+    error: float
+    errors: np.ndarray
+    n_iter: int
+    converged: bool
+    restart_errors: np.ndarray
+    similarity: np.ndarray
+    restart_factors: list = field(default_factory=list, repr=False)
+
+    @property
+    def rank(self) -> int:
+        """Number of components."""
+        return self.factors[0].shape[1]
+
+    @property
+    def shape(self) -> tuple:
+        """The shape of the fitted tensor."""
+        return tuple(f.shape[0] for f in self.factors)
+
+    @property
+    def weights(self) -> np.ndarray:
+        """Size of each component: the product of its column norms over the modes."""
+        return _normalized(self.factors)[1]
+
+    def reconstruct(self) -> np.ndarray:
+        """The model tensor ``sum_r a_r o b_r o ...``."""
+        return reconstruct(self.factors)
+
+    def to_frame(self) -> pd.DataFrame:
+        """Long table: one row per (mode, index, component) with the loading."""
+        rows = []
+        for mode, f in enumerate(self.factors):
+            idx, comp = np.meshgrid(np.arange(f.shape[0]), np.arange(f.shape[1]), indexing="ij")
+            rows.append(pd.DataFrame({"mode": mode, "index": idx.ravel(), "component": comp.ravel(),
+                                      "loading": f.ravel()}))
+        return pd.concat(rows, ignore_index=True)
+
+    def plot(self, axes=None, mode_names=None):
+        """Draw the factors, one row per component and one column per mode.
+
+        See :func:`neurotk.plotting.connectome.plot_factors`.
+        """
+        from ..plotting.connectome import plot_factors
+
+        return plot_factors(self, axes=axes, mode_names=mode_names)
+
+    def __repr__(self) -> str:
+        return (f"NTFResult(shape={self.shape}, rank={self.rank}, error={self.error:.4g}, "
+                f"n_iter={self.n_iter}, n_restarts={self.restart_errors.size})")
+
+
+def _check_common(rank, n_restarts, tol, max_iter, init, n_sweeps):
+    from .._checks import check_int
+
+    rank = check_int(rank, "rank", 1)
+    n_restarts = check_int(n_restarts, "n_restarts", 1)
+    max_iter = check_int(max_iter, "max_iter", 1)
+    n_sweeps = check_int(n_sweeps, "n_sweeps", 1)
+    if not isinstance(tol, numbers.Real) or isinstance(tol, bool) or not tol >= 0:
+        raise ArgumentError(f"tol={tol!r}; expected a number >= 0")
+    if init not in _INITS:
+        raise ArgumentError(f"init={init!r}; expected one of {list(_INITS)}")
+    return rank, n_restarts, float(tol), max_iter, n_sweeps
+
+
+def ntf(X, rank, n_restarts=1, mask=None, tol=1e-6, max_iter=500, random_state=None, *,
+        init: str = "random", n_sweeps: int = 3, extrapolate: bool = True, n_jobs=1,
+        progress: bool = False) -> NTFResult:
+    """Non-negative tensor factorisation (non-negative CP decomposition) by fast HALS.
+
+    Fits :math:`X \\approx \\sum_{r=1}^{R} a_r \\circ b_r \\circ c_r \\circ \\dots` with all
+    factors non-negative, minimising the squared error over the observed entries.
+
+    Parameters
+    ----------
+    X : array-like, shape (dim_0, dim_1, ...)
+        The data tensor (at least two modes), e.g. pairs x time x animals. Negative values
+        (noise) are allowed; the factors stay non-negative.
+    rank : int
+        Number of components, >= 1.
+    n_restarts : int, default 1
+        Random restarts; the one with the lowest error is kept.
+    mask : array-like of bool, shape like X, optional
+        True where ``X`` is observed. Missing entries (may hold NaN) are imputed by the model
+        (EM), so they do not count as zeros.
+    tol : float, default 1e-6
+        Stop when the relative error changes by less than ``tol`` between iterations.
+    max_iter : int, default 500
+        Most iterations per restart.
+    random_state : None, int or Generator
+        Seeds the restarts.
+    init : {"random", "svd"}, default "random"
+        Uniform random factors, or the absolute leading singular vectors of each
+        unfolding (deterministic up to a small jitter, costs more than a fit).
+    n_sweeps : int, default 3
+        Most HALS sweeps over the columns per factor update (stops early when a sweep
+        changes little).
+    extrapolate : bool, default True
+        Heuristic extrapolation with restarts (Ang & Gillis 2019), off with a mask.
+    n_jobs : int, default 1
+        Restarts run in parallel through :func:`neurotk.parallel.map_chunks` (joblib).
+    progress : bool, default False
+        Progress bar over restarts.
+
+    Returns
+    -------
+    NTFResult
+        ``.factors`` (list of (dim_k, rank) arrays), ``.error`` (relative error), the
+        error history, every restart's error and its similarity to the best.
+
+    Raises
+    ------
+    ArgumentError
+        ``rank < 1``, bad ``tol``/``init`` or a mask with no observed entry.
+    ShapeMismatchError
+        A tensor with fewer than two modes, or a mask of another shape.
+    NonFiniteDataError
+        NaN or infinite observed values.
+
+    See Also
+    --------
+    rank_ensemble : fits over several ranks, for choosing the rank.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from neurotk.connectome import ntf, reconstruct
+    >>> rng = np.random.default_rng(0)
+    >>> truth = [rng.random((n, 2)) for n in (20, 15, 10)]
+    >>> fit = ntf(reconstruct(truth), rank=2, n_restarts=2, random_state=0)
+    >>> [f.shape for f in fit.factors], fit.error < 1e-3
+    ([(20, 2), (15, 2), (10, 2)], True)
+    """
+    from ..parallel import map_chunks
+
+    rank, n_restarts, tol, max_iter, n_sweeps = _check_common(rank, n_restarts, tol, max_iter, init, n_sweeps)
+    x, observed = _check_tensor(X, mask)
+    if observed is not None:
+        x[~observed] = 0.0
+    seeds = as_rng(random_state).integers(0, 2**63 - 1, size=n_restarts)
+
+    def one(seed):
+        return _fit_one(x, observed, rank, init, int(seed), tol, max_iter, n_sweeps, extrapolate)
+
+    fits = map_chunks(one, list(seeds), n_jobs=n_jobs, progress=progress, desc="NTF restarts")
+    factors = [_sorted_factors(f[0]) for f in fits]
+    # the solver's error is exact (||X||^2 - 2<X, M> + ||M||^2 on the observed entries)
+    errors = np.array([f[1][-1] if len(f[1]) else np.nan for f in fits])
+    best = int(np.argmin(errors))
+    similarity = np.array([factor_match_score(f, factors[best]) for f in factors])
+    return NTFResult(
+        factors=factors[best], error=float(errors[best]), errors=np.asarray(fits[best][1]),
+        n_iter=int(fits[best][2]), converged=bool(fits[best][3]), restart_errors=errors,
+        similarity=similarity, restart_factors=factors,
+    )
+
+
+@dataclass(eq=False)
+class RankEnsemble:
+    """NTF fits over several ranks with several restarts each, from :func:`rank_ensemble`.
+
+    Attributes
+    ----------
+    results : dict of int -> NTFResult
+        The fit at each rank (best restart kept; every restart's error and similarity to
+        the best in ``restart_errors`` and ``similarity``).
+    """
+
+    results: dict
+
+    @property
+    def ranks(self) -> list:
+        """The ranks fitted, ascending."""
+        return sorted(self.results)
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per (rank, restart): ``error`` and ``similarity`` (factor match score
+        with the best restart of that rank); ``best`` marks the kept restart."""
+        rows = []
+        for rank in self.ranks:
+            res = self.results[rank]
+            best = int(np.argmin(res.restart_errors))
+            for k, (err, sim) in enumerate(zip(res.restart_errors, res.similarity)):
+                rows.append({"rank": rank, "restart": k, "error": float(err), "similarity": float(sim),
+                             "best": k == best})
+        return pd.DataFrame(rows)
+
+    def summary(self) -> pd.DataFrame:
+        """Per rank: the best error and the median similarity of the other restarts."""
+        df = self.to_frame()
+        others = df[~df["best"]].groupby("rank")["similarity"].median()
+        out = df.groupby("rank")["error"].min().to_frame("error")
+        out["similarity"] = others.reindex(out.index)
+        return out.reset_index()
+
+    def plot(self, axes=None):
+        """Error vs rank and similarity vs rank; see
+        :func:`neurotk.plotting.connectome.plot_rank_selection`."""
+        from ..plotting.connectome import plot_rank_selection
+
+        return plot_rank_selection(self, axes=axes)
+
+    def __repr__(self) -> str:
+        return f"RankEnsemble(ranks={self.ranks})"
+
+
+def rank_ensemble(X, ranks, n_restarts: int = 5, mask=None, tol: float = 1e-6, max_iter: int = 500,
+                  random_state=None, *, init: str = "random", n_sweeps: int = 3,
+                  extrapolate: bool = True, n_jobs=1, progress: bool = False) -> RankEnsemble:
+    """Fit :func:`ntf` at several ranks with several random restarts each.
+
+    The usual way to choose the rank of a tensor component analysis (Williams et al. 2018):
+    the error falls with the rank, while the restarts keep finding the same factors (high
+    :func:`factor_match_score` with the best restart) only up to the rank the data support.
+
+    Parameters
+    ----------
+    X, mask, tol, max_iter, init, n_sweeps, extrapolate
+        As in :func:`ntf`.
+    ranks : int or iterable of int
+        The ranks to fit (an int ``k`` means ``1 .. k``).
+    n_restarts : int, default 5
+        Restarts per rank (at least 2 for a similarity).
+    random_state : None, int or Generator
+    n_jobs : int, default 1
+        All (rank, restart) fits run through :func:`neurotk.parallel.map_chunks`.
+    progress : bool, default False
+
+    Returns
+    -------
+    RankEnsemble
+        ``.to_frame()`` (rank, restart, error, similarity), ``.summary()`` and ``.plot()``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from neurotk.connectome import rank_ensemble, reconstruct
+    >>> rng = np.random.default_rng(0)
+    >>> x = reconstruct([rng.random((n, 2)) for n in (12, 10, 8)])
+    >>> ens = rank_ensemble(x, [1, 2, 3], n_restarts=3, random_state=0)
+    >>> errors = ens.summary()["error"]
+    >>> bool(errors[0] > 0.1), bool(errors[1] < 1e-4)   # rank 2 fits exactly, rank 1 does not
+    (True, True)
+    """
+    from .._checks import check_int
+    from ..parallel import map_chunks
+
+    if isinstance(ranks, numbers.Integral) and not isinstance(ranks, bool):
+        ranks = list(range(1, check_int(ranks, "ranks", 1) + 1))
+    try:
+        ranks = sorted({check_int(r, "ranks", 1) for r in ranks})
+    except TypeError:
+        raise ArgumentError(f"ranks={ranks!r}; expected an int or a list of ints >= 1") from None
+    if not ranks:
+        raise ArgumentError("ranks is empty; expected at least one rank")
+    _, n_restarts, tol, max_iter, n_sweeps = _check_common(ranks[0], n_restarts, tol, max_iter, init, n_sweeps)
+    x, observed = _check_tensor(X, mask)
+    if observed is not None:
+        x[~observed] = 0.0
+    seeds = as_rng(random_state).integers(0, 2**63 - 1, size=(len(ranks), n_restarts))
+    jobs = [(r, int(s)) for r, row in zip(ranks, seeds) for s in row]
+
+    def one(rank, seed):
+        return _fit_one(x, observed, rank, init, seed, tol, max_iter, n_sweeps, extrapolate)
+
+    fits = map_chunks(one, jobs, n_jobs=n_jobs, progress=progress, desc="NTF rank ensemble")
+    results = {}
+    for k, rank in enumerate(ranks):
+        chunk = fits[k * n_restarts:(k + 1) * n_restarts]
+        factors = [_sorted_factors(f[0]) for f in chunk]
+        errors = np.array([f[1][-1] for f in chunk])
+        best = int(np.argmin(errors))
+        results[rank] = NTFResult(
+            factors=factors[best], error=float(errors[best]), errors=np.asarray(chunk[best][1]),
+            n_iter=int(chunk[best][2]), converged=bool(chunk[best][3]), restart_errors=errors,
+            similarity=np.array([factor_match_score(f, factors[best]) for f in factors]),
+            restart_factors=factors,
+        )
+    return RankEnsemble(results)
