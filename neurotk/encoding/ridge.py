@@ -330,21 +330,35 @@ class _RidgeBase(BaseEstimator):
             return ((x - self._x_mean) @ self._x_fit.T) @ self.dual_coef_ + self._y_mean
         return x @ self.coef_.T + self.intercept_
 
-    def score_targets(self, X, Y, metric: str = "r2") -> np.ndarray:
-        """Prediction accuracy per target: R^2 (default) or Pearson r.
+    def score_targets(self, X, Y, metric: str = "r2", ceiling=None) -> np.ndarray:
+        """Prediction accuracy per target: R^2 (default) or Pearson r, raw or ceiling-normalised.
 
-        R^2 here is the coefficient of determination on the given data, not normalised
-        by a noise ceiling (see :func:`neurotk.encoding.normalise_scores`).
+        Without ``ceiling``, R^2 is the coefficient of determination on the given data.
+        With a noise ceiling (for the responses in ``Y``, e.g. ``noise_ceiling(rec,
+        target="mean")`` when ``Y`` holds repeat means), R^2 is divided by it and r by
+        its square root (see :func:`neurotk.encoding.normalise_scores`), so 1 means all
+        the explainable variance is explained; targets whose ceiling is below 0.05 get NaN.
 
         Parameters
         ----------
         X : Recording or array-like, shape (n_samples, n_features)
         Y : Recording or array-like, shape (n_samples, n_targets)
         metric : {"r2", "pearson"}
+        ceiling : NoiseCeiling or array-like, shape (n_targets,), optional
 
         Returns
         -------
         ndarray, shape (n_targets,)
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.normal(size=(200, 4)); Y = X @ rng.normal(size=(4, 2)) + rng.normal(size=(200, 2))
+        >>> model = RidgeCV(alphas=[0.1, 1, 10]).fit(X[:100], Y[:100])
+        >>> raw = model.score_targets(X[100:], Y[100:])
+        >>> np.allclose(model.score_targets(X[100:], Y[100:], ceiling=[0.5, 0.8]), raw / [0.5, 0.8])
+        True
         """
         if metric not in _SCORINGS:
             raise ArgumentError(f"metric={metric!r}; expected one of {_SCORINGS}")
@@ -353,7 +367,12 @@ class _RidgeBase(BaseEstimator):
         pred = self.predict(X)
         if y.shape != pred.shape:
             raise ShapeMismatchError(f"Y has shape {y.shape}; expected {pred.shape} (samples of X, targets of fit)")
-        return _r2(y, pred) if metric == "r2" else _pearson(y, pred)
+        scores = _r2(y, pred) if metric == "r2" else _pearson(y, pred)
+        if ceiling is None:
+            return scores
+        from .ceiling import normalise_scores
+
+        return normalise_scores(scores, ceiling, kind=metric)
 
     def score(self, X, Y) -> float:
         """Mean R^2 over targets, as scikit-learn's ``r2_score`` (uniform average)."""

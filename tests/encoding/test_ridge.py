@@ -110,6 +110,33 @@ def test_pearson_scoring_and_score_targets_match_scipy():
     np.testing.assert_allclose(model.cv_scores_, scores / 5, atol=1e-8)
 
 
+def test_ceiling_normalised_scores_approach_one_for_a_perfect_model():
+    """Planted signal + noise over repeats: the true model explains all explainable variance.
+
+    Scored against repeat means, the held-out R^2 divided by the explainable-variance
+    ceiling of those means is close to 1; r divided by the ceiling's square root too.
+    """
+    from neurotk.encoding import noise_ceiling
+
+    rng = np.random.default_rng(7)
+    n_stim, n_rep, p, t = 400, 4, 6, 30
+    X = rng.normal(size=(n_stim, p))
+    signal = X @ rng.normal(size=(p, t))
+    signal /= signal.std(axis=0)
+    reps = signal[None] + rng.uniform(0.5, 2.0, size=t) * rng.normal(size=(n_rep, n_stim, t))
+    ceiling = noise_ceiling(reps, target="mean")
+    mean = reps.mean(axis=0)
+    model = RidgeCV(alphas=np.logspace(-3, 2, 6)).fit(X[:300], mean[:300])
+    raw = model.score_targets(X[300:], mean[300:])
+    normalised = model.score_targets(X[300:], mean[300:], ceiling=ceiling)
+    np.testing.assert_allclose(normalised, raw / np.asarray(ceiling.values))
+    assert raw.mean() < 0.9 and abs(np.median(normalised) - 1) < 0.1
+    r = model.score_targets(X[300:], mean[300:], metric="pearson", ceiling=ceiling)
+    assert abs(np.median(r) - 1) < 0.1
+    with pytest.raises(ShapeMismatchError, match="units"):
+        model.score_targets(X[300:], mean[300:], ceiling=np.ones(3))
+
+
 def test_chunks_and_jobs_give_identical_results():
     X, Y, _ = _data(80, 10, t=25, noise=2.0)
     alphas = np.logspace(-2, 3, 6)
