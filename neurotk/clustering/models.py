@@ -464,7 +464,8 @@ class LNModel(ResponseModel):
         ymean = y.mean(axis=0)
         ysd = y.std(axis=0)
         if self.nonlinearity == "linear":
-            return ysd, ymean, np.ones(n_neurons)
+            # least-squares line through the (centred, unit-variance) drive
+            return (u * (y - ymean)).mean(axis=0), ymean, np.ones(n_neurons)
         loss = self.loss
         if loss == "auto":
             loss = "poisson" if (y >= 0).all() else "squared"
