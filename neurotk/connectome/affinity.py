@@ -548,6 +548,8 @@ def affinity_tensor(recordings, method: str = "differential", window: int = 20, 
     recordings = list(recordings)
     if not recordings:
         raise ArgumentError("recordings is empty; expected at least one Recording")
+    for k, rec in enumerate(recordings):  # >= 3 neurons and finite values, before matching ids
+        _check_traces(rec, name=f"recordings[{k}]")
     lengths = [np.shape(r)[0] if not isinstance(r, Recording) else r.n_samples for r in recordings]
     if len(set(lengths)) > 1:
         raise AlignmentError(

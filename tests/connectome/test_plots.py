@@ -1,0 +1,80 @@
+"""Connectome figures: each function draws what it is given and returns its Axes."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from neurotk import Recording  # noqa: E402
+from neurotk.connectome import DynamicConnectome, differential_affinity, ntf, rank_ensemble, reconstruct  # noqa: E402
+from neurotk.datasets import simulate_calcium_population  # noqa: E402
+from neurotk.errors import ArgumentError  # noqa: E402
+from neurotk.plotting.connectome import (  # noqa: E402
+    plot_affinity,
+    plot_connectome,
+    plot_factors,
+    plot_motif,
+    plot_rank_selection,
+)
+
+
+@pytest.fixture(scope="module")
+def connectome():
+    sim = simulate_calcium_population(n_neurons=20, n_timepoints=800, n_communities=2, random_state=0)
+    recs = []
+    for rec in sim.recordings:  # stimulus epochs to shade
+        samples = rec.samples.assign(stimulus=np.where(rec.samples["time"] < 80, "buffer", "odour"))
+        recs.append(Recording(rec.data, samples=samples, units=rec.units, meta=rec.meta))
+    return DynamicConnectome(rank=2, window=20, n_restarts=1, random_state=0).fit(recs)
+
+
+def teardown_function():
+    plt.close("all")
+
+
+def test_connectome_figure_sorts_neurons_and_shades_epochs(connectome):
+    axes = connectome.plot()
+    assert axes.shape == (2, 3)
+    m = connectome.motifs_[0]
+    heights = [p.get_height() for p in axes[0, 0].patches]
+    labels = m.communities.labels
+    key = np.where(labels < 0, labels.max() + 1, labels)
+    assert np.allclose(sorted(heights), sorted(m.communities.strength))
+    order = np.lexsort((-m.communities.strength, key))
+    assert np.allclose(heights, m.communities.strength[order])          # sorted by community
+    assert len(axes[0, 1].patches) >= 2                                    # epochs + intervals shaded
+    assert [t.get_text() for t in axes[-1, 2].get_xticklabels()] == connectome.tensor_.names
+
+
+def test_motif_network(connectome):
+    m = connectome.motifs_[0]
+    ax = m.plot(max_edges=10)
+    assert len(ax.collections[0].get_segments()) == 10
+    assert ax.collections[1].get_offsets().shape == (m.n_neurons, 2)
+    with pytest.raises(ArgumentError):
+        plot_motif(m, layout="spring")
+
+
+def test_factor_and_rank_plots():
+    rng = np.random.default_rng(0)
+    x = reconstruct([rng.random((n, 2)) for n in (8, 6, 4)])
+    fit = ntf(x, 2, random_state=0)
+    axes = plot_factors(fit, mode_names=["pairs", "time", "animals"], times=np.arange(6) * 0.5,
+                        epochs=[(0.0, 1.0, "a")])
+    assert axes.shape == (2, 3) and axes[0, 1].lines[0].get_xdata()[-1] == 2.5
+    with pytest.raises(ArgumentError):
+        plot_factors(fit, mode_names=["a"])
+    ens = rank_ensemble(x, [1, 2], n_restarts=2, random_state=0)
+    ax_err, ax_sim = ens.plot()
+    assert len(ax_err.lines[0].get_xdata()) == 2
+    np.testing.assert_allclose(ax_err.lines[0].get_ydata(), ens.summary()["error"])
+
+
+def test_affinity_plot():
+    aff = differential_affinity(np.random.default_rng(1).normal(size=(60, 5)), window=20)
+    ax = plot_affinity(aff, window=1)
+    np.testing.assert_allclose(ax.images[0].get_array(), aff.matrix(1))
+    assert aff.plot() is not None
