@@ -30,16 +30,16 @@ populations separating what and where", NeurIPS.
 
 from __future__ import annotations
 
-import numbers
 
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 
 from .._checks import as_matrix, check_int, check_positive
-from ..errors import AlignmentError, ArgumentError, DataFormatError, NonFiniteDataError, ShapeMismatchError
+from ..errors import ArgumentError, DataFormatError, NonFiniteDataError, ShapeMismatchError
 from ..parallel import chunk_size, chunk_slices, map_chunks
 from ..recording import Recording
+from .ridge import _check_same_samples, _folds, _pearson, _r2
 
 __all__ = ["FactorizedReadout"]
 
@@ -97,80 +97,6 @@ def _as_4d(X, name: str = "X") -> np.ndarray:
             f"finite activations"
         )
     return arr
-
-
-def _check_same_samples(X, Y, n_x: int, n_y: int):
-    if n_x != n_y:
-        raise ShapeMismatchError(
-            f"X has {n_x} samples but Y has {n_y}; expected one row per sample in both "
-            f"(align them first, e.g. Y.align(X))"
-        )
-    if isinstance(X, Recording) and isinstance(Y, Recording):
-        for col in ("stimulus", "time"):
-            if col in X.samples.columns and col in Y.samples.columns:
-                a, b = X.samples[col].to_numpy(), Y.samples[col].to_numpy()
-                if not np.array_equal(a, b):
-                    first = int(np.flatnonzero(a != b)[0])
-                    raise AlignmentError(
-                        f"X and Y describe different samples: {col} {a[first]!r} vs {b[first]!r} "
-                        f"at row {first}; expected the same {col} sequence (use Y.align(X, on={col!r}))"
-                    )
-                break
-
-
-def _r2(y: np.ndarray, pred: np.ndarray) -> np.ndarray:
-    res = y - pred
-    yc = y - y.mean(axis=0)
-    ss_res = np.einsum("ij,ij->j", res, res)
-    ss_tot = np.einsum("ij,ij->j", yc, yc)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out = 1.0 - ss_res / ss_tot
-    const = ss_tot == 0
-    out[const] = np.where(ss_res[const] == 0, 1.0, 0.0)  # scikit-learn's convention
-    return out
-
-
-def _pearson(y: np.ndarray, pred: np.ndarray) -> np.ndarray:
-    yc = y - y.mean(axis=0)
-    pc = pred - pred.mean(axis=0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.einsum("ij,ij->j", yc, pc) / np.sqrt(
-            np.einsum("ij,ij->j", yc, yc) * np.einsum("ij,ij->j", pc, pc))
-
-
-def _folds(cv, n: int):
-    """(train, test) index arrays from an int (K-fold), a splitter or a list of pairs."""
-    if isinstance(cv, numbers.Integral) and not isinstance(cv, bool):
-        from sklearn.model_selection import KFold
-
-        k = check_int(cv, "cv", minimum=2, maximum=n)
-        splits = KFold(n_splits=k).split(np.zeros((n, 1)))
-    elif hasattr(cv, "split"):
-        splits = cv.split(np.zeros((n, 1)))
-    else:
-        try:
-            splits = list(cv)
-        except TypeError:
-            raise ArgumentError(
-                f"cv has type {type(cv).__name__}; expected an integer, a scikit-learn splitter or "
-                f"a list of (train, test) index arrays (e.g. neurotk.encoding.run_folds(recording))"
-            ) from None
-    folds = []
-    for k, (train, test) in enumerate(splits):
-        train, test = np.asarray(train), np.asarray(test)
-        train = np.flatnonzero(train) if train.dtype == bool else train.astype(np.intp)
-        test = np.flatnonzero(test) if test.dtype == bool else test.astype(np.intp)
-        if len(train) < 2 or len(test) < 2:
-            raise ArgumentError(
-                f"cv fold {k} has {len(train)} training and {len(test)} test samples; expected "
-                f"at least 2 of each"
-            )
-        if min(train.min(), test.min()) < 0 or max(train.max(), test.max()) >= n:
-            raise ArgumentError(f"cv fold {k} indexes outside the {n} samples")
-        folds.append((train, test))
-    if not folds:
-        raise ArgumentError("cv produced no folds; expected at least one (train, test) split")
-    return folds
 
 
 # --------------------------------------------------------------------------- the solver
@@ -482,7 +408,7 @@ class FactorizedReadout(BaseEstimator):
         a_s = np.full(t, a_s0)
         a_f = np.full(t, a_f0)
         if mults is not None and mults.size > 1:
-            folds = _folds(self.cv, n)
+            folds = _folds(self.cv, n, None, (X, Y))
             # every (multiplier, target) pair is one "virtual target" of a single solver call
             a_idx = np.repeat(np.arange(mults.size), t)
             t_idx = np.tile(np.arange(t), mults.size)

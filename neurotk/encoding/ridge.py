@@ -40,10 +40,16 @@ def _inputs(X, Y, x_name="X", y_name="Y"):
     """Check X (n, p) and Y (n, t); Recordings must describe the same samples."""
     x = as_matrix(X, x_name, rows="samples", cols="features")
     y = as_matrix(Y, y_name, rows="samples", cols="targets")
-    if x.shape[0] != y.shape[0]:
+    _check_same_samples(X, Y, x.shape[0], y.shape[0], x_name, y_name)
+    return x, y
+
+
+def _check_same_samples(X, Y, n_x: int, n_y: int, x_name: str = "X", y_name: str = "Y"):
+    """Same number of rows; for two Recordings, the same stimulus (or time) sequence."""
+    if n_x != n_y:
         raise ShapeMismatchError(
-            f"{x_name} has {x.shape[0]} samples but {y_name} has {y.shape[0]}; expected one "
-            f"row per sample in both (align them first, e.g. Y.align(X))"
+            f"{x_name} has {n_x} samples but {y_name} has {n_y}; expected one row per sample "
+            f"in both (align them first, e.g. Y.align(X))"
         )
     if isinstance(X, Recording) and isinstance(Y, Recording):
         for col in ("stimulus", "time"):
@@ -57,7 +63,6 @@ def _inputs(X, Y, x_name="X", y_name="Y"):
                         f"{col} sequence (use {y_name}.align({x_name}, on={col!r}))"
                     )
                 break
-    return x, y
 
 
 def _check_targets_vary(y: np.ndarray, name: str, Y=None):
