@@ -84,28 +84,53 @@ def _separation(a: np.ndarray, b: np.ndarray) -> float:
     return diff / pooled
 
 
-def _split_cluster(responses: np.ndarray, seed: int, n_components: int = 8):
+def _two_means(coords: np.ndarray, max_iter: int = 50) -> np.ndarray:
+    """Two-means of the rows of ``coords`` (principal coordinates), started from the sign
+    of the first coordinate (a principal-direction split) and refined by Lloyd steps."""
+    upper = coords[:, 0] > 0
+    for _ in range(max_iter):
+        if upper.all() or not upper.any():
+            break
+        a, b = coords[~upper].mean(axis=0), coords[upper].mean(axis=0)
+        # nearer to b than to a  <=>  (x - (a + b) / 2) . (b - a) > 0
+        new = (coords - 0.5 * (a + b)) @ (b - a) > 0
+        if np.array_equal(new, upper):
+            break
+        upper = new
+    return upper
+
+
+def _split_cluster(responses: np.ndarray, n_components: int = 8):
     """Two-means split of a cluster's neurons by their (scaled) reference responses.
 
     ``responses`` is (n_reference, n_members). Neurons are placed in the space of the
     leading principal components of their response profiles (centred over neurons) and
-    divided by k-means with two clusters; returns the mask of one half and the d' of the
-    two halves along the line joining their centres.
+    divided by two-means; returns the mask of one half and the d' of the two halves
+    along the line joining their centres.
     """
-    from sklearn.cluster import KMeans
-
     m = responses - responses.mean(axis=1, keepdims=True)
-    try:
-        _, s, vt = np.linalg.svd(m, full_matrices=False)
-    except np.linalg.LinAlgError:  # pragma: no cover - degenerate input
-        return np.zeros(responses.shape[1], dtype=bool), 0.0
-    d = max(1, min(n_components, int((s > s[0] * 1e-8).sum()) if s.size and s[0] > 0 else 1))
-    coords = vt[:d].T * s[:d]
-    if coords.shape[0] < 2 or not np.isfinite(coords).all() or s[0] <= 0:
-        return np.zeros(responses.shape[1], dtype=bool), 0.0
-    km = KMeans(n_clusters=2, n_init=4, random_state=seed % (2**31 - 1)).fit(coords)
-    upper = km.labels_ == 1
-    axis = km.cluster_centers_[1] - km.cluster_centers_[0]
+    n_rows, n_members = m.shape
+    none = np.zeros(n_members, dtype=bool), 0.0
+    if n_members < 2 or not np.isfinite(m).all():
+        return none
+    # principal coordinates of the members from the smaller Gram matrix
+    if n_members <= n_rows:
+        s2, v = np.linalg.eigh(m.T @ m)
+        s2, v = s2[::-1], v[:, ::-1]
+        coords_all = v * np.sqrt(np.clip(s2, 0.0, None))
+    else:
+        s2, u = np.linalg.eigh(m @ m.T)
+        s2, u = s2[::-1], u[:, ::-1]
+        coords_all = m.T @ u
+    s2 = np.clip(s2, 0.0, None)
+    if s2[0] <= 0:
+        return none
+    d = max(1, min(n_components, int((s2 > s2[0] * 1e-16).sum())))
+    coords = coords_all[:, :d]
+    upper = _two_means(coords)
+    if upper.all() or not upper.any():
+        return none
+    axis = coords[upper].mean(axis=0) - coords[~upper].mean(axis=0)
     proj = coords @ axis
     return upper, _separation(proj[~upper], proj[upper])
 
@@ -277,7 +302,7 @@ class _Run:
             idx = np.flatnonzero(labels == c)
             if idx.size < 2 * est._min_size:
                 continue
-            upper, sep = _split_cluster(z_ref[np.ix_(rows, idx)], self.seed)
+            upper, sep = _split_cluster(z_ref[np.ix_(rows, idx)])
             if upper.sum() < est._min_size or (~upper).sum() < est._min_size:
                 continue
             out.append((c, sep, idx, upper, rows))
@@ -385,7 +410,7 @@ class MDSClustering:
         Gradient steps per EM round.
     max_rounds : int, default 6
         EM rounds (optimise, reassign) after each split.
-    min_separation : float, default 4.0
+    min_separation : float, default 7.5
         A split pays when the two halves' discriminating responses are at least this
         many pooled standard deviations apart.
     min_cluster_size : int, optional

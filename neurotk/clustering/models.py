@@ -486,33 +486,38 @@ class LNModel(ResponseModel):
             theta = np.stack([slope, offset, np.log(gain)], axis=1)
         damping = np.full(n_neurons, 1e-3)
         objective = self._loss(theta, u, y, loss)
+        active = np.arange(n_neurons)  # neurons still moving; converged ones are frozen
         for _ in range(int(self.max_iter)):
-            rate, jac = self._rate_and_jacobian(theta, u)
+            th, ua, ya = theta[active], u[:, active], y[:, active]
+            rate, jac = self._rate_and_jacobian(th, ua)
             if loss == "poisson":
                 rate_c = np.maximum(rate, floor)
-                resid = (y - rate_c) / rate_c
                 weight = 1.0 / rate_c
+                resid = (ya - rate_c) * weight
             else:
-                resid = y - rate
-                weight = np.ones_like(rate)
-            n_par = theta.shape[1]
+                resid = ya - rate
+                weight = None
+            n_par = th.shape[1]
             grad = np.stack([(resid * jac[p]).sum(axis=0) for p in range(n_par)], axis=1)
-            fisher = np.empty((n_neurons, n_par, n_par))
+            fisher = np.empty((active.size, n_par, n_par))
             for p in range(n_par):  # a 2 x 2 or 3 x 3 Fisher matrix per neuron
-                weighted = weight * jac[p]
+                weighted = jac[p] if weight is None else weight * jac[p]
                 for q in range(p, n_par):
                     fisher[:, p, q] = fisher[:, q, p] = (weighted * jac[q]).sum(axis=0)
             diag = np.einsum("kpp->kp", fisher)
-            lhs = fisher + (damping[:, None] * (diag + 1e-12))[:, :, None] * np.eye(n_par)
+            damp = damping[active]
+            lhs = fisher + (damp[:, None] * (diag + 1e-12))[:, :, None] * np.eye(n_par)
             step = np.linalg.solve(lhs, grad[..., None])[..., 0]
-            trial = theta + step
-            new = self._loss(trial, u, y, loss)
-            ok = np.isfinite(new) & (new <= objective)
-            theta[ok] = trial[ok]
-            objective[ok] = new[ok]
-            damping = np.where(ok, np.maximum(damping / 3.0, 1e-9), damping * 10.0)
-            small = np.abs(step).max(axis=1) <= 1e-6 * (1.0 + np.abs(theta).max(axis=1))
-            if np.all(small | (damping > 1e6)):
+            trial = th + step
+            new = self._loss(trial, ua, ya, loss)
+            ok = np.isfinite(new) & (new <= objective[active])
+            theta[active[ok]] = trial[ok]
+            objective[active[ok]] = new[ok]
+            damp = np.where(ok, np.maximum(damp / 3.0, 1e-9), damp * 10.0)
+            damping[active] = damp
+            small = np.abs(step).max(axis=1) <= 1e-6 * (1.0 + np.abs(theta[active]).max(axis=1))
+            active = active[~((small & ok) | (damp > 1e6))]
+            if active.size == 0:
                 break
         if self.nonlinearity == "exp":
             return theta[:, 0], theta[:, 1], np.ones(n_neurons)

@@ -138,3 +138,18 @@ def test_bad_input_raises_clear_errors(small_fit):
     with pytest.raises(ArgumentError, match="not a parameter"):
         MDSClustering().set_params(n_cluster=3)
     assert MDSClustering().set_params(n_clusters=4).get_params()["n_clusters"] == 4
+
+
+def test_split_separates_two_groups_and_not_one():
+    from neurotk.clustering.mds import _split_cluster
+
+    rng = np.random.default_rng(3)
+    truth = rng.permutation(np.arange(80) % 2)
+    profiles = rng.normal(size=(2, 200))
+    two = (profiles[truth] + 0.3 * rng.normal(size=(80, 200))).T  # (n_reference, n_members)
+    upper, sep = _split_cluster(two)
+    assert adjusted_rand_score(truth, upper) == pytest.approx(1.0)
+    assert sep > MDSClustering().min_separation
+    one = (profiles[0] + 0.3 * rng.normal(size=(80, 200))).T
+    _, sep_one = _split_cluster(one)
+    assert sep_one < MDSClustering().min_separation
