@@ -116,6 +116,17 @@ def _nonlinearity(name: str, drive: np.ndarray):
     return drive, np.ones_like(drive)
 
 
+def _eigh(gram: np.ndarray):
+    """``np.linalg.eigh``; single-threaded below 1,500 rows, where BLAS threads only add
+    overhead (and, on a busy machine, spin: 20x slower measured on 2 shared cores)."""
+    if gram.shape[0] >= 1500:
+        return np.linalg.eigh(gram)
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        return np.linalg.eigh(gram)
+
+
 def _path_laplacian_eig(m: int):
     """Eigenvalues and orthonormal eigenvectors (DCT-II) of the path-graph Laplacian."""
     k = np.arange(m)
@@ -421,12 +432,12 @@ class LNModel(ResponseModel):
         unit = float((xt**2).sum()) / p
         if n >= p:
             gram = xt.T @ xt
-            s2, v = np.linalg.eigh(gram)
+            s2, v = _eigh(gram)
             s2 = np.clip(s2, 0.0, None)
             proj = v.T @ (xt.T @ yc)  # = diag(s) U'Y
         else:
             gram = xt @ xt.T
-            s2, u_ = np.linalg.eigh(gram)
+            s2, u_ = _eigh(gram)
             s2 = np.clip(s2, 0.0, None)
             proj_u = u_.T @ yc  # U'Y
             proj = proj_u * np.sqrt(s2)[:, None]
