@@ -283,8 +283,10 @@ class LNModel(ResponseModel):
     ----------
     nonlinearity : {"softplus", "exp", "linear"}, default "softplus"
     alphas : array-like, default ``np.logspace(-2, 6, 17)``
-        Candidate ridge penalties (relative to the stimulus variance times the number
-        of stimuli, so the grid suits any pixel scale).
+        Candidate ridge penalties, relative to the design's scale
+        :math:`\operatorname{tr}(X P^{-1} X^\top) / n_\text{pixels}` (``X`` the centred
+        stimuli, :math:`P = I + \lambda L`; about the number of stimuli times the
+        pixel variance), so the grid suits any pixel scale and image size.
     smoothness : float, default 2.0
         Weight :math:`\lambda` of the Laplacian (smoothness) penalty relative to the
         ridge penalty; 0 is plain ridge.
