@@ -1,6 +1,19 @@
-"""Sphinx configuration of the neurotk documentation."""
+"""Sphinx configuration of the neurotk documentation.
 
-import neurotk
+Build: ``pip install -e ".[docs]" && python -m sphinx -W -b html docs docs/_build/html``.
+The tutorials in ``tutorials/`` are executed by sphinx-gallery and rendered, with their
+figures, into the gallery (``docs/auto_tutorials/``, generated), each downloadable as a
+Python script and a Jupyter notebook. ``NEUROTK_DOCS_PLOT=0`` skips running them (the
+test suite runs them anyway).
+"""
+
+import os
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import neurotk  # noqa: E402
 
 project = "neurotk"
 author = "the neurotk developers"
@@ -12,9 +25,21 @@ extensions = [
     "sphinx.ext.autosummary",
     "sphinx.ext.intersphinx",
     "numpydoc",
+    "sphinx_gallery.gen_gallery",
 ]
 autosummary_generate = True
 numpydoc_show_class_members = False
 exclude_patterns = ["_build", "generated/*.tmp"]
 html_theme = "alabaster"
 nitpicky = False
+
+sphinx_gallery_conf = {
+    "examples_dirs": "../tutorials",
+    "gallery_dirs": "auto_tutorials",
+    "filename_pattern": r"plot_",
+    "plot_gallery": os.environ.get("NEUROTK_DOCS_PLOT", "1") != "0",
+    "download_all_examples": False,
+    "remove_config_comments": True,
+    "within_subsection_order": "FileNameSortKey",
+    "show_memory": False,
+}
