@@ -2,14 +2,14 @@
 Topological RSA: from geometry to topology, and what it buys under noise
 ========================================================================
 
-**Take-away.** The geo-topological transform keeps only the middle band of an RDM's
-dissimilarities: pairs closer than a lower threshold become "neighbours" (0), pairs
-beyond an upper threshold become "far" (1), so sliding the two thresholds moves a
-representation continuously from its full geometry to the bare topology of a
-neighbourhood graph. Whether that makes model selection more robust is an empirical
-question: in this simulation, with noise that is independent across units and no
-individual distortion of the geometry, the transform at moderate thresholds is about
-as accurate as the plain RDM but not more accurate, and binary graphs lose accuracy.
+**Take-away.** The geo-topological transform keeps only the band of an RDM's
+dissimilarities between a lower and an upper threshold (closer pairs become neighbours,
+0; farther pairs become far, 1), so sliding the two thresholds moves a representation
+continuously from its full geometry to the bare topology of a neighbourhood graph.
+Whether that makes model selection more robust must be tested rather than assumed: in
+this simulation, where noise is independent across neurons and subjects differ only in
+which neurons were sampled, moderate thresholds are about as accurate as the plain RDM
+but not more, and binary graphs are less accurate.
 """
 
 # %%
