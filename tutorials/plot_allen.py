@@ -32,6 +32,7 @@ which is the check a pipeline should pass before it is trusted on real data.
 # Put the paths of real files in ``ALLEN_FILES`` to run everything below on them. Left
 # empty, as here, the tutorial writes its own files in the exact Allen two-photon (NWB 1)
 # layout, so it runs offline in a few seconds.
+import tempfile
 import time
 from pathlib import Path
 
@@ -114,14 +115,16 @@ def write_allen_2p(path, counts, image_order, images, area, experiment_id, rng):
 # %%
 # Presentation order: every repeat shows the images in a new random order with three
 # blank screens mixed in; the simulated counts of repeat ``r`` of image ``i`` are
-# ``sim.recording`` row ``r * 60 + i`` (repeat-major).
+# ``sim.recording`` row ``r * 60 + i`` (repeat-major). The files go to a temporary
+# folder that is deleted when Python exits.
 if not ALLEN_FILES:
     rng = np.random.default_rng(1)
     n_images, n_repeats = len(sim.stimulus_ids), sim.recording.n_samples // len(sim.stimulus_ids)
     order = np.concatenate([rng.permutation(np.r_[np.arange(n_images), [-1, -1, -1]]) for _ in range(n_repeats)])
     repeat = np.concatenate([np.full(n_images + 3, r) for r in range(n_repeats)])
-    folder = Path("allen_cache") / "ophys_experiment_data"
-    folder.mkdir(parents=True, exist_ok=True)
+    workdir = tempfile.TemporaryDirectory(prefix="neurotk-allen-")  # removed when Python exits
+    folder = Path(workdir.name) / "ophys_experiment_data"
+    folder.mkdir()
     for k, (area, allen_area) in enumerate(AREA_NAMES.items()):
         spikes = sim.area(area).data
         counts = np.where(order[:, None] >= 0, spikes[repeat * n_images + np.maximum(order, 0)], 0.0)
