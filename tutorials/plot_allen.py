@@ -24,8 +24,14 @@ which is the check a pipeline should pass before it is trusted on real data.
 #     recordings = load_allen(path, stimulus="natural_scenes")
 #
 # ``EXPERIMENT_ID`` is an ``ophys_experiment_id`` of a session that showed natural
-# scenes (session type "three_session_B"); allensdk lists them with
-# ``BrainObservatoryCache(manifest_file="allen_cache/manifest.json").get_ophys_experiments(stimuli=["natural_scenes"])``.
+# scenes (session type "three_session_B"); allensdk lists them:
+#
+# .. code-block:: python
+#
+#     from allensdk.core.brain_observatory_cache import BrainObservatoryCache
+#     boc = BrainObservatoryCache(manifest_file="allen_cache/manifest.json")
+#     ids = [e["id"] for e in boc.get_ophys_experiments(stimuli=["natural_scenes"])]
+#
 # (``download_allen_session(session_id, "allen_cache")`` fetches a Neuropixels session
 # instead, and ``load_allen`` reads that layout too.)
 #
