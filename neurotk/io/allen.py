@@ -43,6 +43,7 @@ import pandas as pd
 from ..errors import (
     ArgumentError,
     DataFormatError,
+    NeurotkError,
     NeurotkWarning,
     describe_values,
     require,
@@ -121,7 +122,8 @@ class _File:
         self.h = nwb._open(self.path)
         self.reader = nwb._Reader(self.h, self.path)
         try:
-            self.kind = self._detect()
+            with nwb._file_errors(self.path, "an Allen Brain Observatory NWB file"):
+                self.kind = self._detect()
         except BaseException:
             self.h.close()
             raise
@@ -129,8 +131,15 @@ class _File:
     def __enter__(self):
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, exc_type, exc, tb):
         self.h.close()
+        if exc is not None and not isinstance(exc, NeurotkError) and isinstance(exc, _nwb()._CORRUPT_FILE_ERRORS):
+            # h5py errors on a truncated or corrupt file, raised while reading inside the block
+            raise DataFormatError(
+                f"{self.path}: could not be read ({exc_type.__name__}: {exc}); expected an Allen Brain "
+                f"Observatory NWB file. The file may be truncated or corrupt"
+            ) from exc
+        return False
 
     def fail(self, field, message) -> DataFormatError:
         return DataFormatError(f"{self.path}: field '{field}' {message}")

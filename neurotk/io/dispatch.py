@@ -35,6 +35,8 @@ def detect_format(path) -> str:
             raise DataFormatError(f"{p}: no such file")
         import h5py
 
+        from .nwb import _CORRUPT_FILE_ERRORS
+
         try:
             with h5py.File(p, "r") as f:
                 if "processing/brain_observatory_pipeline" in f:
@@ -44,8 +46,11 @@ def detect_format(path) -> str:
                 if (units is not None and "peak_channel_id" in units and intervals is not None
                         and any(k.endswith("_presentations") for k in intervals)):
                     return "allen"
-        except OSError as exc:
-            raise DataFormatError(f"{p}: not a readable HDF5/NWB file ({exc})") from exc
+        except _CORRUPT_FILE_ERRORS as exc:  # h5py: OSError, RuntimeError, KeyError ... on corrupt files
+            raise DataFormatError(
+                f"{p}: not a readable HDF5/NWB file ({type(exc).__name__}: {exc}); expected an NWB (HDF5) "
+                f"file. The file may be truncated or corrupt"
+            ) from exc
         return "nwb"
     raise DataFormatError(
         f"{p}: unknown format {''.join(p.suffixes) or '(no suffix)'!r}; expected .nwb, .nii/.nii.gz, .npz or .npy"

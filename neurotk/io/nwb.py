@@ -32,7 +32,7 @@ from typing import Iterator, Mapping
 import numpy as np
 import pandas as pd
 
-from ..errors import ArgumentError, DataFormatError, describe_values
+from ..errors import ArgumentError, DataFormatError, NeurotkError, describe_values
 from ..recording import Recording, _positions
 
 __all__ = ["SpikeTrains", "read_spikes", "bin_spikes", "count_spikes", "psth"]
@@ -108,9 +108,33 @@ class _Reader:
         if not ref:
             return None
         try:
-            return self.h[ref].name.rsplit("/", 1)[-1]
-        except (KeyError, ValueError, OSError):
+            name = self.h[ref].name  # None for an object no path leads to (e.g. a corrupt link)
+        except (KeyError, ValueError, OSError, RuntimeError):
             return None
+        return None if name is None else name.rsplit("/", 1)[-1]
+
+
+#: What h5py (and numpy on the values h5py returns) raise on a truncated or corrupt file:
+#: unreadable object headers or attributes (OSError, RuntimeError), broken links
+#: (KeyError), garbled dtypes or shapes (ValueError, TypeError, IndexError).
+_CORRUPT_FILE_ERRORS = (OSError, RuntimeError, KeyError, ValueError, TypeError, IndexError)
+
+
+@contextlib.contextmanager
+def _file_errors(path, expected: str = "a readable NWB (HDF5) file"):
+    """Turn the errors h5py raises on a corrupt file into a DataFormatError naming ``path``.
+
+    NeurotkErrors (already naming the file and field) pass through unchanged.
+    """
+    try:
+        yield
+    except NeurotkError:
+        raise
+    except _CORRUPT_FILE_ERRORS as exc:
+        raise DataFormatError(
+            f"{path}: could not be read ({type(exc).__name__}: {exc}); expected {expected}. "
+            f"The file may be truncated or corrupt"
+        ) from exc
 
 
 def _open(path: Path):
@@ -121,7 +145,7 @@ def _open(path: Path):
         raise ArgumentError(f"{str(path)!r} is a folder; expected the path of an NWB (HDF5) file")
     try:
         return h5py.File(path, "r")
-    except OSError as exc:
+    except _CORRUPT_FILE_ERRORS as exc:
         raise DataFormatError(
             f"{path}: could not be opened as an HDF5 file ({exc}); expected an NWB 2.x file. "
             f"The file may be truncated, corrupt or of another format"
@@ -357,11 +381,13 @@ class SpikeTrains:
     @contextlib.contextmanager
     def _reader(self) -> Iterator[_Reader]:
         if self._handle is not None:
-            yield _Reader(self._handle, self._path)
+            with _file_errors(self._path):
+                yield _Reader(self._handle, self._path)
             return
         handle = _open(self._path)
         try:
-            yield _Reader(handle, self._path)
+            with _file_errors(self._path):
+                yield _Reader(handle, self._path)
         finally:
             handle.close()
 
@@ -796,6 +822,32 @@ def _n_bins(span: float, bin_size: float) -> int:
     return max(1, int(np.ceil(span / bin_size - 1e-9)))
 
 
+def _memory_bytes() -> int | None:
+    """Physical memory of this machine in bytes (None where the OS does not say)."""
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
+    except (AttributeError, ValueError, OSError):  # pragma: no cover - Windows
+        return None
+
+
+def _check_bin_memory(spikes: SpikeTrains, n_bins: int, dtype, bin_size: float, start: float, stop: float):
+    """Refuse a bins x units result larger than the machine's memory (e.g. from one corrupt spike time)."""
+    need = (spikes.n_units * n_bins * np.dtype(dtype).itemsize) + 8 * (n_bins + 1)
+    have = _memory_bytes()
+    if have is not None and need <= have:
+        return
+    if have is None and n_bins < 2**40:
+        return
+    span = spikes._range if spikes._range is not None else (start, stop)
+    raise ArgumentError(
+        f"{spikes.path}: {spikes.n_units} units x {n_bins} bins of {bin_size} s from {start} s to {stop} s "
+        f"would need {need / 2**30:.3g} GiB"
+        + (f", more than the {have / 2**30:.3g} GiB of memory of this machine" if have is not None else "")
+        + f"; the selected units' spikes span {span[0]} s to {span[1]} s. Expected a time range that fits in "
+        f"memory: pass start and stop, a larger bin_size, or check the file's spike times"
+    )
+
+
 def _counts_in_bins(spikes: SpikeTrains, edges: np.ndarray, dtype, chunk_size=None, progress=None) -> np.ndarray:
     """(n_units, n_bins) spike counts in the uniform bins ``edges`` (half-open).
 
@@ -921,6 +973,7 @@ def bin_spikes(path_or_spikes, bin_size, start=None, stop=None, units=None, *, d
     if stop <= start:
         raise ArgumentError(f"start={start!r} and stop={stop!r}: expected start < stop")
     n_bins = _n_bins(stop - start, bin_size)
+    _check_bin_memory(spikes, n_bins, dtype, bin_size, start, stop)
     edges = start + np.arange(n_bins + 1) * bin_size
     counts = _counts_in_bins(spikes, edges, dtype, chunk_size, progress)
     meta = dict(spikes.meta, name=spikes.path.stem, bin_size=bin_size, start=float(edges[0]),

@@ -1,0 +1,233 @@
+"""Corrupted real files: every loader either reads them or raises a NeurotkError naming the file.
+
+Copies of real NWB files (the demo session written by ``make_demo_session``, and the
+other labs' files in ../shared/realdata when that folder exists) and of the NIfTI files
+that ship with nibabel are truncated at several offsets and have bytes flipped at seeded
+positions. Each copy goes through the loaders (``neurotk.load``, then ``bin_spikes`` and
+``count_spikes`` on spike trains, ``load_allen`` on Allen files, ``load_fmri`` on images).
+A call must either return well-formed output or raise a :class:`neurotk.NeurotkError`
+whose message contains the file's name; any other exception, a hang or a crash is a bug.
+The corrupted copies (and the pristine sources) must be unchanged afterwards.
+"""
+
+from __future__ import annotations
+
+import faulthandler
+import hashlib
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import neurotk
+from neurotk.io import bin_spikes, count_spikes, load_allen, load_fmri, read_spikes
+
+nibabel = pytest.importorskip("nibabel")
+pytest.importorskip("h5py")
+
+REALDATA = (Path(__file__).resolve().parents[2] / ".." / "shared" / "realdata").resolve()
+NIBABEL_DATA = Path(nibabel.__file__).parent / "tests" / "data"
+
+#: A single loader call on these small files takes well under a second; a call still
+#: running after this long is a hang: faulthandler prints every thread's stack and exits.
+HANG_S = 60
+
+# (kind, parameter): truncate to a byte count (int) or a fraction of the size (float);
+# flip a few bytes at seeded positions in the first 4 KiB (superblock, header, object
+# headers) or anywhere in the file.
+CORRUPTIONS = [
+    ("truncate", 0),
+    ("truncate", 16),
+    ("truncate", 0.1),
+    ("truncate", 0.5),
+    ("truncate", 0.9),
+    ("truncate", -1),
+    ("flip-head", 1),
+    ("flip-head", 2),
+    ("flip-any", 3),
+    ("flip-any", 4),
+    ("flip-any", 5),
+]
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def corrupt(source: Path, out_dir: Path, kind: str, param) -> Path:
+    """A corrupted copy of ``source`` in ``out_dir`` (deterministic for kind/param)."""
+    raw = bytearray(source.read_bytes())
+    tag = f"{kind}{param}".replace(".", "p").replace("-", "m")
+    target = out_dir / f"{tag}_{source.name}"
+    if kind == "truncate":
+        n = len(raw)
+        cut = (n + param if param < 0 else param) if isinstance(param, int) else int(n * param)
+        raw = raw[:cut]
+    else:
+        rng = np.random.default_rng(param)
+        limit = min(len(raw), 4096) if kind == "flip-head" else len(raw)
+        n_flips = 4 if kind == "flip-head" else 32
+        for pos in rng.integers(0, limit, size=n_flips):
+            raw[pos] ^= 1 << int(rng.integers(0, 8))
+    target.write_bytes(bytes(raw))
+    return target
+
+
+def check_recording(rec, path: Path):
+    assert isinstance(rec, neurotk.Recording), type(rec)
+    assert rec.data.ndim == 2
+    assert rec.data.shape == (len(rec.samples), len(rec.units))
+
+
+def guarded(call, path: Path):
+    """Run ``call()``; NeurotkErrors naming the file are fine, anything else fails the test."""
+    faulthandler.dump_traceback_later(HANG_S, exit=True)
+    try:
+        return call(), None
+    except neurotk.NeurotkError as err:
+        assert path.name in str(err), f"the message does not name the file {path.name}: {err}"
+        return None, err
+    finally:
+        faulthandler.cancel_dump_traceback_later()
+
+
+def exercise_nwb(path: Path) -> list:
+    """Every NWB reader on ``path``; returns the outcomes (results or NeurotkErrors)."""
+    outcomes = []
+    obj, err = guarded(lambda: neurotk.load(path), path)
+    outcomes.append(err)
+    if isinstance(obj, dict):  # an Allen file
+        for rec in obj.values():
+            check_recording(rec, path)
+        return outcomes
+    if err is not None:  # neurotk.load took it for Allen or failed: try the spike reader directly
+        obj, err = guarded(lambda: read_spikes(path), path)
+        outcomes.append(err)
+        if obj is None:
+            _, err = guarded(lambda: load_allen(path), path)
+            outcomes.append(err)
+            return outcomes
+    spikes = obj
+    assert spikes.n_units == len(spikes.units)
+    assert (spikes.spike_counts >= 0).all()
+    rec, err = guarded(lambda: bin_spikes(spikes, 0.5), path)
+    outcomes.append(err)
+    if rec is not None:
+        check_recording(rec, path)
+        assert np.isfinite(rec.data).all()
+        assert rec.data.sum() <= spikes.n_spikes
+    rec, err = guarded(lambda: count_spikes(spikes, None, window=(0.0, 0.25)), path)
+    outcomes.append(err)
+    if rec is not None:
+        check_recording(rec, path)
+        assert (rec.data >= 0).all()
+    return outcomes
+
+
+def exercise_nifti(path: Path) -> list:
+    rec, err = guarded(lambda: neurotk.load(path), path)
+    if rec is not None:
+        check_recording(rec, path)
+        assert np.isfinite(rec.data).all()  # the default mask keeps finite voxels only
+    rec2, err2 = guarded(lambda: load_fmri(path, tr=2.0, chunk_voxels=4096), path)
+    if rec2 is not None:
+        check_recording(rec2, path)
+    return [err, err2]
+
+
+# --------------------------------------------------------------------------- sources
+@pytest.fixture(scope="module")
+def demo_nwb(tmp_path_factory) -> Path:
+    pytest.importorskip("pynwb")
+    from neurotk.datasets import make_demo_session
+
+    path = tmp_path_factory.mktemp("demo") / "demo_session.nwb"
+    return make_demo_session(path, n_stimuli=8, n_repeats=2, n_units_per_area=3)
+
+
+def _real_nwb():
+    return sorted(REALDATA.glob("*.nwb")) if REALDATA.is_dir() else []
+
+
+NIFTI = [n for n in ("functional.nii", "example4d.nii.gz") if (NIBABEL_DATA / n).exists()]
+
+
+def _run_cases(source: Path, tmp_path: Path, exercise) -> dict:
+    before = sha256(source)
+    outcomes = {}
+    for kind, param in CORRUPTIONS:
+        path = corrupt(source, tmp_path, kind, param)
+        digest = sha256(path)
+        outcomes[(kind, param)] = exercise(path)
+        assert sha256(path) == digest, f"{path.name} was modified by the loaders"
+    assert sha256(source) == before, f"{source} was modified"
+    return outcomes
+
+
+def test_pristine_files_load(demo_nwb):
+    """The uncorrupted sources read without error, so the corrupted cases test something."""
+    assert all(e is None for e in exercise_nwb(demo_nwb))
+    for name in NIFTI:
+        assert all(e is None for e in exercise_nifti(NIBABEL_DATA / name))
+
+
+def test_corrupted_demo_session(demo_nwb, tmp_path):
+    outcomes = _run_cases(demo_nwb, tmp_path, exercise_nwb)
+    # a file cut to nothing or to 16 bytes cannot be read: those must be errors, not results
+    assert outcomes[("truncate", 0)][0] is not None
+    assert outcomes[("truncate", 16)][0] is not None
+    assert isinstance(outcomes[("truncate", 0)][0], neurotk.DataFormatError)
+
+
+@pytest.mark.skipif(not _real_nwb(), reason=f"no real NWB files in {REALDATA}")
+@pytest.mark.parametrize("name", [p.name for p in _real_nwb()] or ["none"])
+def test_corrupted_real_nwb(name, tmp_path):
+    source = REALDATA / name
+    local = tmp_path / "src" / name  # the read-only originals are never opened for corruption
+    local.parent.mkdir()
+    shutil.copyfile(source, local)
+    outcomes = _run_cases(local, tmp_path, exercise_nwb)
+    assert outcomes[("truncate", 0)][0] is not None
+
+
+@pytest.mark.skipif(not NIFTI, reason=f"no NIfTI test files in {NIBABEL_DATA}")
+@pytest.mark.parametrize("name", NIFTI)
+def test_corrupted_nifti(name, tmp_path):
+    local = tmp_path / "src" / name
+    local.parent.mkdir()
+    shutil.copyfile(NIBABEL_DATA / name, local)
+    outcomes = _run_cases(local, tmp_path, exercise_nifti)
+    assert outcomes[("truncate", 0)][0] is not None
+    assert outcomes[("truncate", 0.5)][0] is not None  # half the voxel data is missing
+
+
+@pytest.mark.parametrize("value", [1e12, -1e12, np.nan, np.inf])
+def test_corrupted_spike_time_value(demo_nwb, tmp_path, value):
+    """One spike time garbled into a huge or non-finite number: an error naming the file, never
+    a MemoryError from allocating bins up to that time."""
+    h5py = pytest.importorskip("h5py")
+    path = tmp_path / f"bad_time_{value}.nwb"
+    shutil.copyfile(demo_nwb, path)
+    with h5py.File(path, "r+") as f:
+        f["units/spike_times"][-1] = value
+    digest = sha256(path)
+    outcomes = exercise_nwb(path)
+    assert sha256(path) == digest
+    assert any(isinstance(e, neurotk.NeurotkError) for e in outcomes)  # binning to 1e12 s cannot succeed
+
+
+@pytest.mark.parametrize("where", ["beyond-data", "decreasing"])
+def test_corrupted_spike_index_value(demo_nwb, tmp_path, where):
+    """An index pointing past the spikes or going backwards: a DataFormatError at read_spikes."""
+    h5py = pytest.importorskip("h5py")
+    path = tmp_path / f"bad_index_{where}.nwb"
+    shutil.copyfile(demo_nwb, path)
+    with h5py.File(path, "r+") as f:
+        index = f["units/spike_times_index"]
+        if where == "beyond-data":
+            index[-1] = np.iinfo(index.dtype).max
+        else:
+            index[1] = 0
+    outcomes = exercise_nwb(path)
+    assert isinstance(outcomes[0], neurotk.DataFormatError)
