@@ -96,19 +96,25 @@ def chunk_slices(n_items: int, size: int) -> list[slice]:
 
 def map_chunks(fn: Callable, chunks: Iterable, n_jobs: int | None = 1, progress: bool = False,
                desc: str | None = None, total: int | None = None,
-               weights: Sequence[int] | None = None) -> list:
+               weights: Sequence[int] | None = None, shared: Sequence = ()) -> list:
     """Apply ``fn`` to every chunk, in order, through joblib when ``n_jobs != 1``.
 
     Parameters
     ----------
     fn : callable
-        Called as ``fn(chunk)``; when a chunk is a tuple it is unpacked, ``fn(*chunk)``.
+        Called as ``fn(*shared, chunk)``; when a chunk is a tuple it is unpacked,
+        ``fn(*shared, *chunk)``.
     chunks : iterable
         The work items (slices, index arrays, seeds, tuples of arguments).
     n_jobs : int or None
         Parallel workers (joblib semantics: -1 = all cores). ``1`` runs serially in this
-        process. Any joblib backend set by ``joblib.parallel_config`` (e.g. ``"dask"``)
-        is used unchanged.
+        process; ``None`` leaves the choice to ``joblib.parallel_config``. Any joblib
+        backend set by ``joblib.parallel_config`` (e.g. ``"dask"``) is used unchanged.
+    shared : sequence, optional
+        Arguments that every call receives first (typically the large arrays). They are
+        handed to joblib as separate arguments, so its backends send each one to the
+        workers once rather than with every task: loky memory-maps large numpy arrays,
+        and the Dask backend scatters each array once to the cluster.
     progress : bool
         Show a tqdm progress bar.
     desc : str, optional
@@ -128,6 +134,9 @@ def map_chunks(fn: Callable, chunks: Iterable, n_jobs: int | None = 1, progress:
     --------
     >>> map_chunks(pow, [(2, 3), (3, 2)])
     [8, 9]
+    >>> import numpy as np
+    >>> map_chunks(lambda x, s: float(x[s].sum()), chunk_slices(4, 2), shared=[np.arange(4.0)])
+    [1.0, 5.0]
     """
     chunks = list(chunks)
     if n_jobs is not None and (not isinstance(n_jobs, (int,)) or n_jobs == 0):
@@ -135,8 +144,10 @@ def map_chunks(fn: Callable, chunks: Iterable, n_jobs: int | None = 1, progress:
     weights = [1] * len(chunks) if weights is None else list(weights)
     total = sum(weights) if total is None else total
 
-    def call(chunk):
-        return fn(*chunk) if isinstance(chunk, tuple) else fn(chunk)
+    shared = tuple(shared)
+
+    def args(chunk) -> tuple:
+        return shared + (chunk if isinstance(chunk, tuple) else (chunk,))
 
     from tqdm.auto import tqdm
 
@@ -145,12 +156,12 @@ def map_chunks(fn: Callable, chunks: Iterable, n_jobs: int | None = 1, progress:
     try:
         if n_jobs == 1 or len(chunks) <= 1:
             for chunk, w in zip(chunks, weights):
-                results.append(call(chunk))
+                results.append(fn(*args(chunk)))
                 bar.update(w)
         else:
             from joblib import Parallel, delayed
 
-            gen = Parallel(n_jobs=n_jobs, return_as="generator")(delayed(call)(c) for c in chunks)
+            gen = Parallel(n_jobs=n_jobs, return_as="generator")(delayed(fn)(*args(c)) for c in chunks)
             for res, w in zip(gen, weights):
                 results.append(res)
                 bar.update(w)

@@ -170,6 +170,17 @@ class _Decomposition:
         if self.v is not None:
             self.v = np.ascontiguousarray(self.v[:, keep])
 
+    def arrays(self) -> tuple:
+        """The arrays that define it (``u``, ``s`` and ``v`` or, dual, ``x``), for the workers."""
+        return (self.u, self.s, self.x if self.dual else self.v)
+
+    @classmethod
+    def from_arrays(cls, u, s, vx, dual: bool) -> "_Decomposition":
+        dec = cls.__new__(cls)
+        dec.u, dec.s, dec.dual = u, s, dual
+        dec.v, dec.x = (None, vx) if dual else (vx, None)
+        return dec
+
     def project(self, x_new: np.ndarray) -> np.ndarray:
         """``x_new V`` (n_new, k), through the kernel in the dual form."""
         if self.dual:
@@ -205,6 +216,26 @@ class _Fold:
         self.u, self.s, self.a = dec.u, dec.s, np.ascontiguousarray(dec.project(xte))
 
 
+_FOLD_FIELDS = _Fold.__slots__
+
+
+def _share_folds(folds: list[_Fold]) -> tuple:
+    """Folds as a flat tuple of arrays (count first), so joblib sends each array once."""
+    return (len(folds), *(getattr(f, name) for f in folds for name in _FOLD_FIELDS))
+
+
+def _unshare_folds(args: tuple) -> tuple[list[_Fold], tuple]:
+    """Inverse of :func:`_share_folds`: the folds and the remaining arguments."""
+    n, m = args[0], len(_FOLD_FIELDS)
+    folds = []
+    for k in range(n):
+        fold = _Fold.__new__(_Fold)
+        for name, value in zip(_FOLD_FIELDS, args[1 + k * m:1 + (k + 1) * m]):
+            setattr(fold, name, value)
+        folds.append(fold)
+    return folds, args[1 + n * m:]
+
+
 def _fold_scores(fold: _Fold, y: np.ndarray, alphas: np.ndarray, fit_intercept: bool,
                  scoring: str, alpha_block: int) -> np.ndarray:
     """Test scores (n_alphas, t) of one fold for a chunk of targets ``y`` (n, t)."""
@@ -222,7 +253,10 @@ def _fold_scores(fold: _Fold, y: np.ndarray, alphas: np.ndarray, fit_intercept: 
     for start in range(0, len(alphas), alpha_block):
         block = alphas[start:start + alpha_block]
         f = s[None, :] / (s[None, :] ** 2 + block[:, None])  # (a, k)
-        pred = ((fold.a[None, :, :] * f[:, None, :]).reshape(-1, len(s)) @ b).reshape(len(block), n_te, t)
+        # explicit row count: with constant training features (rank 0, len(s) == 0) the
+        # prediction is the intercept alone, and reshape(-1, 0) would fail
+        pred = ((fold.a[None, :, :] * f[:, None, :]).reshape(len(block) * n_te, len(s)) @ b).reshape(
+            len(block), n_te, t)
         if scoring == "r2":
             pred -= yte[None]
             sse = np.einsum("aij,aij->aj", pred, pred)
@@ -270,8 +304,20 @@ def _refit_chunk(y: np.ndarray, dec: _Decomposition, alpha: np.ndarray, fit_inte
     return dec.weights(b, alpha), mean
 
 
-def _fit_chunk(y, folds, alphas, fit_intercept, scoring, alpha_block, dec, dual):
-    """CV scores, chosen alphas and refit weights of one target chunk (one joblib task)."""
+def _cv_chunk_shared(*args):
+    """:func:`_cv_chunk` with the folds given as :func:`_share_folds` arrays (a joblib task)."""
+    folds, (y, alphas, fit_intercept, scoring, alpha_block) = _unshare_folds(args)
+    return _cv_chunk(y, folds, alphas, fit_intercept, scoring, alpha_block)
+
+
+def _fit_chunk(*args):
+    """CV scores, chosen alphas and refit weights of one target chunk (one joblib task).
+
+    Arguments: the shared folds (:func:`_share_folds`), the full-data decomposition's
+    arrays and whether it is dual, then the chunk ``y`` and the settings.
+    """
+    folds, (du, ds, dvx, dec_dual, y, alphas, fit_intercept, scoring, alpha_block, dual) = _unshare_folds(args)
+    dec = _Decomposition.from_arrays(du, ds, dvx, dec_dual)
     cv = _cv_chunk(y, folds, alphas, fit_intercept, scoring, alpha_block)
     alpha, best = _best_alpha(cv, alphas)
     w, mean = _refit_chunk(y, dec, alpha, fit_intercept, dual)
@@ -510,10 +556,11 @@ class RidgeCV(_RidgeBase):
         slices = chunk_slices(y.shape[1], size)
         results = map_chunks(
             _fit_chunk,
-            [(y[:, sl], fold_data, alphas, self.fit_intercept, self.scoring, alpha_block, dec, dual)
+            [(np.ascontiguousarray(y[:, sl]), alphas, self.fit_intercept, self.scoring, alpha_block, dual)
              for sl in slices],
             n_jobs=self.n_jobs, progress=self.progress, desc="ridge targets",
             weights=[s.stop - s.start for s in slices],
+            shared=(*_share_folds(fold_data), *dec.arrays(), dec.dual),
         )
         self.alphas_ = alphas
         self.cv_scores_ = np.concatenate([r[0] for r in results], axis=1)
@@ -701,9 +748,9 @@ class BandedRidgeCV(_RidgeBase):
                                              self.max_memory)
             slices = chunk_slices(t, size)
             parts = map_chunks(
-                _cv_chunk, [(y[:, sl], folds, alphas, self.fit_intercept, self.scoring, block) for sl in slices],
+                _cv_chunk_shared, [(y[:, sl], alphas, self.fit_intercept, self.scoring, block) for sl in slices],
                 n_jobs=self.n_jobs, progress=self.progress, desc=f"banded ridge {c + 1}/{len(cands)}",
-                weights=[s.stop - s.start for s in slices])
+                weights=[s.stop - s.start for s in slices], shared=_share_folds(folds))
             cv = np.concatenate(parts, axis=1)
             cv_all[c] = cv
             a, score = _best_alpha(cv, alphas)

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import AlignmentError, ArgumentError, ShapeMismatchError, describe_values
+from ..parallel import map_chunks
 from ..utils import as_rng
 from .rdm import RDM, as_rdm, pair_index, stack_rdms
 
@@ -205,29 +206,6 @@ def _run_chunk(evaluator: _Evaluator, cond_idx, subj_weights) -> np.ndarray:
             scores = evaluator.sample(cond_idx[b])
         out[b] = subj_weights[b] @ scores
     return out
-
-
-def _parallel_chunks(fn, chunks, n_jobs, progress, total, desc):
-    """Run ``fn(*chunk)`` for each chunk, in order, through joblib when n_jobs != 1."""
-    from tqdm.auto import tqdm
-
-    bar = tqdm(total=total, desc=desc, disable=not progress, leave=False)
-    results = []
-    try:
-        if n_jobs == 1:
-            for args in chunks:
-                results.append(fn(*args))
-                bar.update(len(results[-1]))
-        else:
-            from joblib import Parallel, delayed
-
-            gen = Parallel(n_jobs=n_jobs, return_as="generator")(delayed(fn)(*args) for args in chunks)
-            for res in gen:
-                results.append(res)
-                bar.update(len(res))
-    finally:
-        bar.close()
-    return np.concatenate(results, axis=0)
 
 
 # --------------------------------------------------------------------------- results
@@ -457,7 +435,7 @@ def bootstrap(
         raise ArgumentError(
             f"resample={resample!r} needs several data RDMs (subjects); data_rdm holds {n_subj}"
         )
-    n_jobs = int(n_jobs) if n_jobs is not None else 1
+    n_jobs = int(n_jobs) if n_jobs is not None else None
     rng = as_rng(random_state)
     cond_idx = None
     if resample in ("conditions", "both"):
@@ -471,11 +449,9 @@ def bootstrap(
     evaluator = _Evaluator(np.asarray(data.vectors), np.asarray(models.vectors), method, n)
     scores = evaluator.full().mean(axis=0)
     starts = range(0, n_bootstrap, _CHUNK)
-    chunks = [
-        (evaluator, None if cond_idx is None else cond_idx[s : s + _CHUNK], weights[s : s + _CHUNK])
-        for s in starts
-    ]
-    samples = _parallel_chunks(_run_chunk, chunks, n_jobs, progress, n_bootstrap, "bootstrap")
+    chunks = [(None if cond_idx is None else cond_idx[s : s + _CHUNK], weights[s : s + _CHUNK]) for s in starts]
+    samples = np.concatenate(map_chunks(_run_chunk, chunks, n_jobs=n_jobs, progress=progress, desc="bootstrap",
+                                        weights=[len(w) for _, w in chunks], shared=(evaluator,)), axis=0)
     nc = noise_ceiling(data, method) if n_subj >= 2 else None
     return BootstrapResult(samples, scores, models.names, method, resample, nc, ci_level)
 
@@ -547,11 +523,10 @@ def permutation_test(
     perms = np.argsort(rng.random((n_permutations, n)), axis=1)
     observed = np.asarray(_compare_vectors(data.vectors, models.vectors, method), dtype=float).mean(axis=0)
     size = max(1, min(256, (1 << 22) // max(1, data.n_pairs * data.n_rdms)))
-    chunks = [
-        (np.asarray(data.vectors), np.asarray(models.vectors), perms[s : s + size], method, n)
-        for s in range(0, n_permutations, size)
-    ]
-    null = _parallel_chunks(_permute_chunk, chunks, int(n_jobs or 1), progress, n_permutations, "permutations")
+    chunks = [(perms[s : s + size], method, n) for s in range(0, n_permutations, size)]
+    null = np.concatenate(map_chunks(_permute_chunk, chunks, n_jobs=None if n_jobs is None else int(n_jobs),
+                                     progress=progress, desc="permutations", weights=[len(c[0]) for c in chunks],
+                                     shared=(np.asarray(data.vectors), np.asarray(models.vectors))), axis=0)
     return PermutationResult(observed, null, models.names, method)
 
 
