@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 import numpy as np
+import pandas as pd
 
-from ..errors import ArgumentError, DataFormatError, ShapeMismatchError, describe_values, require
+from ..errors import ArgumentError, DataFormatError, NeurotkError, ShapeMismatchError, describe_values, require
 from ..recording import Recording
 
 __all__ = ["from_arrays", "activations", "pool_spatial"]
@@ -21,12 +22,30 @@ __all__ = ["from_arrays", "activations", "pool_spatial"]
 _LABEL_KEYS = ("stimulus", "stimulus_ids", "category", "categories")
 
 
+def _labels(values) -> np.ndarray:
+    """Stimulus ids or categories as a 1-D array, keeping each id's type.
+
+    ``np.asarray([0, "a"])`` would turn the id 0 into the string "0"; a list of mixed
+    types stays an object array instead (arrays are used as they are).
+    """
+    if isinstance(values, np.ndarray):
+        return values
+    if np.ndim(values) == 0:  # a single id: one stimulus (else a length mismatch below)
+        return np.atleast_1d(values)
+    return pd.Series(list(values), dtype=None).to_numpy()
+
+
 def _layer_recording(name: str, values: np.ndarray, stimulus_ids, extra: Mapping | None, meta: dict, source: str) -> Recording:
     values = np.asarray(values)
+    where = meta.get("path", "arrays")
     if values.ndim < 2:
         raise ShapeMismatchError(
-            f"layer {name!r} has shape {values.shape}; expected (n_stimuli, n_units) or "
+            f"{where}: layer {name!r} has shape {values.shape}; expected (n_stimuli, n_units) or "
             f"(n_stimuli, channels, height, width)"
+        )
+    if 0 in values.shape:
+        raise ShapeMismatchError(
+            f"{where}: layer {name!r} has shape {values.shape}; expected at least one stimulus and one unit"
         )
     n = values.shape[0]
     units = {"unit_id": [f"{name}:{k}" for k in range(int(np.prod(values.shape[1:])))], "source": source, "layer": name}
@@ -34,15 +53,18 @@ def _layer_recording(name: str, values: np.ndarray, stimulus_ids, extra: Mapping
         c, h, w = values.shape[1:]
         ch, yy, xx = np.meshgrid(np.arange(c), np.arange(h), np.arange(w), indexing="ij")
         units.update(channel=ch.ravel(), y=yy.ravel(), x=xx.ravel())
-    samples = {"stimulus": np.arange(n) if stimulus_ids is None else np.asarray(stimulus_ids)}
+    samples = {"stimulus": np.arange(n) if stimulus_ids is None else _labels(stimulus_ids)}
     if len(samples["stimulus"]) != n:
         raise ShapeMismatchError(
             f"stimulus ids have {len(samples['stimulus'])} entries but layer {name!r} has {n} "
             f"stimuli (rows); expected one id per stimulus"
         )
     for key, col in (extra or {}).items():
-        samples[key] = np.asarray(col)
-    return Recording(values.reshape(n, -1), samples, units, {**meta, "name": name, "layer": name})
+        samples[key] = _labels(col)
+    try:
+        return Recording(values.reshape(n, -1), samples, units, {**meta, "name": name, "layer": name})
+    except NeurotkError as exc:  # NaN/inf activations, bad labels ...: say which file and layer
+        raise type(exc)(f"{where}: layer {name!r}: {exc}") from exc
 
 
 def pool_spatial(values: np.ndarray, pool=None) -> np.ndarray:
