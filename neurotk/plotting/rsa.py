@@ -198,17 +198,21 @@ def plot_model_comparison(scores, ax=None, noise_ceiling=None, significant=None,
             raise ArgumentError(f"scores has no column {col!r}; its columns are {list(table.columns)}")
     ax = _axes(ax, (max(3.0, 0.6 * len(table) + 1.5), 3.5))
     x = np.arange(len(table))
-    yerr = None
-    if {"ci_low", "ci_high"} <= set(table.columns):
-        yerr = np.vstack([table["score"] - table["ci_low"], table["ci_high"] - table["score"]])
-    ax.bar(x, table["score"], yerr=yerr, color="tab:blue", alpha=0.85, capsize=3, ecolor="black")
+    has_ci = {"ci_low", "ci_high"} <= set(table.columns)
+    ax.bar(x, table["score"], color="tab:blue", alpha=0.85)
+    if has_ci:
+        # the interval as it is, from ci_low to ci_high: a percentile bootstrap interval need
+        # not contain the score (matplotlib's yerr refuses the negative lengths that gives)
+        low, high = table["ci_low"].to_numpy(float), table["ci_high"].to_numpy(float)
+        ax.vlines(x, low, high, color="black", lw=1.0)
+        ax.plot(np.r_[x, x], np.r_[low, high], linestyle="none", marker="_", markersize=8, color="black")
     if noise_ceiling is not None:
         low, high = noise_ceiling
         ax.axhspan(low, high, color="0.6", alpha=0.35, zorder=0, label="noise ceiling")
         ax.legend(loc="upper left", fontsize="small")
     if significant is not None:
         significant = np.asarray(significant, dtype=bool)
-        top = table["ci_high"].to_numpy() if yerr is not None else table["score"].to_numpy()
+        top = table["ci_high"].to_numpy() if has_ci else table["score"].to_numpy()
         for k in np.flatnonzero(significant):
             ax.text(x[k], top[k], "*", ha="center", va="bottom", fontsize=14)
     ax.set_xticks(x, table["model"].astype(str), rotation=45 if len(table) > 4 else 0, ha="right" if len(table) > 4 else "center")

@@ -65,6 +65,16 @@ def test_plot_model_comparison_bars_ceiling_and_stars():
         plot_model_comparison(pd.DataFrame({"model": ["a"]}))
 
 
+def test_plot_model_comparison_draws_intervals_that_exclude_the_score():
+    """A percentile bootstrap interval need not contain the score (here: entirely above it);
+    the interval is drawn from ci_low to ci_high as it is (matplotlib's yerr refused it)."""
+    table = pd.DataFrame({"model": ["a", "b"], "score": [0.2, 0.5], "ci_low": [0.3, 0.4], "ci_high": [0.35, 0.6]})
+    ax = plot_model_comparison(table)
+    segments = [seg for coll in ax.collections for seg in coll.get_segments()]
+    spans = sorted(float(v) for seg in segments for v in (seg[0][1], seg[1][1]))
+    assert spans == pytest.approx([0.3, 0.35, 0.4, 0.6])
+
+
 def test_plot_layer_area_outlines_the_best_layer():
     t = pd.DataFrame({"area": ["V1"] * 3 + ["IT"] * 3, "layer": ["c1", "f1", "f2"] * 2, "score": [0.6, 0.3, 0.1, 0.2, 0.3, 0.7]})
     ax = plot_layer_area(t)
