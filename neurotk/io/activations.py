@@ -151,12 +151,22 @@ def from_arrays(source, stimulus_ids=None, layers: Sequence[str] | None = None, 
                 with np.load(path, allow_pickle=False) as npz:
                     arrays = {k: npz[k] for k in npz.files}
         except ValueError as exc:
-            raise DataFormatError(
-                f"{path}: holds object arrays, which neurotk never unpickles ({exc}); expected "
-                f"numeric arrays"
+            # numpy: "Object arrays cannot be loaded when allow_pickle=False" (np.load), "Array can't
+            # be memory-mapped: Python objects in dtype." (mmap_mode of .npy files)
+            if "allow_pickle" in str(exc) or "Python objects" in str(exc):
+                raise DataFormatError(
+                    f"{path}: holds object arrays, which neurotk never unpickles ({exc}); expected "
+                    f"numeric arrays"
+                ) from exc
+            raise DataFormatError(  # a truncated header or data (mmap length ...), a bad header ...
+                f"{path}: could not be read as .npz/.npy (ValueError: {exc}); expected a numeric .npy "
+                f"array or .npz archive. The file may be truncated or corrupt"
             ) from exc
-        except (OSError, EOFError, Exception) as exc:  # zip errors, truncated files ...
-            raise DataFormatError(f"{path}: could not be read as .npz/.npy ({type(exc).__name__}: {exc})") from exc
+        except Exception as exc:  # zip errors, truncated files (OSError, EOFError, BadZipFile, zlib.error ...)
+            raise DataFormatError(
+                f"{path}: could not be read as .npz/.npy ({type(exc).__name__}: {exc}); expected a numeric "
+                f".npy array or .npz archive. The file may be truncated or corrupt"
+            ) from exc
     labels = {k: arrays.pop(k) for k in list(arrays) if k in _LABEL_KEYS}
     if stimulus_ids is None:
         stimulus_ids = labels.get("stimulus", labels.get("stimulus_ids"))

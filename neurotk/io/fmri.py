@@ -76,7 +76,8 @@ def _open_image(source, what: str = "image"):
             img = nib.load(path)
         except Exception as exc:  # nibabel raises ImageFileError, OSError, EOFError ...
             raise DataFormatError(
-                f"{what} {path}: not a readable NIfTI/nibabel image ({type(exc).__name__}: {exc})"
+                f"{what} {path}: not a readable NIfTI/nibabel image ({type(exc).__name__}: {exc}); expected "
+                f"a NIfTI-1/2 (.nii, .nii.gz) or other nibabel image. The file may be truncated or corrupt"
             ) from exc
         return img, str(path)
     if hasattr(source, "dataobj") and hasattr(source, "affine") and hasattr(source, "shape"):
@@ -146,7 +147,8 @@ def _raw_chunks(img, name: str, n_spatial: int, n_volumes: int, chunk_volumes: i
         if size < offset + nbytes:
             raise DataFormatError(
                 f"{name}: file is truncated: {size} bytes, but the header's shape "
-                f"{tuple(proxy.shape)} of {dtype} from offset {offset} needs {offset + nbytes}"
+                f"{tuple(proxy.shape)} of {dtype} from offset {offset} needs {offset + nbytes}; expected the "
+                f"whole image"
             )
         return _memmap_chunks(file_like, offset, dtype, n_spatial, n_volumes, chunk_volumes)
     return _stream_chunks(file_like, name, offset, dtype, n_spatial, n_volumes, chunk_volumes)
@@ -176,7 +178,7 @@ def _stream_chunks(file_like, name, offset, dtype, n_spatial, n_volumes, chunk_v
                     raise DataFormatError(
                         f"{name}: file is truncated: the data end in volume {start + got // (n_spatial * dtype.itemsize)} "
                         f"of {n_volumes} (header shape needs {n_volumes * n_spatial * dtype.itemsize} "
-                        f"bytes of {dtype} from offset {offset})"
+                        f"bytes of {dtype} from offset {offset}); expected the whole image"
                     )
                 yield start, view.reshape(n, n_spatial)
             f.read(1)  # reach the end of the stream so gzip checks its CRC and length
@@ -184,10 +186,13 @@ def _stream_chunks(file_like, name, offset, dtype, n_spatial, n_volumes, chunk_v
         raise
     except (EOFError, OSError, ValueError) as exc:
         raise DataFormatError(
-            f"{name}: file is truncated or corrupt ({type(exc).__name__}: {exc})"
+            f"{name}: file is truncated or corrupt ({type(exc).__name__}: {exc}); expected the whole image "
+            f"its header describes"
         ) from exc
     except Exception as exc:  # zlib.error, BadGzipFile, lzma/zstd errors ...
-        raise DataFormatError(f"{name}: file is corrupt ({type(exc).__name__}: {exc})") from exc
+        raise DataFormatError(
+            f"{name}: file is corrupt ({type(exc).__name__}: {exc}); expected the whole image its header describes"
+        ) from exc
 
 
 def _scale_factors(img, dtype):
@@ -227,7 +232,7 @@ def _iter_masked(img, name, mask_flat_f, mask3, chunk_volumes, dtype):
         except (EOFError, OSError, ValueError) as exc:
             raise DataFormatError(
                 f"{name}: image data could not be read; the file is truncated or corrupt "
-                f"({type(exc).__name__}: {exc})"
+                f"({type(exc).__name__}: {exc}); expected the whole image its header describes"
             ) from exc
         if mask3 is None:
             yield start, chunk.reshape(n_spatial, -1, order="F").T
@@ -271,7 +276,7 @@ def _volume_from(source, img, name, what):
     except Exception as exc:
         raise DataFormatError(
             f"{what} {other_name}: data could not be read; truncated or corrupt file "
-            f"({type(exc).__name__}: {exc})"
+            f"({type(exc).__name__}: {exc}); expected the whole image its header describes"
         ) from exc
     return arr.reshape(spatial), other_name
 

@@ -87,8 +87,8 @@ class _Reader:
             return ds[sel]
         except (OSError, RuntimeError, KeyError, ValueError) as exc:
             raise DataFormatError(
-                f"{self.path}: field '{ds.name}' could not be read ({type(exc).__name__}: {exc}); "
-                f"the file may be truncated or corrupt"
+                f"{self.path}: field '{ds.name}' could not be read ({type(exc).__name__}: {exc}); expected "
+                f"a readable dataset of shape {ds.shape} and dtype {ds.dtype}. The file may be truncated or corrupt"
             ) from exc
 
     def column(self, ds) -> np.ndarray | None:
@@ -208,7 +208,7 @@ def _ragged_ends(f: _Reader, index_ds, n_values: int) -> np.ndarray:
             raise f.fail(
                 index_ds.name,
                 f"points beyond the data (last end {int(ends[-1])} but the data have {n_values} values); "
-                f"the file may be truncated or corrupt",
+                f"expected end positions of at most {n_values}. The file may be truncated or corrupt",
             )
     return ends
 
@@ -736,7 +736,7 @@ def _resolve_intervals(f: _Reader, groups: dict, name) -> list[str]:
             return matches
     wanted = "no default interval table" if name is None else f"no interval table matching {name!r}"
     raise DataFormatError(
-        f"{f.path}: field '/intervals' has {wanted}; available tables are {available}. Pass one of "
+        f"{f.path}: field '/intervals' has {wanted}; available tables are {available}. Expected one of "
         f"these names, or a DataFrame with start_time"
     )
 

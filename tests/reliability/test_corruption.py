@@ -58,7 +58,7 @@ def sha256(path: Path) -> str:
 def corrupt(source: Path, out_dir: Path, kind: str, param) -> Path:
     """A corrupted copy of ``source`` in ``out_dir`` (deterministic for kind/param)."""
     raw = bytearray(source.read_bytes())
-    tag = f"{kind}{param}".replace(".", "p").replace("-", "m")
+    tag = f"{kind}{param}".replace(".", "p").replace("-", "_")
     target = out_dir / f"{tag}_{source.name}"
     if kind == "truncate":
         n = len(raw)
@@ -87,6 +87,7 @@ def guarded(call, path: Path):
         return call(), None
     except neurotk.NeurotkError as err:
         assert path.name in str(err), f"the message does not name the file {path.name}: {err}"
+        assert "expect" in str(err).lower(), f"the message does not say what was expected: {err}"
         return None, err
     finally:
         faulthandler.cancel_dump_traceback_later()
@@ -136,6 +137,16 @@ def exercise_nifti(path: Path) -> list:
     return [err, err2]
 
 
+def exercise_arrays(path: Path) -> list:
+    layers, err = guarded(lambda: neurotk.load(path), path)
+    if layers is not None:
+        assert layers and all(isinstance(k, str) for k in layers)
+        for rec in layers.values():
+            check_recording(rec, path)
+            assert np.isfinite(rec.data).all()
+    return [err]
+
+
 # --------------------------------------------------------------------------- sources
 @pytest.fixture(scope="module")
 def demo_nwb(tmp_path_factory) -> Path:
@@ -165,9 +176,23 @@ def _run_cases(source: Path, tmp_path: Path, exercise) -> dict:
     return outcomes
 
 
-def test_pristine_files_load(demo_nwb):
+@pytest.fixture(scope="module")
+def array_files(tmp_path_factory) -> list[Path]:
+    """Network activations as a model export would store them: an .npz of layers and an .npy layer."""
+    folder = tmp_path_factory.mktemp("arrays")
+    rng = np.random.default_rng(0)
+    np.savez(folder / "layers.npz", conv=rng.normal(size=(6, 2, 3, 3)).astype(np.float32),
+             fc=rng.normal(size=(6, 4)), stimulus=np.arange(10, 16))
+    np.savez_compressed(folder / "compressed.npz", fc=rng.normal(size=(6, 4)))
+    np.save(folder / "fc.npy", rng.normal(size=(6, 8)))
+    return sorted(folder.iterdir())
+
+
+def test_pristine_files_load(demo_nwb, array_files):
     """The uncorrupted sources read without error, so the corrupted cases test something."""
     assert all(e is None for e in exercise_nwb(demo_nwb))
+    for path in array_files:
+        assert exercise_arrays(path) == [None]
     for name in NIFTI:
         assert all(e is None for e in exercise_nifti(NIBABEL_DATA / name))
 
@@ -231,3 +256,10 @@ def test_corrupted_spike_index_value(demo_nwb, tmp_path, where):
             index[1] = 0
     outcomes = exercise_nwb(path)
     assert isinstance(outcomes[0], neurotk.DataFormatError)
+
+
+def test_corrupted_array_files(array_files, tmp_path):
+    for source in array_files:
+        outcomes = _run_cases(source, tmp_path, exercise_arrays)
+        assert isinstance(outcomes[("truncate", 0.5)][0], neurotk.DataFormatError)
+        assert "truncated or corrupt" in str(outcomes[("truncate", 0.5)][0])
