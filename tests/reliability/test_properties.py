@@ -300,3 +300,131 @@ def test_from_arrays_files(draw, tmp_path_factory):
     else:
         assert isinstance(out, neurotk.DataFormatError if kind != "empty" else NeurotkError), out
         assert str(path) in str(out)
+
+
+@SETTINGS
+@given(draw=st.data())
+def test_zscore_matches_scipy(draw):
+    n_samples = draw.draw(st.integers(1, 8))
+    n_units = draw.draw(st.integers(1, 3))
+    data = draw.draw(hnp.arrays(np.float64, (n_samples, n_units), elements=finite))
+    z = outcome(lambda: Recording(data).zscore(), data)
+    sd = data.std(axis=0)
+    expected = np.where(sd > 0, (data - data.mean(axis=0)) / np.where(sd > 0, sd, 1), 0.0)
+    scale = np.abs(data).max() + 1
+    big = sd > 1e-6 * scale  # near-constant units: rounding decides between 0 and +-1 either way
+    np.testing.assert_allclose(z.data[:, big], expected[:, big], rtol=1e-7, atol=1e-7)
+    assert np.isfinite(z.data).all()
+
+
+@SETTINGS
+@given(draw=st.data())
+def test_concat_units_with_duplicated_and_unicode_ids(draw):
+    from neurotk import concat
+
+    ids_a = draw.draw(st.lists(st.sampled_from(["ν1", "ν2", "ß", 0, 1]), min_size=1, max_size=3, unique=True))
+    ids_b = draw.draw(st.lists(st.sampled_from(["ν1", "ν3", "ü", 0, 2]), min_size=1, max_size=3, unique=True))
+    relabel = draw.draw(st.booleans())
+    a = Recording(np.ones((2, len(ids_a))), units={"unit_id": pd.Series(ids_a, dtype=object)})
+    b = Recording(np.zeros((2, len(ids_b))), units={"unit_id": pd.Series(ids_b, dtype=object)})
+    out = outcome(lambda: concat([a, b], axis="units", relabel=relabel))
+    collide = bool(set(ids_a) & set(ids_b))
+    if collide and not relabel:
+        assert isinstance(out, neurotk.DuplicateIdError)
+        return
+    assert isinstance(out, Recording), out
+    assert out.n_units == len(ids_a) + len(ids_b)
+    assert out.units["unit_id"].is_unique
+    np.testing.assert_array_equal(out.data, np.hstack([a.data, b.data]))
+    if not collide:
+        assert list(out.unit_ids) == ids_a + ids_b
+
+
+@SETTINGS
+@given(draw=st.data())
+def test_align_to_unicode_stimuli(draw):
+    pool = ["猫", "犬", "ü", "", "0", 0]
+    mine = draw.draw(st.lists(st.sampled_from(pool), min_size=1, max_size=6))
+    theirs = draw.draw(st.lists(st.sampled_from(pool), min_size=1, max_size=6))
+    rec = Recording(np.arange(len(mine), dtype=float)[:, None], samples={"stimulus": pd.Series(mine, dtype=object)})
+    out = outcome(lambda: rec.align(Recording(np.zeros((len(theirs), 1)),
+                                              samples={"stimulus": pd.Series(theirs, dtype=object)})))
+    if len(set(mine)) < len(mine) or not set(theirs) <= set(mine):
+        assert isinstance(out, neurotk.AlignmentError)
+        return
+    assert out.samples["stimulus"].tolist() == theirs
+    np.testing.assert_array_equal(out.data[:, 0], [mine.index(t) for t in theirs])
+
+
+@SETTINGS
+@given(draw=st.data())
+def test_rsa_noise_ceiling_bounds(draw):
+    n_subjects = draw.draw(st.integers(1, 4))
+    n = draw.draw(st.integers(3, 6))
+    vectors = draw.draw(hnp.arrays(np.float64, (n_subjects, n * (n - 1) // 2),
+                                   elements=st.one_of(st.floats(0, 10, width=64), st.just(np.nan))))
+    out = outcome(lambda: rsa.noise_ceiling(rsa.RDM(vectors, allow_nan=True), method="pearson"), vectors)
+    if isinstance(out, NeurotkError):
+        return
+    assert n_subjects >= 2, "a noise ceiling from a single subject"
+    lower, upper = float(out.lower), float(out.upper)
+    if np.isfinite(lower) and np.isfinite(upper):
+        assert -1 - 1e-9 <= lower <= upper + 1e-9 <= 1 + 2e-9
+
+
+# --------------------------------------------------------------------------- spike counting
+@pytest.fixture(scope="module")
+def demo_spikes(tmp_path_factory):
+    pytest.importorskip("pynwb")
+    from neurotk.datasets import make_demo_session
+    from neurotk.io import read_spikes
+
+    path = make_demo_session(tmp_path_factory.mktemp("demo") / "s.nwb", n_stimuli=6, n_repeats=2,
+                             n_units_per_area=2)
+    spikes = read_spikes(path)
+    return spikes, [spikes.times(u) for u in spikes.unit_ids]
+
+
+times_or_bad = st.one_of(st.floats(-1.0, 10.0, width=64), st.sampled_from([np.nan, np.inf, -np.inf]))
+
+
+@SETTINGS
+@given(draw=st.data())
+def test_count_spikes_matches_numpy(demo_spikes, draw):
+    from neurotk.io import count_spikes
+
+    spikes, times = demo_spikes
+    onsets = draw.draw(hnp.arrays(np.float64, st.integers(0, 6), elements=times_or_bad))
+    w0 = draw.draw(st.floats(-0.5, 0.5, width=64))
+    w1 = draw.draw(st.floats(-0.5, 1.0, width=64))
+    table = pd.DataFrame({"start_time": onsets, "label": [f"é{i}" for i in range(len(onsets))]})
+    out = outcome(lambda: count_spikes(spikes, table, window=(w0, w1)), table)
+    if isinstance(out, NeurotkError):
+        assert w0 >= w1 or len(onsets) == 0 or not np.isfinite(onsets).all(), f"refused a valid input: {out}"
+        if not np.isfinite(onsets).all() and w0 < w1 and len(onsets):
+            assert isinstance(out, neurotk.DataFormatError) and "start_time" in str(out)
+        return
+    assert w0 < w1 and np.isfinite(onsets).all() and len(onsets)
+    expected = np.array([[np.count_nonzero((t >= a + w0) & (t < a + w1)) for t in times] for a in onsets])
+    np.testing.assert_array_equal(out.data, expected)
+    assert out.samples["label"].tolist() == table["label"].tolist()
+
+
+@SETTINGS
+@given(bin_size=st.floats(0.05, 5.0, width=64), start=st.one_of(st.none(), st.floats(-2.0, 5.0, width=64)),
+       length=st.floats(0.01, 20.0, width=64))
+def test_bin_spikes_matches_numpy(demo_spikes, bin_size, start, length):
+    from neurotk.io import bin_spikes
+
+    spikes, times = demo_spikes
+    stop = None if start is None else start + length
+    out = outcome(lambda: bin_spikes(spikes, bin_size, start=start, stop=stop))
+    assert isinstance(out, Recording), out
+    edges = np.r_[out.samples["time"].to_numpy(), out.samples["bin_stop"].to_numpy()[-1]]
+    np.testing.assert_allclose(np.diff(edges), bin_size, rtol=1e-9)
+    # half-open bins [edge_k, edge_k+1): a spike on an edge counts in the later bin
+    expected = np.stack([np.bincount(np.searchsorted(edges, t[(t >= edges[0]) & (t < edges[-1])], "right") - 1,
+                                     minlength=len(edges) - 1) for t in times], axis=1)
+    np.testing.assert_array_equal(out.data, expected)
+    if start is None:
+        assert out.data.sum() == spikes.n_spikes
