@@ -89,7 +89,10 @@ def main(argv=None):
     args = parser.parse_args(argv)
     from neurotk.connectome import differential_affinity, factor_match_score
 
-    sizes = [(100, 100, 50), (11175, 100, 10)] if args.quick else [(100, 100, 50), (300, 300, 200), (11175, 100, 10)]
+    sizes = [(100, 100, 50), (2016, 100, 10)] if args.quick else [(100, 100, 50), (300, 300, 200), (11175, 100, 10)]
+    if args.quick:  # a few seconds a size: fewer seeds, and one for the (slower) peers
+        args.seeds = min(args.seeds, 3)
+        args.peer_seeds = 1 if args.peer_seeds is None else args.peer_seeds
     methods = [("neurotk ntf", run_neurotk), ("neurotk ntf tol=1e-8", run_neurotk_tight)]
     if not args.skip_peers:
         methods += [("tensortools ncp_hals", run_tensortools), ("tensorly nn_parafac_hals", run_tensorly)]
