@@ -272,5 +272,8 @@ def plot_connectome(connectome, axes=None, epochs=None):
     axes[0, 0].set_title("neurons (by community)")
     axes[0, 1].set_title("time course")
     axes[0, 2].set_title("animals")
-    axes[-1, 1].set_xlabel("time")
+    # window times are seconds when the recordings had times or a sampling rate, else samples
+    in_samples = (np.array_equal(windows["time_start"].to_numpy(float), windows["start"].to_numpy(float))
+                  and np.array_equal(windows["time_stop"].to_numpy(float), windows["stop"].to_numpy(float)))
+    axes[-1, 1].set_xlabel("time (samples)" if in_samples else "time (s)")
     return axes

@@ -47,6 +47,14 @@ def test_connectome_figure_sorts_neurons_and_shades_epochs(connectome):
     assert np.allclose(heights, m.communities.strength[order])          # sorted by community
     assert len(axes[0, 1].patches) >= 2                                    # epochs + intervals shaded
     assert [t.get_text() for t in axes[-1, 2].get_xticklabels()] == connectome.tensor_.names
+    assert axes[-1, 1].get_xlabel() == "time (s)"  # the recordings have a time column in s
+
+
+def test_connectome_time_axis_in_samples_without_times():
+    sim = simulate_calcium_population(n_neurons=12, n_timepoints=400, n_communities=2, random_state=1)
+    bare = [Recording(rec.data, units=rec.units) for rec in sim.recordings]  # no times, no rate
+    axes = DynamicConnectome(rank=2, window=20, n_restarts=1, random_state=0).fit(bare).plot()
+    assert axes[-1, 1].get_xlabel() == "time (samples)"
 
 
 def test_motif_network(connectome):
