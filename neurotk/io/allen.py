@@ -169,7 +169,8 @@ class _File:
         raise DataFormatError(
             f"{self.path}: not an Allen Brain Observatory file: field '{DFF}' (two-photon, NWB 1) and fields "
             f"'units' + 'intervals/<stimulus>_presentations' (Neuropixels, NWB 2) are missing; the top-level "
-            f"groups are {groups}. For other NWB files use neurotk.io.read_spikes"
+            f"groups are {groups}. Expected an Allen two-photon or Neuropixels file; for other NWB files use "
+            f"neurotk.io.read_spikes"
         )
 
     # ------------------------------------------------------------------ small reads
@@ -364,7 +365,7 @@ def _2p_table(f: _File, name: str, ts: np.ndarray) -> pd.DataFrame:
     group = _2p_group(f, name)
     data_ds = group["data"]
     data = f.reader.read(data_ds)
-    ancestry = [str(a) for a in _nwb()._decode(np.atleast_1d(group.attrs.get("ancestry", [])))]
+    ancestry = [str(a) for a in _nwb()._decode(np.atleast_1d(_nwb()._attr(group, "ancestry", [])))]
     features = group.get("features")
     if name == "spontaneous" or "IntervalSeries" in ancestry:
         events = np.asarray(data).ravel()

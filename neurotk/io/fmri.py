@@ -317,7 +317,7 @@ def _default_mask(imgs, names, chunk_voxels) -> np.ndarray:
     if not keep.any():
         raise DataFormatError(
             f"{names[0]}: no voxel is finite and varies over time, so the default mask is "
-            f"empty; pass mask= explicitly"
+            f"empty; expected some voxels with finite, varying values, or pass mask= explicitly"
         )
     return keep
 

@@ -65,11 +65,52 @@ def _decode(values) -> np.ndarray:
     return arr
 
 
+def _is_vlen_sequence_dtype(dtype) -> bool:
+    """A variable-length sequence (not string) type, which no NWB field or attribute has."""
+    try:
+        return dtype.kind == "O" and _h5py().check_vlen_dtype(dtype) not in (None, str, bytes)
+    except (TypeError, ValueError, AttributeError):  # pragma: no cover - unusual types
+        return False
+
+
+def _attr(node, key: str, default=None):
+    """``node.attrs.get(key, default)``, refusing the types HDF5 misreads when a file is corrupt.
+
+    A string type garbled into a variable-length sequence makes HDF5 read the string's heap
+    as sequences and crash the interpreter, so its type is checked before any value is read.
+    """
+    attrs = node.attrs
+    if key not in attrs:
+        return default
+    dtype = attrs.get_id(key).dtype
+    if _is_vlen_sequence_dtype(dtype):
+        raise DataFormatError(
+            f"{node.file.filename}: attribute '{key}' of field '{node.name}' has a variable-length sequence "
+            f"type ({dtype.metadata}); expected numbers or text. The file may be corrupt"
+        )
+    return attrs[key]
+
+
 def _attr_names(node, key: str) -> list[str]:
-    raw = node.attrs.get(key)
+    raw = _attr(node, key)
     if raw is None:
         return []
     return [str(v) for v in _decode(np.atleast_1d(raw)).ravel()]
+
+
+def _selection_bytes(ds, sel) -> int | None:
+    """Bytes that ``ds[sel]`` returns, for the selections neurotk makes (all, a row range, a scalar)."""
+    try:
+        shape = tuple(int(n) for n in ds.shape)
+        itemsize = int(ds.dtype.itemsize)
+    except (TypeError, ValueError, AttributeError):  # pragma: no cover - unusual datasets
+        return None
+    if sel == () or sel == slice(None) or not shape:
+        return int(np.prod(shape, dtype=object)) * itemsize
+    if isinstance(sel, slice):
+        rows = len(range(*sel.indices(shape[0])))
+        return rows * int(np.prod(shape[1:], dtype=object)) * itemsize
+    return None
 
 
 class _Reader:
@@ -83,8 +124,28 @@ class _Reader:
         return DataFormatError(f"{self.path}: field '{field}' {message}")
 
     def read(self, ds, sel=slice(None)) -> np.ndarray:
+        if _is_vlen_sequence_dtype(ds.dtype):
+            # NWB stores ragged data with index datasets, never as variable-length sequences; a
+            # string type garbled into one makes HDF5 read its heap wrongly, and crash
+            raise DataFormatError(
+                f"{self.path}: field '{ds.name}' has a variable-length sequence type "
+                f"({ds.id.get_type().get_super().dtype}); expected numbers or text. The file may be corrupt"
+            )
+        need = _selection_bytes(ds, sel)
+        have = _memory_bytes()
+        if need is not None and have is not None and need > have:
+            raise DataFormatError(
+                f"{self.path}: field '{ds.name}' has shape {ds.shape} of {ds.dtype}; reading it would need "
+                f"{need / 2**30:.3g} GiB, more than the {have / 2**30:.3g} GiB of memory of this machine. "
+                f"Expected a dataset that fits in memory; the file may be corrupt"
+            )
         try:
             return ds[sel]
+        except MemoryError as exc:
+            raise DataFormatError(
+                f"{self.path}: field '{ds.name}' has shape {ds.shape} of {ds.dtype}, too large to read "
+                f"({exc}); expected a dataset that fits in memory. The file may be corrupt"
+            ) from exc
         except (OSError, RuntimeError, KeyError, ValueError) as exc:
             raise DataFormatError(
                 f"{self.path}: field '{ds.name}' could not be read ({type(exc).__name__}: {exc}); expected "
@@ -175,9 +236,9 @@ def _find_units_group(f: _Reader, table: str | None):
     if found:
         return found[0]
     groups = sorted(k for k, v in f.h.items() if isinstance(v, h5py.Group))
-    version = f.h.attrs.get("nwb_version")
+    version = _attr(f.h, "nwb_version")
     if version is None and "nwb_version" in f.h:
-        version = f.h["nwb_version"][()]
+        version = f.read(f.h["nwb_version"], ())
     hint = ""
     if version is not None:
         version = str(_decode(np.atleast_1d(version))[0])
@@ -255,7 +316,7 @@ def _join_electrodes(f: _Reader, group, table: pd.DataFrame, ends: np.ndarray) -
     region = group.get("electrodes")
     etable, rows = None, None
     if isinstance(region, h5py.Dataset) and region.ndim == 1 and region.dtype.kind in "iu":
-        ref = region.attrs.get("table")
+        ref = _attr(region, "table")
         try:
             etable = f.h[ref] if ref is not None else None
         except (KeyError, ValueError):
@@ -572,6 +633,14 @@ class SpikeTrains:
             groups = _interval_groups(f)
             names = _resolve_intervals(f, groups, name)
             frames = [_read_table(f, groups[n]) for n in names]
+            for n, frame in zip(names, frames):
+                if "start_time" not in frame:  # present, but not one number per row of the table
+                    ds = groups[n]["start_time"]
+                    raise f.fail(
+                        ds.name,
+                        f"has shape {getattr(ds, 'shape', None)} and dtype {getattr(ds, 'dtype', None)} but the "
+                        f"table has {len(frame)} ids; expected one onset time (s) per row. The file may be corrupt",
+                    )
         if len(frames) == 1:
             return frames[0]
         for n, frame in zip(names, frames):
@@ -692,10 +761,10 @@ def _session_meta(f: _Reader) -> dict:
         ds = f.h.get(key)
         if ds is not None and hasattr(ds, "shape") and ds.shape == ():
             try:
-                meta[key] = str(_decode(np.atleast_1d(ds[()]))[0])
+                meta[key] = str(_decode(np.atleast_1d(f.read(ds, ())))[0])
             except (OSError, ValueError):  # pragma: no cover - metadata is optional
                 pass
-    version = f.h.attrs.get("nwb_version")
+    version = _attr(f.h, "nwb_version")
     if version is not None:
         meta["nwb_version"] = str(_decode(np.atleast_1d(version))[0])
     return meta

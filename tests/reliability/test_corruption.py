@@ -263,3 +263,23 @@ def test_corrupted_array_files(array_files, tmp_path):
         outcomes = _run_cases(source, tmp_path, exercise_arrays)
         assert isinstance(outcomes[("truncate", 0.5)][0], neurotk.DataFormatError)
         assert "truncated or corrupt" in str(outcomes[("truncate", 0.5)][0])
+
+
+def test_string_types_garbled_into_sequences(demo_nwb, tmp_path):
+    """Every variable-length string type of the demo file (datasets and attributes: 160-odd),
+    turned one at a time into a variable-length sequence by the one-bit flip that crashed
+    the interpreter in HDF5 before neurotk checked types before reading values."""
+    import re
+
+    raw = demo_nwb.read_bytes()
+    # HDF5 datatype message, version 1, class 9 (variable-length), type 1 (string), size 16
+    hits = [m.start() for m in re.finditer(rb"\x19\x01.\x00\x10\x00\x00\x00", raw, re.S)]
+    if not hits:
+        pytest.skip("this HDF5 library writes variable-length string types differently")
+    for at in hits:
+        garbled = bytearray(raw)
+        garbled[at + 1] = 0x05
+        path = tmp_path / f"vlen{at}_demo.nwb"
+        path.write_bytes(bytes(garbled))
+        exercise_nwb(path)
+        path.unlink()
