@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._checks import as_matrix, check_int
+from .._params import Parameters
 from ..errors import ArgumentError, ShapeMismatchError
 from ..utils import as_rng
 
@@ -26,23 +27,8 @@ __all__ = ["KMeansClustering", "GaussianMixtureClustering"]
 _COVARIANCES = ("full", "tied", "diag", "spherical")
 
 
-class _PCAClustering:
+class _PCAClustering(Parameters):
     """Shared machinery: profiles -> (z-score) -> PCA -> clustering of neurons."""
-
-    _PARAMS: tuple = ()
-
-    def get_params(self, deep: bool = True) -> dict:
-        """Hyper-parameters, as scikit-learn estimators report them."""
-        return {k: getattr(self, k) for k in self._PARAMS}
-
-    def set_params(self, **params):
-        """Set hyper-parameters (scikit-learn style); returns self."""
-        for key, value in params.items():
-            if key not in self._PARAMS:
-                raise ArgumentError(f"{key!r} is not a parameter of {type(self).__name__}; expected one "
-                                    f"of {list(self._PARAMS)}")
-            setattr(self, key, value)
-        return self
 
     def __repr__(self) -> str:
         fitted = (f"; {self.n_clusters_} clusters of {self.labels_.size} neurons"
@@ -191,7 +177,6 @@ class KMeansClustering(_PCAClustering):
     True
     """
 
-    _PARAMS = ("n_clusters", "max_clusters", "n_components", "standardize", "n_init", "random_state")
     _k_min = 2
 
     def __init__(self, n_clusters=None, max_clusters: int = 20, n_components: int = 20,
@@ -255,8 +240,6 @@ class GaussianMixtureClustering(_PCAClustering):
     True
     """
 
-    _PARAMS = ("n_clusters", "max_clusters", "n_components", "covariance_type", "standardize", "n_init",
-               "random_state")
     _k_min = 1
 
     def __init__(self, n_clusters=None, max_clusters: int = 20, n_components: int = 10,

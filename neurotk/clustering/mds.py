@@ -41,6 +41,7 @@ import numpy as np
 import pandas as pd
 
 from .._checks import as_matrix, check_int, check_positive
+from .._params import Parameters
 from ..errors import ArgumentError, ShapeMismatchError
 from ..utils import as_rng
 from .models import _as_images, _is_torch_module, check_model
@@ -382,7 +383,7 @@ def _run_restart(est, problem, reference, z_reference, seed):
 
 
 # --------------------------------------------------------------------------- estimator
-class MDSClustering:
+class MDSClustering(Parameters):
     r"""Cluster neurons into functional types by most discriminative stimuli (Burg et al. 2024).
 
     See the module documentation (:mod:`neurotk.clustering.mds`) for the objective and
@@ -487,35 +488,6 @@ class MDSClustering:
         self.n_jobs = n_jobs
         self.random_state = random_state
         self.progress = progress
-
-    _PARAMS = ("n_clusters", "max_clusters", "temperature", "norm", "pixel_range", "smoothing",
-               "n_steps", "max_rounds", "min_separation", "min_cluster_size", "max_split_tries",
-               "n_restarts", "n_jobs", "random_state", "progress")
-
-    def get_params(self, deep: bool = True) -> dict:
-        """Hyper-parameters, as scikit-learn estimators report them.
-
-        Examples
-        --------
-        >>> MDSClustering(n_clusters=4).get_params()["n_clusters"]
-        4
-        """
-        return {k: getattr(self, k) for k in self._PARAMS}
-
-    def set_params(self, **params) -> "MDSClustering":
-        """Set hyper-parameters (scikit-learn style); returns self.
-
-        Examples
-        --------
-        >>> MDSClustering().set_params(n_clusters=3).n_clusters
-        3
-        """
-        for key, value in params.items():
-            if key not in self._PARAMS:
-                raise ArgumentError(f"{key!r} is not a parameter of MDSClustering; expected one of "
-                                    f"{list(self._PARAMS)}")
-            setattr(self, key, value)
-        return self
 
     def __repr__(self) -> str:
         fitted = (f"; {self.n_clusters_} clusters of {self.labels_.size} neurons"

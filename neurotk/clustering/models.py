@@ -37,6 +37,7 @@ import numbers
 import numpy as np
 
 from .._checks import as_matrix, check_positive
+from .._params import Parameters
 from ..errors import ArgumentError, NonFiniteDataError, ShapeMismatchError
 
 __all__ = ["ResponseModel", "LNModel", "SharedFeatureModel", "TorchModel", "check_model"]
@@ -257,7 +258,7 @@ def check_model(model, probe=None) -> tuple[int, tuple[int, int]]:
 
 
 # --------------------------------------------------------------------------- LN model
-class LNModel(ResponseModel):
+class LNModel(ResponseModel, Parameters):
     r"""Linear-nonlinear model of every neuron, fitted with ridge and smoothness penalties.
 
     Neuron :math:`i` responds to an image :math:`s` with
@@ -338,17 +339,6 @@ class LNModel(ResponseModel):
         self.n_reference = n_reference
         self.n_neurons = None
         self.image_shape = None
-
-    def get_params(self, deep: bool = True) -> dict:
-        """Hyper-parameters, as scikit-learn estimators report them.
-
-        Examples
-        --------
-        >>> LNModel(nonlinearity="exp").get_params()["nonlinearity"]
-        'exp'
-        """
-        return {k: getattr(self, k) for k in ("nonlinearity", "alphas", "smoothness", "loss",
-                                              "max_iter", "n_reference")}
 
     def __repr__(self) -> str:
         state = (f"{self.n_neurons} neurons, images {self.image_shape}" if self.n_neurons is not None
@@ -603,7 +593,7 @@ def _correlations(pred: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- shared features
-class SharedFeatureModel(ResponseModel):
+class SharedFeatureModel(ResponseModel, Parameters):
     """A fixed feature map with a per-neuron linear readout.
 
     Responses are modelled as ``features(s) @ coef_.T + intercept_``, the features being
@@ -666,16 +656,6 @@ class SharedFeatureModel(ResponseModel):
         self.n_reference = n_reference
         self.n_neurons = None
         self.image_shape = None
-
-    def get_params(self, deep: bool = True) -> dict:
-        """Hyper-parameters, as scikit-learn estimators report them.
-
-        Examples
-        --------
-        >>> SharedFeatureModel(layer="fc1").get_params()["layer"]
-        'fc1'
-        """
-        return {k: getattr(self, k) for k in ("network", "layer", "alphas", "cv", "n_reference")}
 
     def __repr__(self) -> str:
         state = (f"{self.n_neurons} neurons, images {self.image_shape}" if self.n_neurons is not None

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from .._params import Parameters
 from ..errors import ArgumentError, NeurotkError
 from .affinity import affinity_tensor, pairs_to_matrix
 from .communities import Communities, find_communities
@@ -208,7 +209,7 @@ class Motif:
                 f"n_active_windows={int(self.active().sum())}, weight={self.weight:.4g})")
 
 
-class DynamicConnectome:
+class DynamicConnectome(Parameters):
     """Dynamic functional connectome of several recordings by non-negative tensor factorisation.
 
     Parameters
@@ -285,23 +286,6 @@ class DynamicConnectome:
         self.n_jobs = n_jobs
         self.max_memory = max_memory
         self.progress = progress
-
-    # scikit-learn style parameters
-    def get_params(self, deep: bool = True) -> dict:
-        """The constructor's parameters."""
-        names = ["rank", "method", "window", "step", "affinity_params", "n_restarts", "tol", "max_iter",
-                 "init", "community_method", "community_params", "random_state", "n_jobs", "max_memory",
-                 "progress"]
-        return {k: getattr(self, k) for k in names}
-
-    def set_params(self, **params) -> "DynamicConnectome":
-        """Set constructor parameters; returns self."""
-        valid = self.get_params()
-        for k, v in params.items():
-            if k not in valid:
-                raise ArgumentError(f"{k!r} is not a parameter of DynamicConnectome; expected one of {sorted(valid)}")
-            setattr(self, k, v)
-        return self
 
     def _tensor(self, recordings):
         return affinity_tensor(recordings, method=self.method, window=self.window, step=self.step,
