@@ -95,7 +95,13 @@ def main(argv=None):
         args.peer_seeds = 1 if args.peer_seeds is None else args.peer_seeds
     methods = [("neurotk ntf", run_neurotk), ("neurotk ntf tol=1e-8", run_neurotk_tight)]
     if not args.skip_peers:
-        methods += [("tensortools ncp_hals", run_tensortools), ("tensorly nn_parafac_hals", run_tensorly)]
+        try:
+            import tensortools  # noqa: F401
+        except ImportError:
+            print("tensortools is not installed (pip install 'neurotk[bench]'); comparing with tensorly only")
+        else:
+            methods.append(("tensortools ncp_hals", run_tensortools))
+        methods.append(("tensorly nn_parafac_hals", run_tensorly))
     rank = 8
     # warm up imports and BLAS
     x0, _, _ = planted((20, 20, 10), rank, seed=99)
