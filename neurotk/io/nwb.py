@@ -98,6 +98,57 @@ def _attr_names(node, key: str) -> list[str]:
     return [str(v) for v in _decode(np.atleast_1d(raw)).ravel()]
 
 
+def _heap_addresses(ds, handle) -> list[int]:
+    """Global heap collections referenced by a contiguous variable-length dataset (file offsets)."""
+    try:
+        offset, size = ds.id.get_offset(), ds.id.get_storage_size()
+        sizeof_addr, _ = handle.id.get_create_plist().get_sizes()
+    except (OSError, RuntimeError, ValueError, TypeError, AttributeError):
+        return []
+    if offset is None or not size or sizeof_addr not in (4, 8):
+        return []  # compact or chunked storage: nothing to walk (HDF5 reads it as it is)
+    element = np.dtype([("length", "<u4"), ("address", f"<u{sizeof_addr}"), ("index", "<u4")])
+    with open(handle.filename, "rb") as fh:
+        fh.seek(offset)
+        raw = fh.read(size)
+    ids = np.frombuffer(raw[: len(raw) // element.itemsize * element.itemsize], dtype=element)
+    return [int(a) for a in np.unique(ids["address"][ids["length"] > 0])]
+
+
+def _walk_heap_collection(path, address: int, handle) -> str | None:
+    """What is wrong with the global heap collection at ``address`` (None when HDF5 can parse it)."""
+    try:
+        _, sizeof_size = handle.id.get_create_plist().get_sizes()
+    except (OSError, RuntimeError, ValueError, TypeError, AttributeError):  # pragma: no cover
+        return None
+    file_size = os.path.getsize(path)
+    header = 8 + sizeof_size  # "GCOL", version, 3 reserved bytes, collection size
+    if address + header > file_size:
+        return f"it starts beyond the end of the {file_size}-byte file"
+    with open(path, "rb") as fh:
+        fh.seek(address)
+        head = fh.read(header)
+        if head[:4] != b"GCOL":
+            return None  # not a collection: HDF5 reports that itself, with an error
+        size = int.from_bytes(head[8:header], "little")
+        if size < header or address + size > file_size:
+            return None  # HDF5 refuses a collection of impossible size with an error
+        fh.seek(address)
+        body = fh.read(size)
+    object_header = 8 + sizeof_size  # index (2), reference count (2), reserved (4), size
+    p = header
+    while p < size:  # as H5HG__cache_heap_deserialize
+        if p + object_header > size:
+            break  # the remainder is free space
+        index = int.from_bytes(body[p : p + 2], "little")
+        length = int.from_bytes(body[p + 8 : p + object_header], "little")
+        need = object_header + -(-length // 8) * 8 if index > 0 else length
+        if need == 0:
+            return f"the free-space object at byte {address + p} has size 0, so HDF5 would never reach its end"
+        p += need
+    return None
+
+
 def _selection_bytes(ds, sel) -> int | None:
     """Bytes that ``ds[sel]`` returns, for the selections neurotk makes (all, a row range, a scalar)."""
     try:
@@ -131,6 +182,8 @@ class _Reader:
                 f"{self.path}: field '{ds.name}' has a variable-length sequence type "
                 f"({ds.id.get_type().get_super().dtype}); expected numbers or text. The file may be corrupt"
             )
+        if ds.dtype.kind == "O" and _h5py().check_string_dtype(ds.dtype) is not None:
+            self._check_string_heaps(ds)
         need = _selection_bytes(ds, sel)
         have = _memory_bytes()
         if need is not None and have is not None and need > have:
@@ -151,6 +204,28 @@ class _Reader:
                 f"{self.path}: field '{ds.name}' could not be read ({type(exc).__name__}: {exc}); expected "
                 f"a readable dataset of shape {ds.shape} and dtype {ds.dtype}. The file may be truncated or corrupt"
             ) from exc
+
+    def _check_string_heaps(self, ds):
+        """Walk the global heap collections that a variable-length string dataset points into.
+
+        HDF5 keeps such strings in "global heap collections" and, parsing one whose object
+        list is corrupt (an object with index 0 and size 0), loops forever in C, where no
+        signal or timeout reaches it. The collections a contiguous dataset references are
+        walked here the way HDF5 walks them, and one that would never end is refused.
+        """
+        addresses = _heap_addresses(ds, self.h)
+        checked = self.__dict__.setdefault("_heaps_ok", set())
+        for address in addresses:
+            if address in checked:
+                continue
+            problem = _walk_heap_collection(self.path, address, self.h)
+            if problem:
+                raise DataFormatError(
+                    f"{self.path}: field '{ds.name}': its strings live in a corrupt HDF5 global heap "
+                    f"collection at byte {address} ({problem}); expected a valid collection of "
+                    f"objects. The file is corrupt"
+                )
+            checked.add(address)
 
     def column(self, ds) -> np.ndarray | None:
         """A 1-D column as numbers or str (object references -> the names of their targets).

@@ -283,3 +283,34 @@ def test_string_types_garbled_into_sequences(demo_nwb, tmp_path):
         path.write_bytes(bytes(garbled))
         exercise_nwb(path)
         path.unlink()
+
+
+def test_heap_walker_finds_the_collection_hdf5_would_loop_on(demo_nwb, tmp_path):
+    """A global heap collection whose free-space object has size 0 makes HDF5 loop forever when
+    it parses it; neurotk's walker (run before reading strings) must flag it, and only it."""
+    import re
+    import struct
+
+    h5py = pytest.importorskip("h5py")
+    from neurotk.io.nwb import _walk_heap_collection
+
+    raw = bytearray(demo_nwb.read_bytes())
+    with h5py.File(demo_nwb, "r") as f:
+        collections = [m.start() for m in re.finditer(b"GCOL", raw)
+                       if raw[m.start() + 4] == 1 and _walk_heap_collection(demo_nwb, m.start(), f) is None]
+    assert collections, "the demo file has no global heap collection"
+    address = collections[0]
+    size = struct.unpack_from("<Q", raw, address + 8)[0]
+    p = address + 16
+    while p + 16 <= address + size:  # find the free-space object (index 0) and zero its size
+        index, length = struct.unpack_from("<H", raw, p)[0], struct.unpack_from("<Q", raw, p + 8)[0]
+        if index == 0:
+            raw[p + 8:p + 16] = bytes(8)
+            break
+        p += 16 + -(-length // 8) * 8
+    else:
+        pytest.skip("the first collection is full (no free-space object)")
+    path = tmp_path / "loops.nwb"
+    path.write_bytes(bytes(raw))
+    with h5py.File(path, "r") as f:
+        assert "size 0" in _walk_heap_collection(path, address, f)
