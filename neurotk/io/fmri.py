@@ -109,7 +109,7 @@ def _repetition_time(img, name: str) -> float | None:
     tr = float(zooms[3])
     try:
         unit = img.header.get_xyzt_units()[1]
-    except AttributeError:  # headers without units (e.g. Analyze)
+    except (AttributeError, KeyError):  # headers without units (Analyze), or an invalid unit code
         unit = "unknown"
     tr *= _TIME_UNITS.get(unit, 1.0)
     if tr > 100:
@@ -150,12 +150,19 @@ def _raw_chunks(img, name: str, n_spatial: int, n_volumes: int, chunk_volumes: i
                 f"{tuple(proxy.shape)} of {dtype} from offset {offset} needs {offset + nbytes}; expected the "
                 f"whole image"
             )
-        return _memmap_chunks(file_like, offset, dtype, n_spatial, n_volumes, chunk_volumes)
+        return _memmap_chunks(file_like, name, offset, dtype, n_spatial, n_volumes, chunk_volumes)
     return _stream_chunks(file_like, name, offset, dtype, n_spatial, n_volumes, chunk_volumes)
 
 
-def _memmap_chunks(path, offset, dtype, n_spatial, n_volumes, chunk_volumes):
-    mm = np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=(n_volumes, n_spatial))
+def _memmap_chunks(path, name, offset, dtype, n_spatial, n_volumes, chunk_volumes):
+    try:
+        mm = np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=(n_volumes, n_spatial))
+    except (ValueError, OverflowError, OSError) as exc:  # a garbled header: negative sizes, offsets ...
+        raise DataFormatError(
+            f"{name}: the image data could not be mapped ({type(exc).__name__}: {exc}; header shape "
+            f"{n_volumes} volumes x {n_spatial} voxels of {dtype} from offset {offset}); expected the whole "
+            f"image its header describes. The file may be corrupt"
+        ) from exc
     try:
         for start in range(0, n_volumes, chunk_volumes):
             yield start, mm[start : start + chunk_volumes]
