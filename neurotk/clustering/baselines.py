@@ -21,6 +21,7 @@ from .._checks import as_matrix, check_int
 from .._params import Parameters
 from ..errors import ArgumentError, ShapeMismatchError
 from ..utils import as_rng
+from .models import check_n_clusters
 
 __all__ = ["KMeansClustering", "GaussianMixtureClustering"]
 
@@ -46,13 +47,7 @@ class _PCAClustering(Parameters):
         return x
 
     def _check_common(self, n_neurons: int):
-        if self.n_clusters is not None:
-            k = check_int(self.n_clusters, "n_clusters", 1)
-            if k > n_neurons:
-                raise ArgumentError(
-                    f"n_clusters={k} is larger than the {n_neurons} neurons (columns of responses); "
-                    f"expected at most one cluster per neuron"
-                )
+        check_n_clusters(self.n_clusters, n_neurons, "neurons (columns of responses)")
         if not isinstance(self.standardize, (bool, np.bool_)):
             raise ArgumentError(f"standardize={self.standardize!r}; expected True or False")
         check_int(self.max_clusters, "max_clusters", 1)

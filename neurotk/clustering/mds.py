@@ -44,7 +44,7 @@ from .._checks import as_matrix, check_int, check_positive
 from .._params import Parameters
 from ..errors import ArgumentError, ShapeMismatchError
 from ..utils import as_rng
-from .models import _as_images, _is_torch_module, check_model
+from .models import _as_images, _is_torch_module, check_model, check_n_clusters
 
 __all__ = ["MDSClustering"]
 
@@ -496,13 +496,7 @@ class MDSClustering(Parameters):
 
     # ------------------------------------------------------------------ fitting
     def _validate(self, n_neurons: int):
-        if self.n_clusters is not None:
-            k = check_int(self.n_clusters, "n_clusters", 1)
-            if k > n_neurons:
-                raise ArgumentError(
-                    f"n_clusters={k} is larger than the model's {n_neurons} neurons; expected at "
-                    f"most one cluster per neuron"
-                )
+        check_n_clusters(self.n_clusters, n_neurons, "neurons of the model")
         self._max_clusters = min(check_int(self.max_clusters, "max_clusters", 1), n_neurons)
         check_positive(self.temperature, "temperature")
         check_positive(self.smoothing, "smoothing", allow_zero=True)

@@ -36,7 +36,7 @@ import numbers
 
 import numpy as np
 
-from .._checks import as_matrix, check_positive
+from .._checks import as_matrix, check_int, check_positive
 from .._params import Parameters
 from ..errors import ArgumentError, NonFiniteDataError, ShapeMismatchError
 
@@ -47,6 +47,27 @@ _LOSSES = ("auto", "poisson", "squared")
 
 
 # --------------------------------------------------------------------------- helpers
+def check_n_clusters(n_clusters, n_neurons: int, neurons: str = "neurons"):
+    """``n_clusters`` (None, or 1 .. ``n_neurons``) checked, with a clear error.
+
+    ``neurons`` says where the neurons were counted, for the message.
+
+    Examples
+    --------
+    >>> check_n_clusters(3, 10)
+    3
+    """
+    if n_clusters is None:
+        return None
+    k = check_int(n_clusters, "n_clusters", 1)
+    if k > n_neurons:
+        raise ArgumentError(
+            f"n_clusters={k} is larger than the {n_neurons} {neurons}; expected at most one "
+            f"cluster per neuron"
+        )
+    return k
+
+
 def _as_images(stimuli, name: str = "stimuli", image_shape=None) -> np.ndarray:
     """``stimuli`` as a float64 (n, height, width) array, or a clear error."""
     try:
