@@ -27,6 +27,7 @@ from .errors import (
     NeurotkError,
     NeurotkWarning,
     NonFiniteDataError,
+    NotFittedError,
     OptionalDependencyError,
     ShapeMismatchError,
 )
@@ -47,6 +48,7 @@ __all__ = [
     "NonFiniteDataError",
     "DuplicateIdError",
     "AlignmentError",
+    "NotFittedError",
     "OptionalDependencyError",
     "NeurotkWarning",
     "load",

@@ -24,6 +24,7 @@ __all__ = [
     "NonFiniteDataError",
     "DuplicateIdError",
     "AlignmentError",
+    "NotFittedError",
     "OptionalDependencyError",
     "NeurotkWarning",
 ]
@@ -55,6 +56,14 @@ class DuplicateIdError(NeurotkError, ValueError):
 
 class AlignmentError(NeurotkError, ValueError):
     """Two recordings cannot be matched sample for sample (e.g. missing stimuli)."""
+
+
+class NotFittedError(ArgumentError, AttributeError):
+    """An estimator or model was used before ``fit``.
+
+    Like scikit-learn's ``NotFittedError`` it is both a ``ValueError`` and an
+    ``AttributeError``, so code written for scikit-learn estimators catches it too.
+    """
 
 
 class OptionalDependencyError(NeurotkError, ImportError):

@@ -29,7 +29,7 @@ from .errors import (
     describe_values,
 )
 
-__all__ = ["Recording", "concat"]
+__all__ = ["Recording", "concat", "table_positions"]
 
 #: Elements scanned at once when checking finiteness, so the check never holds a
 #: boolean copy of a large array.
@@ -243,8 +243,21 @@ def _group_sums(data: np.ndarray, codes: np.ndarray, n_groups: int, may_have_nan
     return sums, np.broadcast_to(counts, sums.shape)
 
 
-def _positions(selector, table: pd.DataFrame, axis: str) -> np.ndarray | slice:
-    """Turn a selector (query, dict, mask, positions, callable) into row positions."""
+def table_positions(selector, table: pd.DataFrame, axis: str = "units") -> np.ndarray | slice:
+    """Row positions of ``table`` that a selector picks, as :meth:`Recording.select` reads it.
+
+    The selector is a pandas query string, a dict of column -> value(s), a boolean mask,
+    integer positions, a slice, a callable taking the table, or None (every row, as
+    ``slice(None)``). Loaders whose units live outside a Recording (spike trains in a
+    file) select with it, so a selector means the same everywhere; ``axis`` ("units",
+    "samples") names the table in messages.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> table_positions({"area": "V1"}, pd.DataFrame({"area": ["V1", "LM", "V1"]}))
+    array([0, 2])
+    """
     n = len(table)
     if selector is None:
         return slice(None)
@@ -442,6 +455,60 @@ class Recording:
         """``meta["name"]`` if set."""
         return self._meta.get("name")
 
+    def column(self, name, *, table: str = "samples", argument: str = "column", expected: str | None = None) -> np.ndarray:
+        """The values of one column of the ``samples`` (or ``units``) table, or a clear error.
+
+        Analyses that read labels from a Recording (stimulus ids, runs, folds) look them
+        up here, so a missing column is reported the same way everywhere: naming the
+        argument, the table's columns and what the column should hold.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> rec = Recording(np.zeros((2, 1)), samples={"run": [1, 2]})
+        >>> rec.column("run", argument="runs")
+        array([1, 2])
+        >>> rec.column("fold", argument="folds", expected="the fold of each sample")
+        Traceback (most recent call last):
+        ...
+        neurotk.errors.ArgumentError: folds='fold' is not a column of the samples table (its columns are ['run']); expected the fold of each sample
+        """
+        frame = {"samples": self._samples, "units": self._units}[table]
+        if not isinstance(name, str) or name not in frame.columns:
+            raise ArgumentError(
+                f"{argument}={name!r} is not a column of the {table} table (its columns are "
+                f"{list(frame.columns)}); expected {expected or 'one of those columns'}"
+            )
+        return frame[name].to_numpy()
+
+    def codes(self, name, *, table: str = "samples", sort: bool = True, argument: str = "column",
+              expected: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Integer codes of a column's values and the values they stand for.
+
+        ``codes[i]`` is the position of row i's value in ``values`` (sorted, or in order of
+        first appearance with ``sort=False``). Missing values are refused.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> rec = Recording(np.zeros((3, 1)), samples={"stimulus": ["b", "a", "b"]})
+        >>> codes, values = rec.codes("stimulus")
+        >>> codes.tolist(), values.tolist()
+        ([1, 0, 1], ['a', 'b'])
+        """
+        values = self.column(name, table=table, argument=argument, expected=expected)
+        try:
+            codes, uniques = pd.factorize(values, sort=sort)
+        except TypeError as exc:
+            raise ArgumentError(f"{argument}={name!r}: the values cannot be sorted ({exc}); expected values of "
+                                f"one type (all numbers or all strings)") from exc
+        if (codes < 0).any():
+            raise ArgumentError(
+                f"{argument}={name!r}: the {table} column has missing values at rows "
+                f"{describe_values(np.flatnonzero(codes < 0))}; expected a value in every row"
+            )
+        return codes.astype(np.intp), np.asarray(uniques)
+
     def __array__(self, dtype=None, copy=None):
         if dtype is None:
             return self._data if not copy else self._data.copy()
@@ -534,8 +601,8 @@ class Recording:
         >>> rec.select(samples=[0, 2], units="area == 'LM'").shape
         (2, 1)
         """
-        rows = _positions(samples, self._samples, "samples")
-        cols = _positions(units, self._units, "units")
+        rows = table_positions(samples, self._samples, "samples")
+        cols = table_positions(units, self._units, "units")
         for axis, pos in (("samples", rows), ("units", cols)):
             if not isinstance(pos, slice) and len(pos) == 0:
                 raise ArgumentError(

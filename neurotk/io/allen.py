@@ -649,7 +649,7 @@ def _check_areas(areas, available, path):
 
 
 def _load_neuropixels(f: _File, stimulus, window, areas, filter_units, units, rate, dtype, progress) -> dict:
-    from ..recording import _positions
+    from ..recording import table_positions
     from .nwb import count_spikes, read_spikes
 
     available = _np_stimuli(f)
@@ -660,7 +660,7 @@ def _load_neuropixels(f: _File, stimulus, window, areas, filter_units, units, ra
     keep, applied = _quality_mask(table_units, filter_units)
     if units is not None:
         chosen = np.zeros(len(keep), bool)
-        chosen[_positions(units, table_units, "units")] = True
+        chosen[table_positions(units, table_units, "units")] = True
         keep &= chosen
     _check_areas(areas, pd.unique(table_units["area"]).tolist(), f.path)
     if areas is not None:

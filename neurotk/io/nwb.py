@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ArgumentError, DataFormatError, NeurotkError, describe_values
-from ..recording import Recording, _positions
+from ..recording import Recording, table_positions
 
 __all__ = ["SpikeTrains", "read_spikes", "bin_spikes", "count_spikes", "psth"]
 
@@ -630,7 +630,7 @@ class SpikeTrains:
         """
         if units is None:
             return self
-        pos = _positions(units, self.units, "units")
+        pos = table_positions(units, self.units, "units")
         pos = np.unique(np.asarray(pos, dtype=np.int64))
         if pos.size == 0:
             raise ArgumentError(
