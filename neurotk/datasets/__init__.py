@@ -14,6 +14,7 @@ _EXPORTS = {
     "digits_network": "network",
     "DigitsNetwork": "network",
     "make_demo_session": "demo",
+    "make_allen_demo": "demo",
     "simulate_calcium_population": "simulate",
     "simulate_cell_types": "simulate",
     "simulate_fmri": "simulate",

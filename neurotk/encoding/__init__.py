@@ -34,6 +34,8 @@ _EXPORTS = {
     "FactorizedReadout": "readout",
     # mapping.py: layer -> area mapping
     "map_layers": "mapping", "LayerMapping": "mapping",
+    # firstlevel.py: the first-level (event) GLM of fMRI runs
+    "glm": "firstlevel",
 }
 
 __all__ = sorted(_EXPORTS)

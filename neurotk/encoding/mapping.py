@@ -24,7 +24,8 @@ from ..parallel import map_chunks
 from ..recording import Recording
 from ..utils import as_rng
 from .ceiling import noise_ceiling, normalise_scores
-from .ridge import RidgeCV, _folds, _pearson, _r2
+from .ridge import RidgeCV
+from .scoring import correlation_scores, cv_folds, r2_scores
 
 __all__ = ["LayerMapping", "map_layers"]
 
@@ -114,7 +115,7 @@ def _oof_predictions(x, y, alphas, folds, inner_cv, n_jobs_inner, max_memory):
 
 def _pair_task(aname, lname, x, y, alphas, folds, inner_cv, metric, max_memory):
     pred, alpha = _oof_predictions(x, y, alphas, folds, inner_cv, 1, max_memory)
-    score = _r2(y, pred) if metric == "r2" else _pearson(y, pred)
+    score = r2_scores(y, pred) if metric == "r2" else correlation_scores(y, pred)
     return aname, lname, score, alpha
 
 
@@ -297,7 +298,7 @@ def map_layers(brain, layers, on: str = "stimulus", alphas=None, cv=5, inner_cv=
     tasks = []
     for aname, (avg, _) in prepared.items():
         y = as_matrix(avg, f"area {aname!r}", rows="stimuli", cols="units")
-        folds = _folds(cv, len(y), None, (avg,))
+        folds = cv_folds(cv, len(y), None, (avg,))
         for lname, layer in nets.items():
             x = _align_layer(layer, lname, avg, aname, on)
             tasks.append((aname, lname, x, y, alphas, folds, inner_cv, metric, max_memory))

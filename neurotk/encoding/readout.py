@@ -39,7 +39,7 @@ from .._checks import as_matrix, check_int, check_positive
 from ..errors import ArgumentError, DataFormatError, NonFiniteDataError, ShapeMismatchError
 from ..parallel import chunk_size, chunk_slices, map_chunks
 from ..recording import Recording
-from .ridge import _check_same_samples, _folds, _pearson, _r2
+from .scoring import check_same_samples, correlation_scores, cv_folds, r2_scores
 
 __all__ = ["FactorizedReadout"]
 
@@ -393,7 +393,7 @@ class FactorizedReadout(BaseEstimator):
         a_s0, a_f0, n_iter, rank, tol, mults = self._settings()
         x4 = _as_4d(X, "X")
         y = as_matrix(Y, "Y", rows="samples", cols="targets")
-        _check_same_samples(X, Y, x4.shape[0], y.shape[0])
+        check_same_samples(X, Y, x4.shape[0], y.shape[0])
         if x4.shape[0] < 3:
             raise ShapeMismatchError(f"X has {x4.shape[0]} samples; expected at least 3")
         const = np.flatnonzero(np.ptp(y, axis=0) == 0)
@@ -408,7 +408,7 @@ class FactorizedReadout(BaseEstimator):
         a_s = np.full(t, a_s0)
         a_f = np.full(t, a_f0)
         if mults is not None and mults.size > 1:
-            folds = _folds(self.cv, n, None, (X, Y))
+            folds = cv_folds(self.cv, n, None, (X, Y))
             # every (multiplier, target) pair is one "virtual target" of a single solver call
             a_idx = np.repeat(np.arange(mults.size), t)
             t_idx = np.tile(np.arange(t), mults.size)
@@ -418,7 +418,7 @@ class FactorizedReadout(BaseEstimator):
                     x4, y[:, t_idx], train, a_s0 * mults[a_idx], a_f0 * mults[a_idx], rank, n_iter, tol)
                 xt = np.ascontiguousarray(x4[test].reshape(len(test), c, h * w).transpose(1, 0, 2))
                 pred = _predict(xt, masks, weights, self.max_memory) + intercept
-                scores += _r2(y[test][:, t_idx], pred).reshape(mults.size, t)
+                scores += r2_scores(y[test][:, t_idx], pred).reshape(mults.size, t)
             self.cv_scores_ = scores / len(folds)
             best = np.argmax(self.cv_scores_, axis=0)
             a_s, a_f = a_s0 * mults[best], a_f0 * mults[best]
@@ -498,8 +498,8 @@ class FactorizedReadout(BaseEstimator):
         y = as_matrix(Y, "Y", rows="samples", cols="targets")
         if y.shape != pred.shape:
             raise ShapeMismatchError(f"Y has shape {y.shape}; expected {pred.shape} (samples of X, targets of fit)")
-        _check_same_samples(X, Y, pred.shape[0], y.shape[0])
-        return _r2(y, pred) if metric == "r2" else _pearson(y, pred)
+        check_same_samples(X, Y, pred.shape[0], y.shape[0])
+        return r2_scores(y, pred) if metric == "r2" else correlation_scores(y, pred)
 
     def score(self, X, Y) -> float:
         """Mean R^2 over targets (as scikit-learn's ``r2_score`` with uniform average)."""

@@ -16,7 +16,6 @@ splits the explained variance between the spaces.
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Mapping
 
 import numpy as np
@@ -25,10 +24,11 @@ import scipy.linalg
 from sklearn.base import BaseEstimator
 
 from .._checks import as_matrix, check_int, check_positive
-from ..errors import AlignmentError, ArgumentError, ShapeMismatchError
+from ..errors import ArgumentError, ShapeMismatchError
 from ..parallel import chunk_size, chunk_slices, map_chunks, parse_memory
 from ..recording import Recording
 from ..utils import as_rng
+from .scoring import check_same_samples, correlation_scores, cv_folds, r2_scores
 
 __all__ = ["RidgeCV", "BandedRidgeCV"]
 
@@ -40,29 +40,8 @@ def _inputs(X, Y, x_name="X", y_name="Y"):
     """Check X (n, p) and Y (n, t); Recordings must describe the same samples."""
     x = as_matrix(X, x_name, rows="samples", cols="features")
     y = as_matrix(Y, y_name, rows="samples", cols="targets")
-    _check_same_samples(X, Y, x.shape[0], y.shape[0], x_name, y_name)
+    check_same_samples(X, Y, x.shape[0], y.shape[0], x_name, y_name)
     return x, y
-
-
-def _check_same_samples(X, Y, n_x: int, n_y: int, x_name: str = "X", y_name: str = "Y"):
-    """Same number of rows; for two Recordings, the same stimulus (or time) sequence."""
-    if n_x != n_y:
-        raise ShapeMismatchError(
-            f"{x_name} has {n_x} samples but {y_name} has {n_y}; expected one row per sample "
-            f"in both (align them first, e.g. Y.align(X))"
-        )
-    if isinstance(X, Recording) and isinstance(Y, Recording):
-        for col in ("stimulus", "time"):
-            if col in X.samples and col in Y.samples:
-                a, b = X.samples[col].to_numpy(), Y.samples[col].to_numpy()
-                if not np.array_equal(a, b):
-                    first = int(np.flatnonzero(a != b)[0])
-                    raise AlignmentError(
-                        f"{x_name} and {y_name} describe different samples: {col} "
-                        f"{a[first]!r} vs {b[first]!r} at row {first}; expected the same "
-                        f"{col} sequence (use {y_name}.align({x_name}, on={col!r}))"
-                    )
-                break
 
 
 def _check_targets_vary(y: np.ndarray, name: str, Y=None):
@@ -85,60 +64,6 @@ def _target_ids(Y, n: int) -> np.ndarray:
 def _check_alphas(alphas) -> np.ndarray:
     a = check_positive(alphas, "alphas")
     return np.sort(a)
-
-
-def _folds(cv, n: int, groups, recordings) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Turn ``cv`` into a list of (train, test) index arrays."""
-    from sklearn.model_selection import GroupKFold, KFold, LeaveOneGroupOut
-
-    if isinstance(cv, str):
-        for rec in recordings:
-            if isinstance(rec, Recording) and cv in rec.samples:
-                groups = rec.samples[cv].to_numpy()
-                break
-        else:
-            raise ArgumentError(
-                f"cv={cv!r} names no column of the samples table; expected an integer, a "
-                f"splitter, a list of (train, test) or the name of a samples column such as "
-                f"'run' (leave one run out)"
-            )
-        if len(np.unique(groups)) < 2:
-            raise ArgumentError(f"cv={cv!r} has a single value; leave-one-out needs at least 2")
-        splits = LeaveOneGroupOut().split(np.zeros((n, 1)), groups=groups)
-    elif isinstance(cv, numbers.Integral) and not isinstance(cv, bool):
-        k = check_int(cv, "cv", minimum=2, maximum=n)
-        if groups is not None:
-            splits = GroupKFold(n_splits=k).split(np.zeros((n, 1)), groups=np.asarray(groups))
-        else:
-            splits = KFold(n_splits=k).split(np.zeros((n, 1)))
-    elif hasattr(cv, "split"):
-        splits = cv.split(np.zeros((n, 1)), groups=groups)
-    else:
-        try:
-            splits = list(cv)
-        except TypeError:
-            raise ArgumentError(
-                f"cv has type {type(cv).__name__}; expected an integer, a scikit-learn "
-                f"splitter, a list of (train, test) index arrays or a samples column name"
-            ) from None
-    folds = []
-    for k, (train, test) in enumerate(splits):
-        train, test = np.asarray(train), np.asarray(test)
-        if train.dtype == bool:
-            train = np.flatnonzero(train)
-        if test.dtype == bool:
-            test = np.flatnonzero(test)
-        if len(train) < 2 or len(test) < 2:
-            raise ArgumentError(
-                f"cv fold {k} has {len(train)} training and {len(test)} test samples; "
-                f"expected at least 2 of each"
-            )
-        if train.min() < 0 or test.min() < 0 or max(train.max(), test.max()) >= n:
-            raise ArgumentError(f"cv fold {k} indexes outside the {n} samples")
-        folds.append((train, test))
-    if not folds:
-        raise ArgumentError("cv produced no folds; expected at least one (train, test) split")
-    return folds
 
 
 # --------------------------------------------------------------------------- linear algebra
@@ -331,27 +256,6 @@ def _target_chunk_size(n, n_test_max, n_alphas, k, n_targets, max_memory):
     return chunk_size(n_targets, per_target, max_memory, minimum=1), alpha_block
 
 
-def _r2(y: np.ndarray, pred: np.ndarray) -> np.ndarray:
-    """R^2 per column, as scikit-learn's ``r2_score(multioutput='raw_values')``."""
-    ss_res = np.einsum("ij,ij->j", y - pred, y - pred)
-    yc = y - y.mean(axis=0)
-    ss_tot = np.einsum("ij,ij->j", yc, yc)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        r2 = 1.0 - ss_res / ss_tot
-    # scikit-learn's convention for constant targets: 1 if predicted exactly, else 0
-    const = ss_tot == 0
-    r2[const] = np.where(ss_res[const] == 0, 1.0, 0.0)
-    return r2
-
-
-def _pearson(y: np.ndarray, pred: np.ndarray) -> np.ndarray:
-    yc = y - y.mean(axis=0)
-    pc = pred - pred.mean(axis=0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.einsum("ij,ij->j", yc, pc) / np.sqrt(
-            np.einsum("ij,ij->j", yc, yc) * np.einsum("ij,ij->j", pc, pc))
-
-
 # --------------------------------------------------------------------------- estimators
 class _RidgeBase(BaseEstimator):
     """Shared prediction and scoring of the ridge estimators."""
@@ -418,7 +322,7 @@ class _RidgeBase(BaseEstimator):
         pred = self.predict(X)
         if y.shape != pred.shape:
             raise ShapeMismatchError(f"Y has shape {y.shape}; expected {pred.shape} (samples of X, targets of fit)")
-        scores = _r2(y, pred) if metric == "r2" else _pearson(y, pred)
+        scores = r2_scores(y, pred) if metric == "r2" else correlation_scores(y, pred)
         if ceiling is None:
             return scores
         from .ceiling import normalise_scores
@@ -543,7 +447,7 @@ class RidgeCV(_RidgeBase):
         x, y = _inputs(X, Y)
         _check_targets_vary(y, "Y", Y)
         n, p = x.shape
-        folds_idx = _folds(self.cv, n, groups, (Y, X))
+        folds_idx = cv_folds(self.cv, n, groups, (Y, X))
         fold_data = [_Fold(x, tr, te, self.fit_intercept, self.solver) for tr, te in folds_idx]
         x_mean = x.mean(axis=0) if self.fit_intercept else np.zeros(p)
         xc = x - x_mean if self.fit_intercept else x
@@ -733,7 +637,7 @@ class BandedRidgeCV(_RidgeBase):
         n = x_all.shape[0]
         bounds = np.cumsum([0] + [a.shape[1] for a in arrays])
         cands = self._candidates(len(arrays))
-        folds_idx = _folds(self.cv, n, groups, (Y, *items))
+        folds_idx = cv_folds(self.cv, n, groups, (Y, *items))
         t = y.shape[1]
         best = np.full(t, -np.inf)
         best_alpha = np.full(t, alphas[0])
