@@ -17,8 +17,8 @@ def axes_or_new(ax=None, figsize=(5, 4)):
     >>> import matplotlib
     >>> matplotlib.use("Agg")
     >>> ax = axes_or_new(figsize=(3, 2))
-    >>> tuple(ax.figure.get_size_inches())
-    (3.0, 2.0)
+    >>> ax.figure.get_size_inches().tolist()
+    [3.0, 2.0]
     """
     import matplotlib.pyplot as plt
 
