@@ -42,7 +42,7 @@ def main(argv=None):
     from rsatoolbox.rdm import RDMs
 
     from neurotk.rsa import RDM, bootstrap
-    from neurotk.rsa.compare import compare_vectors
+    from neurotk.rsa import compare_vectors
     from neurotk.rsa.inference import _resampled_pairs
 
     n_cond, n_models, n_boot = (40, 8, 100) if args.quick else (92, 20, 1000)

@@ -106,7 +106,7 @@ class ComparisonReport:
 
         fig, axes = plt.subplots(1, 2, figsize=(9, 4.2), constrained_layout=True)
         for ax, (kind, stack) in zip(axes, [("brain area", self.area_rdms[-1]), ("network layer", self.layer_rdms[-1])]):
-            coords = rsa.mds(stack)
+            coords = rsa.classical_mds(stack)
             plot_embedding(coords, categories=self.categories, ax=ax, title=f"MDS of {kind} {stack.names[0]}")
         figs["mds"] = fig
 

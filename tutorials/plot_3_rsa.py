@@ -67,7 +67,7 @@ mean_it = rsa.RDM(subject_rdms.vectors.mean(axis=0), subject_rdms.conditions, ["
                   metric="correlation")
 fig, axes = plt.subplots(1, 3, figsize=(15, 4.5), constrained_layout=True)
 plot_rdm(mean_it.subset(mean_it.conditions[order]), ax=axes[0], categories=first.categories[order], rank=True)
-plot_embedding(rsa.mds(mean_it), categories=first.categories, ax=axes[1], title="MDS of IT")
+plot_embedding(rsa.classical_mds(mean_it), categories=first.categories, ax=axes[1], title="MDS of IT")
 above_zero = table["ci_low"].to_numpy() > 0
 plot_model_comparison(table, ax=axes[2], noise_ceiling=(ceiling.lower, ceiling.upper),
                       significant=above_zero, method="spearman", xlabel="network layer",

@@ -1,8 +1,10 @@
 """Figures for representational similarity analysis.
 
 Each function takes what :mod:`neurotk.rsa` returns (an RDM, MDS coordinates, a tidy
-table of scores) and returns the matplotlib Axes it drew on. Nothing here computes an
-analysis.
+table of scores, the numbers of a result) and returns the matplotlib Axes it drew on.
+Nothing here computes an analysis, and nothing here imports :mod:`neurotk.rsa`: the
+result objects hand over their numbers (an RDM its percentile ranks, through
+``RDM.ranks()``).
 """
 
 from __future__ import annotations
@@ -11,16 +13,18 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ArgumentError, ShapeMismatchError
+from .layout import axes_or_new
 
-__all__ = ["plot_rdm", "plot_embedding", "plot_model_comparison", "plot_layer_area"]
-
-
-def _axes(ax, figsize=(5, 4)):
-    import matplotlib.pyplot as plt
-
-    if ax is None:
-        _, ax = plt.subplots(figsize=figsize, constrained_layout=True)
-    return ax
+__all__ = [
+    "plot_rdm",
+    "plot_embedding",
+    "plot_model_comparison",
+    "plot_noise_ceiling",
+    "plot_layer_area",
+    "plot_permutation_null",
+    "plot_ssm",
+    "plot_kernel_analysis",
+]
 
 
 def _category_runs(categories):
@@ -36,14 +40,19 @@ def plot_rdm(rdm, ax=None, index: int = 0, categories=None, rank: bool = False, 
 
     Parameters
     ----------
-    rdm : RDM
-        The RDM (the ``index``-th of a stack is drawn).
+    rdm : RDM or array-like
+        A :class:`~neurotk.rsa.RDM` (the ``index``-th of a stack is drawn), or a square
+        dissimilarity matrix (n, n) or a stack of them (n_rdms, n, n); for a condensed
+        vector, pass ``neurotk.rsa.as_rdm(vector)``.
     ax : matplotlib Axes, optional
+    index : int, default 0
+        Which RDM of a stack to draw.
     categories : array-like, shape (n_conditions,), optional
         A category per condition (e.g. digit class). Conditions are drawn in the RDM's
         order; sort them by category first (``rdm.subset``) for contiguous bands.
     rank : bool, default False
-        Show rank-transformed dissimilarities (percentiles), as RSA figures often do.
+        Show rank-transformed dissimilarities (percentiles), as RSA figures often do: the
+        RDM's own :meth:`~neurotk.rsa.RDM.ranks`, so ``rank=True`` needs an RDM.
     cmap, title, colorbar
         Display options.
 
@@ -61,23 +70,23 @@ def plot_rdm(rdm, ax=None, index: int = 0, categories=None, rank: bool = False, 
     'V1'
     """
     import matplotlib.colors as mcolors
-    from scipy.stats import rankdata
 
-    from ..rsa.rdm import as_rdm
-
-    rdm = as_rdm(rdm)
-    if not 0 <= index < rdm.n_rdms:
-        raise ArgumentError(f"index={index}; expected 0 <= index < {rdm.n_rdms} (the number of RDMs)")
-    ax = _axes(ax)
-    matrix = rdm.matrices[index]
-    label = f"dissimilarity ({rdm.metric})" if rdm.metric else "dissimilarity"
+    matrices, names, metric = _rdm_parts(rdm)
+    n_rdms, n = matrices.shape[0], matrices.shape[1]
+    if not 0 <= index < n_rdms:
+        raise ArgumentError(f"index={index}; expected 0 <= index < {n_rdms} (the number of RDMs)")
     if rank:
-        i, j = np.triu_indices(rdm.n_conditions, 1)
-        ranks = rankdata(matrix[i, j]) / len(i) * 100
-        matrix = np.zeros_like(matrix)
-        matrix[i, j] = matrix[j, i] = ranks
+        if not hasattr(rdm, "ranks"):
+            raise ArgumentError(
+                "rank=True draws the RDM's percentile ranks (RDM.ranks()), but rdm is an array; "
+                "pass neurotk.rsa.as_rdm(rdm), or the ranks themselves with rank=False"
+            )
+        matrix = rdm[index].ranks().matrices[0]
         label = "dissimilarity (percentile)"
-    n = rdm.n_conditions
+    else:
+        matrix = matrices[index]
+        label = f"dissimilarity ({metric})" if metric else "dissimilarity"
+    ax = axes_or_new(ax)
     image = ax.imshow(matrix, cmap=cmap, interpolation="nearest", extent=(-0.5, n - 0.5, n - 0.5, -0.5))
     if colorbar:
         ax.figure.colorbar(image, ax=ax, label=label, shrink=0.85)
@@ -103,8 +112,23 @@ def plot_rdm(rdm, ax=None, index: int = 0, categories=None, rank: bool = False, 
         ax.set_yticks([])
     ax.set_xlabel("condition")
     ax.set_ylabel("condition")
-    ax.set_title(title if title is not None else rdm.names[index])
+    ax.set_title(title if title is not None else names[index])
     return ax
+
+
+def _rdm_parts(rdm):
+    """Square matrices (n_rdms, n, n), names and metric of an RDM or of square array(s)."""
+    if hasattr(rdm, "matrices") and hasattr(rdm, "names"):
+        return rdm.matrices, rdm.names, getattr(rdm, "metric", None)
+    m = np.asarray(rdm, dtype=float)
+    if m.ndim == 2:
+        m = m[None]
+    if m.ndim != 3 or m.shape[1] != m.shape[2] or m.shape[1] < 2:
+        raise ShapeMismatchError(
+            f"rdm has shape {np.shape(rdm)}; expected an RDM or square dissimilarity matrices, (n, n) or "
+            f"(n_rdms, n, n) (for a condensed vector pass neurotk.rsa.as_rdm(vector))"
+        )
+    return m, [str(k) for k in range(m.shape[0])], None
 
 
 def _rect(x, y, w, h, colour):
@@ -139,7 +163,7 @@ def plot_embedding(coordinates, categories=None, ax=None, title: str | None = No
     xy = np.asarray(getattr(coordinates, "coordinates", coordinates), dtype=float)
     if xy.ndim != 2 or xy.shape[1] < 2:
         raise ShapeMismatchError(f"coordinates has shape {xy.shape}; expected (n_conditions, 2)")
-    ax = _axes(ax, (4.5, 4))
+    ax = axes_or_new(ax, (4.5, 4))
     if categories is None:
         ax.scatter(xy[:, 0], xy[:, 1], s=25)
     else:
@@ -171,7 +195,8 @@ def plot_model_comparison(scores, ax=None, noise_ceiling=None, significant=None,
         Columns ``model``, ``score`` and optionally ``ci_low``, ``ci_high`` (as returned by
         ``bootstrap(...).to_frame()``).
     noise_ceiling : (lower, upper), optional
-        Drawn as a grey band.
+        Drawn as a grey band (:func:`plot_noise_ceiling`), e.g. an
+        :class:`~neurotk.rsa.RDMNoiseCeiling`.
     significant : array-like of bool, optional
         Models marked with an asterisk (e.g. p < 0.05 after correction).
     method : str, optional
@@ -196,7 +221,7 @@ def plot_model_comparison(scores, ax=None, noise_ceiling=None, significant=None,
     for col in ("model", "score"):
         if col not in table:
             raise ArgumentError(f"scores has no column {col!r}; its columns are {list(table.columns)}")
-    ax = _axes(ax, (max(3.0, 0.6 * len(table) + 1.5), 3.5))
+    ax = axes_or_new(ax, (max(3.0, 0.6 * len(table) + 1.5), 3.5))
     x = np.arange(len(table))
     has_ci = {"ci_low", "ci_high"} <= set(table.columns)
     ax.bar(x, table["score"], color="tab:blue", alpha=0.85)
@@ -207,9 +232,7 @@ def plot_model_comparison(scores, ax=None, noise_ceiling=None, significant=None,
         ax.vlines(x, low, high, color="black", lw=1.0)
         ax.plot(np.r_[x, x], np.r_[low, high], linestyle="none", marker="_", markersize=8, color="black")
     if noise_ceiling is not None:
-        low, high = noise_ceiling
-        ax.axhspan(low, high, color="0.6", alpha=0.35, zorder=0, label="noise ceiling")
-        ax.legend(loc="upper left", fontsize="small")
+        plot_noise_ceiling(noise_ceiling, ax=ax)
     if significant is not None:
         significant = np.asarray(significant, dtype=bool)
         top = table["ci_high"].to_numpy() if has_ci else table["score"].to_numpy()
@@ -221,6 +244,43 @@ def plot_model_comparison(scores, ax=None, noise_ceiling=None, significant=None,
     ax.set_xlabel(xlabel)
     if title:
         ax.set_title(title)
+    return ax
+
+
+def plot_noise_ceiling(noise_ceiling, ax=None):
+    """The noise ceiling of RDM comparisons as a grey band, with a legend entry.
+
+    Parameters
+    ----------
+    noise_ceiling : (lower, upper)
+        E.g. the :class:`~neurotk.rsa.RDMNoiseCeiling` of :func:`neurotk.rsa.noise_ceiling`.
+    ax : matplotlib Axes, optional
+        Drawn on (as :func:`plot_model_comparison` does); a new figure otherwise, with the
+        y-axis labelled.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> ax = plot_noise_ceiling((0.4, 0.6))
+    >>> ax.get_legend().get_texts()[0].get_text()
+    'noise ceiling'
+    """
+    try:
+        low, high = (float(v) for v in noise_ceiling)
+    except (TypeError, ValueError):
+        raise ArgumentError(f"noise_ceiling={noise_ceiling!r}; expected two numbers (lower, upper)") from None
+    new = ax is None
+    ax = axes_or_new(ax, (3.0, 3.5))
+    ax.axhspan(low, high, color="0.6", alpha=0.35, zorder=0, label="noise ceiling")
+    ax.legend(loc="upper left", fontsize="small")
+    if new:
+        ax.set_xticks([])
+        ax.set_ylabel("RDM similarity")
     return ax
 
 
@@ -259,7 +319,7 @@ def plot_layer_area(scores, ax=None, value: str = "score", title: str | None = N
     areas = list(pd.unique(table["area"]))
     layers = list(pd.unique(table["layer"]))
     grid = table.pivot_table(index="area", columns="layer", values=value, aggfunc="mean").loc[areas, layers]
-    ax = _axes(ax, (1.2 * len(layers) + 2.5, 0.7 * len(areas) + 1.5))
+    ax = axes_or_new(ax, (1.2 * len(layers) + 2.5, 0.7 * len(areas) + 1.5))
     image = ax.imshow(grid.to_numpy(), cmap=cmap, aspect="auto")
     ax.figure.colorbar(image, ax=ax, label=value if label is None else label)
     for r, row in enumerate(grid.to_numpy()):
@@ -274,4 +334,124 @@ def plot_layer_area(scores, ax=None, value: str = "score", title: str | None = N
     ax.set_ylabel("brain area")
     if title:
         ax.set_title(title)
+    return ax
+
+
+def plot_permutation_null(null, observed: float, p_value: float | None = None, ax=None, method: str | None = None,
+                          title: str | None = None):
+    """Histogram of a permutation null distribution with the observed value marked.
+
+    Parameters
+    ----------
+    null : array-like, shape (n_permutations,)
+        Similarities under permuted condition labels (one model of a
+        :class:`~neurotk.rsa.PermutationResult`).
+    observed : float
+        The similarity with the true labels (a red line).
+    p_value : float, optional
+        Shown in the legend.
+    method : str, optional
+        The comparison method, for the x-axis label.
+    title : str, optional
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import matplotlib, numpy as np
+    >>> matplotlib.use("Agg")
+    >>> ax = plot_permutation_null(np.random.default_rng(0).normal(size=200), 2.5, 0.005, method="spearman")
+    >>> ax.get_xlabel()
+    'RDM similarity (spearman)'
+    """
+    ax = axes_or_new(ax, (4.5, 3.2))
+    ax.hist(np.asarray(null, dtype=float), bins=30, color="0.6", label="permutation null")
+    label = "observed" if p_value is None else f"observed (p = {p_value:.3g})"
+    ax.axvline(observed, color="tab:red", label=label)
+    ax.set_xlabel(f"RDM similarity ({method})" if method else "RDM similarity")
+    ax.set_ylabel("permutations")
+    if title is not None:
+        ax.set_title(title)
+    ax.legend(fontsize="small")
+    return ax
+
+
+def plot_ssm(score: float, null=(), bootstrap=(), ax=None):
+    """Histograms of the SSM permutation null and bootstrap, with the score marked.
+
+    Parameters
+    ----------
+    score : float
+        The similarity of similarity matrices (a black line).
+    null : array-like, optional
+        Scores under permuted conditions (:attr:`neurotk.rsa.SSMResult.null`).
+    bootstrap : array-like, optional
+        Finite scores over resampled channels.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import matplotlib, numpy as np
+    >>> matplotlib.use("Agg")
+    >>> rng = np.random.default_rng(0)
+    >>> ax = plot_ssm(0.6, null=rng.normal(0, 0.1, 100), bootstrap=rng.normal(0.6, 0.05, 50))
+    >>> [t.get_text() for t in ax.get_legend().get_texts()]
+    ['permutation null', 'bootstrap over channels', 'SSM = 0.600']
+    """
+    null, bootstrap = np.asarray(null, dtype=float), np.asarray(bootstrap, dtype=float)
+    ax = axes_or_new(ax, (5, 3.5))
+    if len(null):
+        ax.hist(null, bins=30, alpha=0.6, label="permutation null")
+    if len(bootstrap):
+        ax.hist(bootstrap, bins=30, alpha=0.6, label="bootstrap over channels")
+    ax.axvline(score, color="k", lw=2, label=f"SSM = {score:.3f}")
+    ax.set_xlabel("SSM (Spearman correlation of similarity matrices)")
+    ax.set_ylabel("count")
+    ax.legend(frameon=False)
+    return ax
+
+
+def plot_kernel_analysis(complexity, precision, auc: float | None = None, log: bool = True, ax=None, **kwargs):
+    """Precision against complexity of a kernel analysis (Cadieu et al. 2013).
+
+    Parameters
+    ----------
+    complexity, precision : array-like, shape (D,)
+        The curve (:class:`~neurotk.rsa.KernelAnalysisResult`).
+    auc : float, optional
+        Shown in the default legend label.
+    log : bool, default True
+        A logarithmic complexity axis.
+    **kwargs
+        Passed to matplotlib's ``plot`` (several curves on one Axes: pass ``ax`` and
+        ``label``).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import matplotlib, numpy as np
+    >>> matplotlib.use("Agg")
+    >>> ax = plot_kernel_analysis(np.arange(1, 5) / 4, [0.4, 0.7, 0.9, 1.0], auc=0.8)
+    >>> ax.get_legend().get_texts()[0].get_text()
+    'KA-AUC = 0.800'
+    """
+    ax = axes_or_new(ax, (4.5, 3.5))
+    if auc is not None:
+        kwargs.setdefault("label", f"KA-AUC = {auc:.3f}")
+    ax.plot(complexity, precision, **kwargs)
+    if log:
+        ax.set_xscale("log")
+    ax.set_xlabel("complexity (kernel principal components / D)")
+    ax.set_ylabel("precision (1 - normalised loss)")
+    ax.set_ylim(0, 1.02)
+    if kwargs.get("label") is not None:
+        ax.legend(frameon=False)
     return ax

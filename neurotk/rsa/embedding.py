@@ -1,4 +1,18 @@
-"""Low-dimensional embeddings of RDMs: classical (Torgerson) and metric MDS."""
+"""Low-dimensional embeddings of RDMs by multidimensional scaling (MDS).
+
+:func:`classical_mds` places the conditions of an RDM in a few dimensions by classical
+(Torgerson) scaling, optionally refined by metric MDS (SMACOF), and returns an
+:class:`Embedding`; :func:`classical_coordinates` is the Torgerson kernel on one condensed
+vector (topological RSA simulates data from it). Not to be confused with the most
+discriminative stimuli of :mod:`neurotk.clustering`.
+
+Examples
+--------
+>>> import numpy as np
+>>> from neurotk.rsa import classical_mds
+>>> classical_mds(np.array([[0.0, 1.0, 2.0], [1.0, 0.0, 1.0], [2.0, 1.0, 0.0]]))
+Embedding(classical, 3 conditions x 2 dimensions, stress=0.0000)
+"""
 
 from __future__ import annotations
 
@@ -7,11 +21,13 @@ import inspect
 import numpy as np
 import pandas as pd
 
+from .._validation import check_int
 from ..errors import ArgumentError, ShapeMismatchError
+from ..results import Result
 from ..utils import as_rng
-from .rdm import as_rdm, pair_index
+from .rdms import as_rdm, n_conditions_from_pairs, pair_index
 
-__all__ = ["mds", "MDSResult"]
+__all__ = ["classical_mds", "classical_coordinates", "Embedding"]
 
 
 def _square(vector: np.ndarray, n: int) -> np.ndarray:
@@ -22,13 +38,37 @@ def _square(vector: np.ndarray, n: int) -> np.ndarray:
     return m
 
 
-def _classical(vector: np.ndarray, n: int, n_components: int | None):
-    """Torgerson MDS of a condensed distance vector.
+def classical_coordinates(vector, n_components: int | None = None):
+    """Classical (Torgerson) MDS of one condensed distance vector.
 
-    Returns coordinates (n, k) (k = n_components, or the number of positive eigenvalues
-    when None), all eigenvalues of the double-centred matrix in descending order, and
-    that matrix ``B = -1/2 J D**2 J``.
+    Double-centres the squared distances, ``B = -1/2 J D**2 J``, and scales its leading
+    eigenvectors by the square roots of their eigenvalues (negative ones count as 0). The
+    sign of each axis is fixed: its largest-magnitude coordinate is positive. This is the
+    kernel of :func:`classical_mds`, without the fit statistics.
+
+    Parameters
+    ----------
+    vector : array-like, shape (n_pairs,)
+        Condensed distances (scipy ``squareform`` order).
+    n_components : int, optional
+        Dimensions kept; default: as many as there are positive eigenvalues.
+
+    Returns
+    -------
+    coordinates : ndarray (n_conditions, k)
+    eigenvalues : ndarray (n_conditions,)
+        All eigenvalues of ``B``, descending.
+    b : ndarray (n_conditions, n_conditions)
+        The double-centred matrix ``B``.
+
+    Examples
+    --------
+    >>> coords, eigenvalues, _ = classical_coordinates([1.0, 2.0, 1.0])  # three points on a line
+    >>> coords.round(6).tolist()
+    [[1.0], [0.0], [-1.0]]
     """
+    vector = np.asarray(vector, dtype=np.float64)
+    n = n_conditions_from_pairs(vector.shape[0], "vector")
     d2 = _square(vector, n) ** 2
     b = d2 - d2.mean(axis=0, keepdims=True)
     b = b - b.mean(axis=1, keepdims=True)
@@ -57,8 +97,8 @@ def _condensed_distances(coords: np.ndarray) -> np.ndarray:
     return np.sqrt(np.einsum("pk,pk->p", diff, diff))
 
 
-class MDSResult:
-    """Coordinates of an MDS embedding, with condition labels and fit statistics.
+class Embedding(Result):
+    """Coordinates of an MDS embedding of an RDM, with condition labels and fit statistics.
 
     Attributes
     ----------
@@ -77,7 +117,16 @@ class MDSResult:
     explained : float
         Fraction of the positive eigenvalue mass captured by the kept dimensions.
     metric : bool
-        Whether metric (SMACOF) MDS was used.
+        Whether metric (SMACOF) MDS refined the classical solution.
+    name : str or None
+        The name of the RDM embedded.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> emb = Embedding(np.eye(3)[:, :2], ["a", "b", "c"], None, 0.1, 0.2, 0.9, False, name="V1")
+    >>> emb
+    Embedding(classical, 3 conditions x 2 dimensions, stress=0.1000)
     """
 
     def __init__(self, coordinates, conditions, eigenvalues, stress, strain, explained, metric, name=None):
@@ -106,10 +155,10 @@ class MDSResult:
         Examples
         --------
         >>> import numpy as np
-        >>> from neurotk.rsa import mds
+        >>> from neurotk.rsa import classical_mds
         >>> x = np.random.default_rng(0).normal(size=(5, 3))
         >>> d = np.linalg.norm(x[:, None] - x[None], axis=-1)
-        >>> mds(d).to_frame().columns.tolist()
+        >>> classical_mds(d).to_frame().columns.tolist()
         ['condition', 'dim1', 'dim2']
         """
         frame = pd.DataFrame(self.coordinates, columns=[f"dim{k + 1}" for k in range(self.n_components)])
@@ -137,9 +186,9 @@ class MDSResult:
         --------
         >>> import matplotlib, numpy as np
         >>> matplotlib.use("Agg")
-        >>> from neurotk.rsa import mds
+        >>> from neurotk.rsa import classical_mds
         >>> x = np.random.default_rng(0).normal(size=(5, 3))
-        >>> ax = mds(np.linalg.norm(x[:, None] - x[None], axis=-1)).plot()
+        >>> ax = classical_mds(np.linalg.norm(x[:, None] - x[None], axis=-1)).plot()
         >>> ax.get_xlabel()
         'dimension 1'
         """
@@ -156,7 +205,7 @@ class MDSResult:
     def __repr__(self) -> str:
         kind = "metric" if self.metric else "classical"
         return (
-            f"MDSResult({kind}, {len(self)} conditions x {self.n_components} dimensions, "
+            f"Embedding({kind}, {len(self)} conditions x {self.n_components} dimensions, "
             f"stress={self.stress:.4f})"
         )
 
@@ -175,16 +224,17 @@ def _sklearn_mds(dist: np.ndarray, n_components: int, init: np.ndarray, random_s
     return model.fit_transform(dist, init=init)
 
 
-def mds(rdm, n_components: int = 2, metric: bool = False, random_state=None) -> MDSResult:
-    """Embed the conditions of an RDM in ``n_components`` dimensions.
+def classical_mds(rdm, n_components: int = 2, metric: bool = False, random_state=None) -> Embedding:
+    """Embed the conditions of an RDM in ``n_components`` dimensions by classical MDS.
 
-    Classical (Torgerson) MDS, the default, double-centres the squared dissimilarities,
+    Classical (Torgerson) MDS double-centres the squared dissimilarities,
     ``B = -1/2 J D**2 J``, and takes the eigenvectors of the largest eigenvalues scaled
-    by their square roots: when the RDM holds Euclidean distances of a configuration in
-    ``n_components`` or fewer dimensions, it is recovered exactly (up to rotation,
-    reflection and translation). Metric MDS (``metric=True``) then minimises the raw
+    by their square roots (:func:`classical_coordinates`): when the RDM holds Euclidean
+    distances of a configuration in ``n_components`` or fewer dimensions, it is recovered
+    exactly (up to rotation, reflection and translation). With ``metric=True`` the
+    classical solution is the start of metric MDS, which refines it by minimising the raw
     stress with scikit-learn's SMACOF (:class:`sklearn.manifold.MDS` on the precomputed
-    dissimilarities), started from the classical solution.
+    dissimilarities).
 
     Parameters
     ----------
@@ -193,13 +243,13 @@ def mds(rdm, n_components: int = 2, metric: bool = False, random_state=None) -> 
     n_components : int, default 2
         Number of dimensions, at most the number of conditions.
     metric : bool, default False
-        Metric (SMACOF) instead of classical MDS.
+        Refine the classical solution by metric MDS (SMACOF).
     random_state : None, int or Generator
         Seed for the metric MDS solver.
 
     Returns
     -------
-    MDSResult
+    Embedding
         ``.coordinates`` (n_conditions, n_components), ``.conditions``, ``.eigenvalues``,
         ``.stress``, ``.strain``, ``.explained``, ``.plot(ax=None, labels=None)``; it also
         converts with ``np.asarray``.
@@ -207,10 +257,10 @@ def mds(rdm, n_components: int = 2, metric: bool = False, random_state=None) -> 
     Examples
     --------
     >>> import numpy as np
-    >>> from neurotk.rsa import mds
+    >>> from neurotk.rsa import classical_mds
     >>> square = np.array([[0, 0], [1, 0], [1, 1], [0, 1]], dtype=float)
     >>> d = np.linalg.norm(square[:, None] - square[None], axis=-1)
-    >>> emb = mds(d)
+    >>> emb = classical_mds(d)
     >>> emb.coordinates.shape
     (4, 2)
     >>> round(emb.stress, 10), round(emb.explained, 10)
@@ -225,9 +275,8 @@ def mds(rdm, n_components: int = 2, metric: bool = False, random_state=None) -> 
     vec = rdm.vectors[0]
     if np.isnan(vec).any():
         raise ArgumentError("rdm contains NaN dissimilarities; MDS needs a complete RDM")
-    if not isinstance(n_components, (int, np.integer)) or not 1 <= n_components <= n:
-        raise ArgumentError(f"n_components={n_components!r}; expected an integer in [1, {n}] (the number of conditions)")
-    coords, evals, b = _classical(vec, n, int(n_components))
+    n_components = check_int(n_components, "n_components", 1, n)  # at most the number of conditions
+    coords, evals, b = classical_coordinates(vec, n_components)
     pos = np.clip(evals, 0.0, None)
     explained = pos[: int(n_components)].sum() / pos.sum() if pos.sum() > 0 else 1.0
     if metric:
@@ -240,4 +289,4 @@ def mds(rdm, n_components: int = 2, metric: bool = False, random_state=None) -> 
     denom = np.sum(vec**2)
     stress = np.sqrt(np.sum((vec - dhat) ** 2) / denom) if denom > 0 else 0.0
     name = rdm.names[0]
-    return MDSResult(coords, rdm.conditions, evals, stress, strain, explained, metric, name=name)
+    return Embedding(coords, rdm.conditions, evals, stress, strain, explained, metric, name=name)

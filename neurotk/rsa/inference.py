@@ -1,8 +1,10 @@
 """Statistical inference for RSA: bootstrap, permutation tests, noise ceilings, model comparison.
 
-All comparisons go through :func:`neurotk.rsa.compare.compare_vectors`, so every method
+All comparisons go through :func:`neurotk.rsa.compare_vectors`, so every method
 (pearson, spearman, kendall tau-a, tau-b, rho-a, cosine and the whitened variants) behaves
-exactly as in :func:`neurotk.rsa.compare`.
+exactly as in :func:`neurotk.rsa.compare`. The results are :class:`BootstrapResult`,
+:class:`PermutationResult` and :class:`RDMNoiseCeiling` (``lower, upper =
+noise_ceiling(...)``); :func:`compare_models` returns a table.
 
 Resampling conditions follows rsatoolbox's ``bootstrap_sample_pattern``: conditions are
 drawn with replacement, the RDMs are expanded to the drawn conditions (a condition drawn
@@ -19,10 +21,13 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from .._validation import check_choice, check_float, check_int
 from ..errors import AlignmentError, ArgumentError, ShapeMismatchError, describe_values
 from ..parallel import map_chunks
+from ..results import Result
 from ..utils import as_rng
-from .rdm import RDM, as_rdm, pair_index, stack_rdms
+from .comparison import canonical_method, compare_vectors, whiten_vectors
+from .rdms import RDM, as_rdm, n_conditions_from_pairs, pair_index, stack_rdms
 
 __all__ = [
     "bootstrap",
@@ -31,7 +36,7 @@ __all__ = [
     "compare_models",
     "BootstrapResult",
     "PermutationResult",
-    "NoiseCeiling",
+    "RDMNoiseCeiling",
 ]
 
 _RESAMPLE = ("conditions", "subjects", "both")
@@ -39,26 +44,6 @@ _CHUNK = 64  # bootstrap samples per parallel task
 
 
 # --------------------------------------------------------------------------- helpers
-def _compare_vectors(a, b, method):
-    from .compare import compare_vectors
-
-    return compare_vectors(a, b, method=method)
-
-
-def _method(method) -> str:
-    """Canonical method name (validated by compare.py's alias table)."""
-    from .compare import METHODS
-
-    key = str(method).strip().lower() if isinstance(method, str) else None
-    for name, aliases in METHODS.items():
-        if key in aliases:
-            return name
-    raise ArgumentError(
-        f"method={method!r} is not a known RDM comparison; expected one of "
-        f"{sorted(a for v in METHODS.values() for a in v)}"
-    )
-
-
 def _as_models(model_rdms) -> RDM:
     if isinstance(model_rdms, (list, tuple)) and model_rdms and isinstance(model_rdms[0], RDM):
         return stack_rdms(model_rdms)
@@ -88,12 +73,6 @@ def _check_data(data_rdm, name="data_rdm") -> RDM:
     if data.n_conditions < 3:
         raise ShapeMismatchError(f"{name} has {data.n_conditions} conditions; expected at least 3")
     return data
-
-
-def _check_count(value, name: str, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ArgumentError(f"{name}={value!r}; expected an integer >= {minimum}")
-    return int(value)
 
 
 def _resampled_pairs(sample: np.ndarray, n: int):
@@ -142,7 +121,7 @@ class _Evaluator:
             self.n_rows = r
 
     def full(self) -> np.ndarray:
-        return np.asarray(_compare_vectors(self.data, self.models, self.method), dtype=float)
+        return np.asarray(compare_vectors(self.data, self.models, self.method), dtype=float)
 
     def sample(self, idx: np.ndarray) -> np.ndarray:
         """Scores on the RDMs expanded to the (sorted) resampled conditions ``idx``."""
@@ -157,13 +136,13 @@ class _Evaluator:
             m = self.models[:, pos]
             d[:, same] = np.nan
             m[:, same] = np.nan
-            return np.asarray(_compare_vectors(d, m, self.method), dtype=float)
+            return np.asarray(compare_vectors(d, m, self.method), dtype=float)
         k = np.bincount(idx, minlength=self.n)
         counts = k[self.i] * k[self.j]  # times each original pair appears in the expanded RDM
         if self.fast_ranks:
             return self._spearman_sample(counts)
         take = np.repeat(np.arange(counts.size), counts)
-        return np.asarray(_compare_vectors(self.data[:, take], self.models[:, take], self.method), dtype=float)
+        return np.asarray(compare_vectors(self.data[:, take], self.models[:, take], self.method), dtype=float)
 
     def _spearman_sample(self, counts: np.ndarray) -> np.ndarray:
         """Spearman scores on the expanded RDMs, from pair counts (exact, no re-sorting).
@@ -191,7 +170,7 @@ class _Evaluator:
         weight = np.sqrt(counts[kept].astype(float))
         centred = (ranks - (counts.sum() + 1.0) / 2.0) * weight
         n_data = self.data.shape[0]
-        return np.asarray(_compare_vectors(centred[:n_data], centred[n_data:], "cosine"), dtype=float)
+        return np.asarray(compare_vectors(centred[:n_data], centred[n_data:], "cosine"), dtype=float)
 
 
 def _run_chunk(evaluator: _Evaluator, cond_idx, subj_weights) -> np.ndarray:
@@ -209,14 +188,60 @@ def _run_chunk(evaluator: _Evaluator, cond_idx, subj_weights) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- results
-class NoiseCeiling(NamedTuple):
-    """Lower (leave-one-subject-out) and upper (all subjects) bounds of the noise ceiling."""
-
+class _Bounds(NamedTuple):
     lower: float
     upper: float
 
 
-class BootstrapResult:
+class RDMNoiseCeiling(_Bounds, Result):
+    """Lower (leave-one-subject-out) and upper (all subjects) bounds of an RDM noise ceiling.
+
+    A named tuple, so ``lower, upper = noise_ceiling(...)``, ``nc.lower`` and ``nc[0]``
+    all work; it is also a :class:`~neurotk.results.Result` (table, band figure, file).
+    Not to be confused with :class:`neurotk.encoding.NoiseCeiling`, the per-unit
+    reliability of responses.
+
+    Attributes
+    ----------
+    lower, upper : float
+        Mean similarity of each data RDM with the pooled RDM of the other subjects (lower)
+        and of all subjects (upper).
+
+    Examples
+    --------
+    >>> nc = RDMNoiseCeiling(0.4, 0.6)
+    >>> lower, upper = nc
+    >>> nc
+    RDMNoiseCeiling(lower=0.4, upper=0.6)
+    >>> nc.to_frame().to_dict("records")
+    [{'lower': 0.4, 'upper': 0.6}]
+    """
+
+    __slots__ = ()
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row: ``lower``, ``upper``."""
+        return pd.DataFrame({"lower": [self.lower], "upper": [self.upper]})
+
+    def plot(self, ax=None):
+        """The ceiling as a grey band, as :meth:`BootstrapResult.plot` draws it; returns the Axes.
+
+        Draws through :func:`neurotk.plotting.rsa.plot_noise_ceiling`.
+
+        Examples
+        --------
+        >>> import matplotlib
+        >>> matplotlib.use("Agg")
+        >>> ax = RDMNoiseCeiling(0.4, 0.6).plot()
+        >>> [round(float(y), 2) for y in ax.get_ylim()], ax.get_ylabel()
+        ([0.39, 0.61], 'RDM similarity')
+        """
+        from ..plotting.rsa import plot_noise_ceiling
+
+        return plot_noise_ceiling(self, ax=ax)
+
+
+class BootstrapResult(Result):
     """Bootstrap distribution of model evaluations.
 
     Attributes
@@ -232,8 +257,18 @@ class BootstrapResult:
         Bootstrap standard error: the standard deviation of ``samples`` (ddof 1).
     model_names : list of str
     method, resample : str
-    noise_ceiling : NoiseCeiling or None
+    noise_ceiling : RDMNoiseCeiling or None
         Of the data RDMs (when there are at least 2).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> res = BootstrapResult(np.array([[0.5, 0.2], [0.7, 0.1], [0.6, 0.3]]), np.array([0.6, 0.2]),
+    ...                       ["a", "b"], "spearman", "conditions")
+    >>> res
+    BootstrapResult(2 models, 3 samples over conditions, method='spearman')
+    >>> res.sem.round(3).tolist()
+    [0.1, 0.1]
     """
 
     def __init__(self, samples, scores, model_names, method, resample, noise_ceiling=None, ci_level=0.95):
@@ -298,7 +333,7 @@ class BootstrapResult:
         )
 
 
-class PermutationResult:
+class PermutationResult(Result):
     """Observed model evaluations and their stimulus-label permutation null.
 
     Attributes
@@ -309,6 +344,15 @@ class PermutationResult:
         One-sided (greater): ``(1 + #{null >= observed}) / (1 + n_permutations)``.
     model_names : list of str
     method : str
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> res = PermutationResult(np.array([0.5]), np.array([[0.1], [0.6], [-0.2]]), ["m"], "spearman")
+    >>> res.p_values.tolist()
+    [0.5]
+    >>> res
+    PermutationResult(1 models, 3 permutations, method='spearman')
     """
 
     def __init__(self, observed, null, model_names, method):
@@ -333,19 +377,28 @@ class PermutationResult:
         )
 
     def plot(self, ax=None, model: int | str = 0):
-        """Histogram of the null of one model with the observed value; returns the Axes."""
-        import matplotlib.pyplot as plt
+        """Histogram of the null of one model (a position or a name) with the observed value.
 
-        k = self.model_names.index(model) if isinstance(model, str) else int(model)
-        if ax is None:
-            _, ax = plt.subplots(figsize=(4.5, 3.2))
-        ax.hist(self.null[:, k], bins=30, color="0.6", label="permutation null")
-        ax.axvline(self.observed[k], color="tab:red", label=f"observed (p = {self.p_values[k]:.3g})")
-        ax.set_xlabel(f"RDM similarity ({self.method})")
-        ax.set_ylabel("permutations")
-        ax.set_title(self.model_names[k])
-        ax.legend(fontsize="small")
-        return ax
+        Draws through :func:`neurotk.plotting.rsa.plot_permutation_null`; returns the Axes.
+
+        Examples
+        --------
+        >>> import matplotlib, numpy as np
+        >>> matplotlib.use("Agg")
+        >>> res = PermutationResult(np.array([0.5]), np.array([[0.1], [0.6], [-0.2]]), ["m"], "spearman")
+        >>> res.plot(model="m").get_title()
+        'm'
+        """
+        from ..plotting.rsa import plot_permutation_null
+
+        if isinstance(model, str):
+            if model not in self.model_names:
+                raise ArgumentError(f"model={model!r} is not a model of this test; its models are {self.model_names}")
+            k = self.model_names.index(model)
+        else:
+            k = int(model)
+        return plot_permutation_null(self.null[:, k], self.observed[k], self.p_values[k], ax=ax,
+                                     method=self.method, title=self.model_names[k])
 
     def __repr__(self) -> str:
         return f"PermutationResult({len(self.model_names)} models, {self.null.shape[0]} permutations, method={self.method!r})"
@@ -381,7 +434,7 @@ def bootstrap(
     model_rdms : RDM, list of RDM or array-like
         Candidate model RDMs over the same conditions (reordered to the data's labels).
     method : str, default "spearman"
-        Comparison method of :func:`neurotk.rsa.compare.compare_vectors`.
+        Comparison method of :func:`neurotk.rsa.compare_vectors`.
     n_bootstrap : int, default 1000
         Number of bootstrap samples.
     resample : {"conditions", "subjects", "both"}, default "conditions"
@@ -424,12 +477,10 @@ def bootstrap(
     """
     data = _check_data(data_rdm)
     models = _aligned(data, _as_models(model_rdms))
-    method = _method(method)
-    n_bootstrap = _check_count(n_bootstrap, "n_bootstrap")
-    if resample not in _RESAMPLE:
-        raise ArgumentError(f"resample={resample!r}; expected one of {list(_RESAMPLE)}")
-    if not 0 < ci_level < 1:
-        raise ArgumentError(f"ci_level={ci_level}; expected a number in (0, 1)")
+    method = canonical_method(method)
+    n_bootstrap = check_int(n_bootstrap, "n_bootstrap")
+    check_choice(resample, "resample", _RESAMPLE)
+    check_float(ci_level, "ci_level", low=0, high=1, low_open=True, high_open=True)
     n_subj, n = data.n_rdms, data.n_conditions
     if resample in ("subjects", "both") and n_subj < 2:
         raise ArgumentError(
@@ -464,7 +515,7 @@ def _permute_chunk(data: np.ndarray, models: np.ndarray, perms: np.ndarray, meth
     lo, hi = np.minimum(pi, pj), np.maximum(pi, pj)
     pos = n * lo - lo * (lo + 1) // 2 + hi - lo - 1  # (n_perm, n_pairs)
     permuted = data[:, pos].transpose(1, 0, 2).reshape(len(perms) * n_subj, -1)
-    scores = np.asarray(_compare_vectors(permuted, models, method), dtype=float)
+    scores = np.asarray(compare_vectors(permuted, models, method), dtype=float)
     return scores.reshape(len(perms), n_subj, -1).mean(axis=1)
 
 
@@ -516,12 +567,12 @@ def permutation_test(
     """
     data = _check_data(data_rdm)
     models = _aligned(data, _as_models(model_rdms))
-    method = _method(method)
-    n_permutations = _check_count(n_permutations, "n_permutations")
+    method = canonical_method(method)
+    n_permutations = check_int(n_permutations, "n_permutations")
     n = data.n_conditions
     rng = as_rng(random_state)
     perms = np.argsort(rng.random((n_permutations, n)), axis=1)
-    observed = np.asarray(_compare_vectors(data.vectors, models.vectors, method), dtype=float).mean(axis=0)
+    observed = np.asarray(compare_vectors(data.vectors, models.vectors, method), dtype=float).mean(axis=0)
     size = max(1, min(256, (1 << 22) // max(1, data.n_pairs * data.n_rdms)))
     chunks = [(perms[s : s + size], method, n) for s in range(0, n_permutations, size)]
     null = np.concatenate(map_chunks(_permute_chunk, chunks, n_jobs=None if n_jobs is None else int(n_jobs),
@@ -547,17 +598,14 @@ def _pool_ready(vectors: np.ndarray, method: str) -> np.ndarray:
     if method == "cosine":
         return vectors / np.sqrt(np.nanmean(vectors**2, axis=1, keepdims=True))
     # whitened methods: divide by the whitened norm sqrt(x^T V^-1 x)
-    from .compare import _whiten
-    from .rdm import n_conditions_from_pairs
-
     x = vectors - np.nanmean(vectors, axis=1, keepdims=True) if method == "corr_cov" else vectors
     keep = ~np.isnan(x).any(axis=0)
     n = n_conditions_from_pairs(x.shape[1])
-    w = _whiten(x[:, keep], None if keep.all() else keep, n)
+    w = whiten_vectors(x[:, keep], n, None if keep.all() else keep)
     return x / np.sqrt(np.einsum("ij,ij->i", w, w))[:, None]
 
 
-def noise_ceiling(data_rdms, method: str = "spearman") -> NoiseCeiling:
+def noise_ceiling(data_rdms, method: str = "spearman") -> RDMNoiseCeiling:
     """Noise ceiling of a set of data RDMs (one per subject).
 
     Upper bound: the mean over subjects of the similarity between each subject's RDM and
@@ -576,8 +624,8 @@ def noise_ceiling(data_rdms, method: str = "spearman") -> NoiseCeiling:
 
     Returns
     -------
-    NoiseCeiling
-        ``(lower, upper)`` named tuple.
+    RDMNoiseCeiling
+        A ``(lower, upper)`` named tuple, with ``to_frame()`` and ``plot()``.
 
     Examples
     --------
@@ -591,7 +639,7 @@ def noise_ceiling(data_rdms, method: str = "spearman") -> NoiseCeiling:
     True
     """
     data = _check_data(data_rdms, "data_rdms")
-    method = _method(method)
+    method = canonical_method(method)
     if data.n_rdms < 2:
         raise ShapeMismatchError(f"data_rdms holds {data.n_rdms} RDM; expected at least 2 (one per subject)")
     vec = np.asarray(data.vectors)
@@ -600,9 +648,9 @@ def noise_ceiling(data_rdms, method: str = "spearman") -> NoiseCeiling:
     n_subj = vec.shape[0]
     pooled_all = total / n_subj
     others = (total[None, :] - ready) / (n_subj - 1)
-    upper = np.asarray(_compare_vectors(vec, pooled_all[None, :], method), dtype=float)[:, 0]
-    lower = np.diag(np.asarray(_compare_vectors(others, vec, method), dtype=float))
-    return NoiseCeiling(float(np.mean(lower)), float(np.mean(upper)))
+    upper = np.asarray(compare_vectors(vec, pooled_all[None, :], method), dtype=float)[:, 0]
+    lower = np.diag(np.asarray(compare_vectors(others, vec, method), dtype=float))
+    return RDMNoiseCeiling(float(np.mean(lower)), float(np.mean(upper)))
 
 
 # --------------------------------------------------------------------------- model comparison

@@ -29,6 +29,7 @@ import dataclasses
 import numpy as np
 import pandas as pd
 
+from .._validation import check_choice, check_float, check_int, check_matrix
 from ..errors import (
     ArgumentError,
     NonFiniteDataError,
@@ -36,9 +37,10 @@ from ..errors import (
     describe_values,
 )
 from ..recording import Recording
+from ..results import Result
 from ..utils import as_rng
-from .compare import average_ranks
-from .rdm import pair_index as _pair_index
+from .ranks import average_ranks
+from .rdms import pair_index
 
 __all__ = [
     "cka",
@@ -58,35 +60,8 @@ def _prepare_recording(rec: Recording) -> Recording:
 
 
 def _as_matrix(x, name: str) -> np.ndarray:
-    data = x.data if isinstance(x, Recording) else x
-    try:
-        arr = np.asarray(data, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ArgumentError(
-            f"{name} could not be read as numbers ({exc}); expected a Recording or an array "
-            f"of shape (n_conditions, n_channels)"
-        ) from exc
-    if arr.ndim != 2:
-        hint = " For one channel use x[:, None]." if arr.ndim == 1 else ""
-        raise ShapeMismatchError(
-            f"{name} has shape {arr.shape}; expected a 2-D array (n_conditions, n_channels) "
-            f"or a Recording.{hint}"
-        )
-    if arr.shape[0] < 3:
-        raise ShapeMismatchError(
-            f"{name} has {arr.shape[0]} conditions (rows); expected at least 3"
-        )
-    if arr.shape[1] < 1:
-        raise ShapeMismatchError(f"{name} has no channels (columns); expected at least 1")
-    bad = ~np.isfinite(arr)
-    if bad.any():
-        r, c = np.argwhere(bad)[0]
-        raise NonFiniteDataError(
-            f"{name} contains {int(bad.sum())} NaN or infinite values (first at condition "
-            f"{r}, channel {c}); expected finite responses (average or drop missing values "
-            f"first)"
-        )
-    return arr
+    return check_matrix(x, name, rows="conditions", cols="channels", min_rows=3,
+                        finite_hint="average or drop missing values first")
 
 
 def _paired(x, y, names=("x", "y")) -> tuple[np.ndarray, np.ndarray]:
@@ -209,7 +184,7 @@ def _similarity_vector(a: np.ndarray, name: str | None) -> np.ndarray:
         norm = np.where(flat, np.nan, norm)
     z /= norm[:, None]
     sim = z @ z.T
-    i, j = _pair_index(a.shape[0])
+    i, j = pair_index(a.shape[0])
     return sim[i, j]
 
 
@@ -220,8 +195,8 @@ def _standardised_ranks(v: np.ndarray) -> np.ndarray:
     return r / norm if norm > 0 else np.full_like(r, np.nan)
 
 
-@dataclasses.dataclass
-class SSMResult:
+@dataclasses.dataclass(repr=False)
+class SSMResult(Result):
     """Similarity of similarity matrices with its resampling distributions.
 
     Attributes
@@ -238,6 +213,12 @@ class SSMResult:
         resample leaves a condition with a constant pattern).
     ci : tuple of float
         Percentile 95% interval of the finite bootstrap scores; NaNs without bootstrap.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> SSMResult(0.5, np.zeros(99), 0.01, np.full(20, 0.5), (0.45, 0.55))
+    SSMResult(score=0.5, p_value=0.01, 99 permutations, 20 bootstrap samples)
     """
 
     score: float
@@ -263,21 +244,25 @@ class SSMResult:
         )
 
     def plot(self, ax=None):
-        """Histograms of the permutation null and the bootstrap, with the score marked."""
-        import matplotlib.pyplot as plt
+        """Histograms of the permutation null and the bootstrap, with the score marked.
 
-        if ax is None:
-            _, ax = plt.subplots(figsize=(5, 3.5))
-        if len(self.null):
-            ax.hist(self.null, bins=30, alpha=0.6, label="permutation null")
-        boot = self.bootstrap[np.isfinite(self.bootstrap)]
-        if len(boot):
-            ax.hist(boot, bins=30, alpha=0.6, label="bootstrap over channels")
-        ax.axvline(self.score, color="k", lw=2, label=f"SSM = {self.score:.3f}")
-        ax.set_xlabel("SSM (Spearman correlation of similarity matrices)")
-        ax.set_ylabel("count")
-        ax.legend(frameon=False)
-        return ax
+        Draws through :func:`neurotk.plotting.rsa.plot_ssm` (the finite bootstrap scores);
+        returns the Axes.
+
+        Examples
+        --------
+        >>> import matplotlib, numpy as np
+        >>> matplotlib.use("Agg")
+        >>> SSMResult(0.5, np.zeros(99), 0.01, np.full(20, 0.5), (0.45, 0.55)).plot().get_ylabel()
+        'count'
+        """
+        from ..plotting.rsa import plot_ssm
+
+        return plot_ssm(self.score, self.null, self.bootstrap[np.isfinite(self.bootstrap)], ax=ax)
+
+    def __repr__(self) -> str:
+        return (f"SSMResult(score={self.score:.4g}, p_value={self.p_value:.4g}, {len(self.null)} permutations, "
+                f"{len(self.bootstrap)} bootstrap samples)")
 
 
 _CHUNK = 256  # resamples per job; fixed so results do not depend on n_jobs
@@ -353,9 +338,8 @@ def ssm(x, y, n_permutations: int = 0, n_bootstrap: int = 0, random_state=None, 
     >>> res.p_value < 0.05, res.bootstrap.shape, res.ci[0] < res.ci[1]
     (True, (50,), True)
     """
-    for label, value in (("n_permutations", n_permutations), ("n_bootstrap", n_bootstrap)):
-        if not isinstance(value, (int, np.integer)) or value < 0:
-            raise ArgumentError(f"{label}={value!r}; expected a non-negative integer")
+    n_permutations = check_int(n_permutations, "n_permutations", minimum=0)
+    n_bootstrap = check_int(n_bootstrap, "n_bootstrap", minimum=0)
     a, b = _paired(x, y)
     if a.shape[1] < 2 or b.shape[1] < 2:
         raise ShapeMismatchError(
@@ -371,7 +355,7 @@ def ssm(x, y, n_permutations: int = 0, n_bootstrap: int = 0, random_state=None, 
         return score
     rng = as_rng(random_state)
     n = a.shape[0]
-    i, j = _pair_index(n)
+    i, j = pair_index(n)
     perms = rng.permuted(np.tile(np.arange(n), (n_permutations, 1)), axis=1) if n_permutations else np.empty((0, n), int)
     cols = rng.integers(0, a.shape[1], size=(n_bootstrap, a.shape[1]))
     rank_square = np.zeros((n, n))
@@ -445,12 +429,7 @@ def shape_distance(x, y, alpha: float = 1.0) -> float:
     >>> round(shape_distance(x, x @ rng.normal(size=(5, 5)), alpha=0.0), 6)
     0.0
     """
-    try:
-        alpha = float(alpha)
-    except (TypeError, ValueError):
-        raise ArgumentError(f"alpha={alpha!r}; expected a number in [0, 1]") from None
-    if not 0.0 <= alpha <= 1.0:
-        raise ArgumentError(f"alpha={alpha}; expected a number in [0, 1] (1: Procrustes, 0: full whitening)")
+    alpha = check_float(alpha, "alpha", low=0, high=1)  # 1: Procrustes, 0: full whitening
     a, b = _paired(x, y)
     a = a - a.mean(axis=0)
     b = b - b.mean(axis=0)
@@ -486,8 +465,8 @@ def procrustes_distance(x, y) -> float:
 
 
 # --------------------------------------------------------------------------- kernel analysis
-@dataclasses.dataclass
-class KernelAnalysisResult:
+@dataclasses.dataclass(repr=False)
+class KernelAnalysisResult(Result):
     """Precision-vs-complexity curve of a kernel analysis.
 
     Attributes
@@ -507,6 +486,13 @@ class KernelAnalysisResult:
         The widths tried.
     axis : str
         "log" or "linear" (how complexity is scaled for the AUC).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> d = np.arange(1, 4)
+    >>> KernelAnalysisResult(d, d / 3, np.array([0.5, 0.8, 1.0]), 0.7, np.ones(3), np.ones(1))
+    KernelAnalysisResult(3 complexities, auc=0.7, axis='log', 1 kernel width)
     """
 
     n_components: np.ndarray
@@ -529,29 +515,33 @@ class KernelAnalysisResult:
         )
 
     def plot(self, ax=None, **kwargs):
-        """Precision against complexity (log axis when ``axis == "log"``); returns the Axes."""
-        import matplotlib.pyplot as plt
+        """Precision against complexity (log axis when ``axis == "log"``); returns the Axes.
 
-        if ax is None:
-            _, ax = plt.subplots(figsize=(4.5, 3.5))
-        kwargs.setdefault("label", f"KA-AUC = {self.auc:.3f}")
-        ax.plot(self.complexity, self.precision, **kwargs)
-        if self.axis == "log":
-            ax.set_xscale("log")
-        ax.set_xlabel("complexity (kernel principal components / D)")
-        ax.set_ylabel("precision (1 - normalised loss)")
-        ax.set_ylim(0, 1.02)
-        ax.legend(frameon=False)
-        return ax
+        Draws through :func:`neurotk.plotting.rsa.plot_kernel_analysis`; ``kwargs`` go to
+        matplotlib's ``plot`` (the label defaults to the AUC).
+
+        Examples
+        --------
+        >>> import matplotlib, numpy as np
+        >>> matplotlib.use("Agg")
+        >>> d = np.arange(1, 4)
+        >>> res = KernelAnalysisResult(d, d / 3, np.array([0.5, 0.8, 1.0]), 0.7, np.ones(3), np.ones(1))
+        >>> res.plot().get_xscale()
+        'log'
+        """
+        from ..plotting.rsa import plot_kernel_analysis
+
+        return plot_kernel_analysis(self.complexity, self.precision, self.auc, log=self.axis == "log", ax=ax,
+                                    **kwargs)
+
+    def __repr__(self) -> str:
+        return (f"KernelAnalysisResult({len(self.complexity)} complexities, auc={self.auc:.4g}, "
+                f"axis={self.axis!r}, {len(self.sigmas)} kernel width{'s' if len(self.sigmas) != 1 else ''})")
 
 
 def _labels(x, labels, n: int) -> np.ndarray:
     if isinstance(labels, str) and isinstance(x, Recording):
-        if labels not in x.samples.columns:
-            raise ArgumentError(
-                f"labels={labels!r} is not a samples column; columns are {list(x.samples.columns)}"
-            )
-        labels = x.samples[labels].to_numpy()
+        labels = x.column(labels, argument="labels", expected="the column holding the class of every condition")
     lab = np.asarray(labels)
     if lab.ndim != 1 or lab.shape[0] != n:
         raise ShapeMismatchError(
@@ -612,8 +602,7 @@ def kernel_analysis(x, labels, sigma=None, *, axis: str = "log") -> KernelAnalys
     >>> res.auc > 0.6, float(res.precision[-1]) > 0.999
     (True, True)
     """
-    if axis not in ("log", "linear"):
-        raise ArgumentError(f"axis={axis!r}; expected 'log' or 'linear'")
+    check_choice(axis, "axis", ("log", "linear"))
     a = _as_matrix(x, "x")
     n = a.shape[0]
     lab = _labels(x, labels, n)
@@ -629,7 +618,7 @@ def kernel_analysis(x, labels, sigma=None, *, axis: str = "log") -> KernelAnalys
     sq = np.einsum("ij,ij->i", a, a)
     d2 = np.maximum(sq[:, None] + sq[None, :] - 2.0 * (a @ a.T), 0.0)
     np.fill_diagonal(d2, 0.0)
-    i, j = _pair_index(n)
+    i, j = pair_index(n)
     median = float(np.median(np.sqrt(d2[i, j])))
     if isinstance(sigma, str):
         if sigma != "grid":

@@ -29,9 +29,12 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from .._validation import check_choice, check_float, check_int
 from ..errors import ArgumentError, ShapeMismatchError
 from ..utils import as_rng
-from .rdm import RDM, as_rdm, pair_index
+from .comparison import compare_vectors
+from .embedding import classical_coordinates
+from .rdms import RDM, as_rdm, pair_index
 
 __all__ = ["geotopological", "geodesic", "topological_family", "model_selection_accuracy"]
 
@@ -49,12 +52,7 @@ def _check_rdm(rdm, name: str = "rdm") -> RDM:
 
 
 def _check_threshold(value, name: str, quantiles: bool) -> float:
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        raise ArgumentError(f"{name}={value!r}; expected a number") from None
-    if not np.isfinite(value):
-        raise ArgumentError(f"{name}={value}; expected a finite number")
+    value = check_float(value, name)
     if quantiles and not 0.0 <= value <= 1.0:
         raise ArgumentError(
             f"{name}={value} is outside [0, 1]; expected a quantile of the dissimilarities "
@@ -233,12 +231,6 @@ def _transform_vectors(vectors: np.ndarray, n: int, kind: str, lower, upper, qua
     return rgtm if kind == "rgtm" else _geodesic_vectors(rgtm, n)
 
 
-def _check_kind(kind: str, allowed=("rgtm", "rgdm")) -> str:
-    if kind not in allowed:
-        raise ArgumentError(f"kind={kind!r}; expected one of {list(allowed)}")
-    return kind
-
-
 def _fmt(x: float) -> str:
     return f"{float(x):g}"
 
@@ -280,7 +272,7 @@ def topological_family(rdm, lowers, uppers, kind: str = "rgtm", quantiles: bool 
     [0.0, 1.0]
     """
     rdm = _check_rdm(rdm)
-    _check_kind(kind)
+    check_choice(kind, "kind", ("rgtm", "rgdm"))
     lowers = np.atleast_1d(np.asarray(lowers, dtype=float))
     uppers = np.atleast_1d(np.asarray(uppers, dtype=float))
     if lowers.ndim != 1 or uppers.ndim != 1 or lowers.size == 0 or uppers.size == 0:
@@ -318,20 +310,6 @@ def topological_family(rdm, lowers, uppers, kind: str = "rgtm", quantiles: bool 
 
 
 # --------------------------------------------------------------------------- evaluation
-def _compare_vectors(a: np.ndarray, b: np.ndarray, method: str) -> np.ndarray:
-    from .compare import compare_vectors
-
-    return compare_vectors(a, b, method=method)
-
-
-def _embed(vector: np.ndarray, n: int) -> np.ndarray:
-    """Classical MDS coordinates using all positive eigenvalues."""
-    from .embedding import _classical
-
-    coords, _, _ = _classical(vector, n, None)
-    return coords
-
-
 def _distances(x: np.ndarray) -> np.ndarray:
     """Euclidean distance vectors of a batch of patterns (n_batch, n, p) -> (n_batch, n_pairs)."""
     n = x.shape[1]
@@ -360,7 +338,7 @@ def model_selection_accuracy(
     matches the (transformed) data RDM is selected. Accuracy is the fraction of
     simulations in which the generating model is selected.
 
-    Generative scheme, for each candidate RDM ``D``: classical MDS (:func:`neurotk.rsa.mds`)
+    Generative scheme, for each candidate RDM ``D``: classical MDS (:func:`neurotk.rsa.classical_mds`)
     embeds the conditions in the Euclidean space spanned by the positive eigenvalues, the
     coordinates are placed in ``n_channels`` channels (zero-padded), and isotropic Gaussian
     noise with standard deviation ``sigma = noise_level * sqrt(mean(D**2) / (2 *
@@ -384,7 +362,7 @@ def model_selection_accuracy(
         Quantile thresholds of the transforms; equal-length sequences give several
         settings (one row each per noise level).
     method : str, default "spearman"
-        Comparison method of :func:`neurotk.rsa.compare.compare_vectors`.
+        Comparison method of :func:`neurotk.rsa.compare_vectors`.
     n_channels : int, optional
         Number of simulated measurement channels (default: the number of conditions).
     transforms : sequence of {"rdm", "rgtm", "rgdm"}
@@ -417,9 +395,7 @@ def model_selection_accuracy(
     noise_levels = np.atleast_1d(np.asarray(noise_levels, dtype=float))
     if noise_levels.ndim != 1 or noise_levels.size == 0 or (noise_levels < 0).any() or not np.isfinite(noise_levels).all():
         raise ArgumentError(f"noise_levels={noise_levels.tolist()}; expected non-negative finite numbers")
-    if int(n_simulations) < 1:
-        raise ArgumentError(f"n_simulations={n_simulations}; expected at least 1")
-    n_simulations = int(n_simulations)
+    n_simulations = check_int(n_simulations, "n_simulations")
     lowers = np.atleast_1d(np.asarray(lower, dtype=float))
     uppers = np.atleast_1d(np.asarray(upper, dtype=float))
     if lowers.shape != uppers.shape or lowers.ndim != 1:
@@ -430,17 +406,15 @@ def model_selection_accuracy(
         _thresholds(models.vectors[:1], l, u, True)  # validates range and order
     transforms = [transforms] if isinstance(transforms, str) else list(transforms)
     for t in transforms:
-        _check_kind(t, _KINDS)
+        check_choice(t, "transforms", _KINDS)
     n = models.n_conditions
-    p = int(n_channels) if n_channels is not None else n
-    if p < 1:
-        raise ArgumentError(f"n_channels={n_channels}; expected a positive integer")
+    p = check_int(n_channels, "n_channels") if n_channels is not None else n
     rng = as_rng(random_state)
     n_models = models.n_rdms
 
     coords = []
     for v in models.vectors:
-        y = _embed(v, n)
+        y = classical_coordinates(v)[0]  # using all positive eigenvalues
         width = max(p, y.shape[1])
         pad = np.zeros((n, width))
         pad[:, : y.shape[1]] = y
@@ -466,7 +440,7 @@ def model_selection_accuracy(
         truth = np.repeat(np.arange(n_models), n_simulations)
         for s in settings:
             dt = _transform_vectors(dvec, n, s[0], s[1], s[2])
-            score = np.asarray(_compare_vectors(dt, model_t[s], method), dtype=float)
+            score = np.asarray(compare_vectors(dt, model_t[s], method), dtype=float)
             score = np.where(np.isnan(score), -np.inf, score)
             best = score >= score.max(axis=1, keepdims=True) - 1e-12
             correct = best[np.arange(truth.size), truth] / best.sum(axis=1)

@@ -10,7 +10,7 @@ import pytest  # noqa: E402
 
 from neurotk import ArgumentError, ShapeMismatchError  # noqa: E402
 from neurotk.plotting.rsa import plot_embedding, plot_layer_area, plot_model_comparison, plot_rdm  # noqa: E402
-from neurotk.rsa.rdm import RDM  # noqa: E402
+from neurotk.rsa import RDM  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -82,3 +82,50 @@ def test_plot_layer_area_outlines_the_best_layer():
     outlines = [p.get_xy() for p in ax.patches]
     assert outlines == [(-0.5, -0.5), (1.5, 0.5)]  # V1 -> c1, IT -> f2
     assert [t.get_text() for t in ax.get_xticklabels()] == ["c1", "f1", "f2"]
+
+
+def test_plot_rdm_takes_square_arrays_and_needs_an_rdm_for_ranks():
+    m = np.array([[0.0, 1.0, 2.0], [1.0, 0.0, 3.0], [2.0, 3.0, 0.0]])
+    ax = plot_rdm(m)
+    np.testing.assert_array_equal(ax.images[0].get_array(), m)
+    assert ax.get_title() == "0" and ax.figure.axes[-1].get_ylabel() == "dissimilarity"
+    assert plot_rdm(np.stack([m, 2 * m]), index=1).get_title() == "1"
+    with pytest.raises(ArgumentError, match="rank=True"):
+        plot_rdm(m, rank=True)
+    with pytest.raises(ShapeMismatchError, match="as_rdm"):
+        plot_rdm([1.0, 2.0, 3.0])
+
+
+def test_plot_rdm_ranks_are_the_rdms_own():
+    rdm = RDM(np.random.default_rng(1).random((2, 10)), names=["a", "b"])
+    ax = plot_rdm(rdm, index=1, rank=True)
+    np.testing.assert_array_equal(ax.images[0].get_array(), rdm.ranks().matrices[1])
+    assert ax.figure.axes[-1].get_ylabel() == "dissimilarity (percentile)"
+
+
+def test_noise_ceiling_band_is_the_model_comparison_band():
+    from neurotk.plotting.rsa import plot_noise_ceiling
+
+    table = pd.DataFrame({"model": ["m1", "m2"], "score": [0.1, 0.4]})
+    bars = plot_model_comparison(table, noise_ceiling=(0.45, 0.6))
+    band = plot_noise_ceiling((0.45, 0.6))
+    spans = [p for p in bars.patches if p.get_label() == "noise ceiling"]
+    assert len(spans) == 1 and band.patches[0].get_label() == "noise ceiling"
+    assert spans[0].get_facecolor() == band.patches[0].get_facecolor()
+    assert band.get_ylabel() == "RDM similarity" and len(band.get_xticks()) == 0
+    with pytest.raises(ArgumentError, match="two numbers"):
+        plot_noise_ceiling(0.5)
+
+
+def test_permutation_ssm_and_kernel_analysis_figures():
+    from neurotk.plotting.rsa import plot_kernel_analysis, plot_permutation_null, plot_ssm
+
+    rng = np.random.default_rng(2)
+    ax = plot_permutation_null(rng.normal(size=100), 2.0, 0.01, method="pearson", title="m")
+    assert ax.get_title() == "m" and ax.get_ylabel() == "permutations"
+    assert ax.get_legend().get_texts()[1].get_text() == "observed (p = 0.01)"
+    assert plot_permutation_null(rng.normal(size=10), 0.0).get_xlabel() == "RDM similarity"
+    ax = plot_ssm(0.3, null=rng.normal(size=50))
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["permutation null", "SSM = 0.300"]
+    ax = plot_kernel_analysis([0.5, 1.0], [0.6, 1.0], log=False)
+    assert ax.get_xscale() == "linear" and ax.get_legend() is None

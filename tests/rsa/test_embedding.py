@@ -6,7 +6,7 @@ import pytest
 from scipy.spatial.distance import pdist
 
 from neurotk.errors import ArgumentError, NeurotkError, ShapeMismatchError
-from neurotk.rsa import RDM, mds
+from neurotk.rsa import RDM, classical_mds
 
 matplotlib.use("Agg")
 
@@ -19,7 +19,7 @@ def config(n=10, dims=2, seed=0):
 def test_classical_mds_recovers_euclidean_configuration(dims):
     x = config(12, dims) * [3.0, 1.0, 0.5][:dims]
     d = RDM(pdist(x))
-    emb = mds(d, n_components=dims)
+    emb = classical_mds(d, n_components=dims)
     np.testing.assert_allclose(pdist(emb.coordinates), d.vector, atol=1e-10)
     assert emb.stress < 1e-10 and emb.strain < 1e-10
     assert emb.explained == pytest.approx(1.0)
@@ -31,7 +31,7 @@ def test_classical_mds_recovers_euclidean_configuration(dims):
 
 def test_eigenvalue_based_strain_and_explained():
     x = config(15, 4, seed=1) * [4.0, 2.0, 1.0, 0.5]
-    emb = mds(pdist(x), n_components=2)
+    emb = classical_mds(pdist(x), n_components=2)
     lam = emb.eigenvalues
     assert np.all(np.diff(lam) <= 1e-12)  # descending
     xc = x - x.mean(axis=0)
@@ -49,16 +49,16 @@ def test_eigenvalue_based_strain_and_explained():
 def test_metric_mds_does_not_increase_stress_and_is_seeded():
     rng = np.random.default_rng(3)
     d = RDM(np.abs(rng.normal(size=45)) + 0.5)  # not Euclidean-embeddable in 2-D
-    classical = mds(d)
-    metric = mds(d, metric=True, random_state=0)
+    classical = classical_mds(d)
+    metric = classical_mds(d, metric=True, random_state=0)
     assert metric.coordinates.shape == (10, 2) and metric.metric
     assert metric.stress <= classical.stress + 1e-9
-    np.testing.assert_array_equal(mds(d, metric=True, random_state=0).coordinates, metric.coordinates)
+    np.testing.assert_array_equal(classical_mds(d, metric=True, random_state=0).coordinates, metric.coordinates)
 
 
 def test_result_conversions_and_plot():
     d = RDM(pdist(config(6, 3)), conditions=list("abcdef"), names=["V1"])
-    emb = mds(d)
+    emb = classical_mds(d)
     assert np.asarray(emb).shape == (6, 2)
     frame = emb.to_frame()
     assert frame["condition"].tolist() == list("abcdef")
@@ -66,7 +66,7 @@ def test_result_conversions_and_plot():
     assert [t.get_text() for t in ax.texts] == list("abcdef")
     assert "V1" in ax.get_title()
     assert "classical" in repr(emb)
-    mds(d, n_components=1).plot(labels=[])
+    classical_mds(d, n_components=1).plot(labels=[])
 
 
 @pytest.mark.parametrize(
@@ -80,5 +80,26 @@ def test_result_conversions_and_plot():
 )
 def test_bad_input(rdm, kwargs, exc, words):
     with pytest.raises(exc, match=words) as info:
-        mds(rdm, **kwargs)
+        classical_mds(rdm, **kwargs)
     assert isinstance(info.value, NeurotkError)
+
+
+def test_embedding_is_a_result_and_classical_coordinates_is_its_kernel(tmp_path):
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    from neurotk.results import Result
+    from neurotk.rsa import Embedding
+    from neurotk.rsa.embedding import classical_coordinates
+
+    d = RDM(pdist(config(7, 3, seed=4)), conditions=list("abcdefg"), names=["IT"])
+    emb = classical_mds(d, n_components=2)
+    assert isinstance(emb, Embedding) and isinstance(emb, Result)
+    coords, eigenvalues, _ = classical_coordinates(d.vector, 2)
+    np.testing.assert_array_equal(coords, emb.coordinates)
+    np.testing.assert_array_equal(eigenvalues, emb.eigenvalues)
+    assert classical_coordinates(d.vector)[0].shape == (7, 3)  # every positive eigenvalue
+    assert pd.read_csv(emb.save(tmp_path / "emb.csv"))["condition"].tolist() == list("abcdefg")
+    assert emb.save(tmp_path / "emb.svg").stat().st_size > 0
+    plt.close("all")
+    assert repr(emb).startswith("Embedding(classical, 7 conditions x 2 dimensions")

@@ -8,17 +8,20 @@ from scipy.spatial.distance import pdist
 from scipy.stats import false_discovery_control
 
 from neurotk.errors import AlignmentError, ArgumentError, NeurotkError, ShapeMismatchError
-from neurotk.rsa import RDM, bootstrap, compare_models, noise_ceiling, permutation_test
-from neurotk.rsa.compare import compare_vectors
+from neurotk.rsa import RDM, bootstrap, compare_models, compare_vectors, noise_ceiling, permutation_test
 from neurotk.rsa.inference import BootstrapResult, _holm
 from neurotk.utils import as_rng
 
 matplotlib.use("Agg")
-rsatoolbox = pytest.importorskip("rsatoolbox")
-from rsatoolbox.rdm import RDMs  # noqa: E402
-from rsatoolbox.rdm import compare as rsa_compare  # noqa: E402
 
 RSA_NAME = {"pearson": "corr", "kendall": "tau-a"}
+
+
+def rsatoolbox_rdm():
+    """rsatoolbox's RDMs class and compare function; only the tests that compare with
+    rsatoolbox skip without it (the others always run)."""
+    rdm = pytest.importorskip("rsatoolbox.rdm")
+    return rdm.RDMs, rdm.compare
 
 
 def problem(n=12, n_models=3, n_subjects=1, seed=0, ties=True):
@@ -43,6 +46,7 @@ def test_point_estimates_equal_compare_vectors(method):
 @pytest.mark.parametrize("method", ["spearman", "pearson", "kendall", "cosine", "rho-a", "cosine_cov"])
 def test_bootstrap_samples_equal_rsatoolbox_on_the_same_indices(method):
     """Each sample equals rsatoolbox's subsample_pattern + compare on the same conditions."""
+    RDMs, rsa_compare = rsatoolbox_rdm()
     data, models = problem(n=10, n_subjects=2)
     n_boot = 6
     res = bootstrap(data, models, method=method, n_bootstrap=n_boot, random_state=7, progress=False)
@@ -56,6 +60,7 @@ def test_bootstrap_samples_equal_rsatoolbox_on_the_same_indices(method):
 
 
 def test_bootstrap_se_agrees_with_rsatoolbox_within_monte_carlo_error():
+    RDMs, _ = rsatoolbox_rdm()
     from rsatoolbox.inference import eval_bootstrap_pattern
     from rsatoolbox.model import ModelFixed
 
@@ -177,6 +182,7 @@ def test_permutation_p_values_uniform_under_null_and_small_for_true_model():
 @pytest.mark.filterwarnings("ignore:Noise ceiling for tau")
 @pytest.mark.parametrize("method", ["spearman", "pearson", "cosine", "rho-a", "kendall", "corr_cov", "cosine_cov"])
 def test_noise_ceiling_equals_rsatoolbox(method):
+    RDMs, _ = rsatoolbox_rdm()
     from rsatoolbox.inference import boot_noise_ceiling
 
     data, _ = problem(n=10, n_subjects=5, seed=4)
@@ -192,6 +198,7 @@ def test_noise_ceiling_equals_rsatoolbox(method):
 
 @pytest.mark.parametrize("method", ["corr_cov", "cosine_cov"])
 def test_whitened_noise_ceiling_equals_rsatoolbox_pool_and_compare(method):
+    RDMs, rsa_compare = rsatoolbox_rdm()
     from rsatoolbox.util.pooling import pool_rdm
 
     data, _ = problem(n=10, n_subjects=5, seed=4)
@@ -241,3 +248,58 @@ def test_compare_models_table_and_corrections():
         compare_models(res, correction="sidak")
     with pytest.raises(ArgumentError, match="BootstrapResult"):
         compare_models(pd.DataFrame())
+
+
+# ------------------------------------------------------------------ result contract
+def test_rdm_noise_ceiling_is_a_tuple_and_a_result(tmp_path):
+    import matplotlib.pyplot as plt
+
+    from neurotk.results import Result
+    from neurotk.rsa import RDMNoiseCeiling
+
+    data, _ = problem(n=10, n_subjects=4, seed=1)
+    nc = noise_ceiling(data)
+    assert isinstance(nc, RDMNoiseCeiling) and isinstance(nc, tuple) and isinstance(nc, Result)
+    lower, upper = nc
+    assert (lower, upper) == (nc.lower, nc.upper) == (nc[0], nc[1]) == tuple(nc)
+    assert nc == (lower, upper) and len(nc) == 2
+    assert repr(nc) == f"RDMNoiseCeiling(lower={lower!r}, upper={upper!r})"
+    assert nc.to_frame().to_dict("records") == [{"lower": lower, "upper": upper}]
+    ax = nc.plot()
+    band = ax.patches[0].get_path().get_extents(ax.patches[0].get_transform())
+    assert ax.transData.inverted().transform([[0, band.y0], [0, band.y1]])[:, 1] == pytest.approx([lower, upper])
+    assert ax.get_legend().get_texts()[0].get_text() == "noise ceiling"
+    plt.close("all")
+    assert nc.save(tmp_path / "nc.json").stat().st_size > 0
+    res = bootstrap(data, problem(n=10)[1], n_bootstrap=5, random_state=0, progress=False)
+    assert isinstance(res.noise_ceiling, RDMNoiseCeiling) and res.noise_ceiling == nc
+
+
+def test_bootstrap_and_permutation_results_are_results(tmp_path):
+    import matplotlib.pyplot as plt
+
+    from neurotk.results import Result
+
+    data, models = problem(n=8, n_subjects=2)
+    boot = bootstrap(data, models, n_bootstrap=20, random_state=0, progress=False)
+    perm = permutation_test(data, models, n_permutations=30, random_state=0)
+    assert isinstance(boot, Result) and isinstance(perm, Result)
+    assert pd.read_csv(boot.save(tmp_path / "boot.csv"))["model"].tolist() == ["m0", "m1", "m2"]
+    assert perm.save(tmp_path / "perm.png").stat().st_size > 0
+    ax = perm.plot(model="m2")
+    assert ax.get_title() == "m2" and ax.get_xlabel() == "RDM similarity (spearman)"
+    assert perm.plot(model=1).get_title() == "m1"
+    with pytest.raises(ArgumentError, match="model='m9'"):
+        perm.plot(model="m9")
+    plt.close("all")
+    assert repr(perm) == "PermutationResult(3 models, 30 permutations, method='spearman')"
+
+
+def test_scalar_arguments_are_checked():
+    data, models = problem(n=6)
+    with pytest.raises(ArgumentError, match="ci_level=1.5"):
+        bootstrap(data, models, ci_level=1.5, progress=False)
+    with pytest.raises(ArgumentError, match="n_permutations=0"):
+        permutation_test(data, models, n_permutations=0)
+    with pytest.raises(ArgumentError, match="n_bootstrap=2.5"):
+        bootstrap(data, models, n_bootstrap=2.5, progress=False)

@@ -277,3 +277,36 @@ def test_kernel_analysis_errors():
         kernel_analysis(x, np.arange(10) % 2, sigma=-1.0)
     with pytest.raises(ArgumentError, match="axis"):
         kernel_analysis(x, np.arange(10) % 2, axis="loglog")
+
+
+def test_results_have_reprs_tables_and_files(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from neurotk.results import Result
+    from neurotk.rsa import KernelAnalysisResult, SSMResult
+
+    rng = _rng(20)
+    x, y = rng.normal(size=(12, 15)), rng.normal(size=(12, 10))
+    res = ssm(x, y, n_permutations=50, n_bootstrap=10, random_state=0)
+    assert isinstance(res, SSMResult) and isinstance(res, Result)
+    assert repr(res).startswith("SSMResult(score=") and "50 permutations, 10 bootstrap samples" in repr(res)
+    ax = res.plot()
+    assert ax.get_xlabel().startswith("SSM") and len(ax.lines) == 1
+    assert res.save(tmp_path / "ssm.csv").stat().st_size > 0
+    xk, labels = _classes(rng, separation=3.0)
+    ka = kernel_analysis(xk, labels, sigma="grid")
+    assert isinstance(ka, KernelAnalysisResult) and isinstance(ka, Result)
+    assert repr(ka) == f"KernelAnalysisResult(44 complexities, auc={ka.auc:.4g}, axis='log', 9 kernel widths)"
+    assert ka.plot(color="k").get_legend().get_texts()[0].get_text() == f"KA-AUC = {ka.auc:.3f}"
+    assert ka.save(tmp_path / "ka.png").stat().st_size > 0
+    plt.close("all")
+
+
+def test_labels_column_must_exist():
+    rng = _rng(21)
+    rec = Recording(rng.normal(size=(6, 3)), samples={"category": [0, 1, 0, 1, 0, 1]})
+    with pytest.raises(ArgumentError, match="labels='kind' is not a column of the samples table"):
+        kernel_analysis(rec, "kind")

@@ -166,3 +166,15 @@ def test_model_selection_several_threshold_settings():
     acc = model_selection_accuracy(models, [0.5], n_simulations=3, lower=[0.1, 0.3], upper=[0.5, 0.3],
                                    transforms=["rgtm"], random_state=0)
     assert acc[["lower", "upper"]].to_numpy().tolist() == [[0.1, 0.5], [0.3, 0.3]]
+
+
+def test_scalar_arguments_are_checked():
+    models = random_rdm(6, 2)
+    with pytest.raises(ArgumentError, match="n_simulations=0"):
+        model_selection_accuracy(models, [0.0], n_simulations=0)
+    with pytest.raises(ArgumentError, match="n_channels=0"):
+        model_selection_accuracy(models, [0.0], n_channels=0)
+    with pytest.raises(ArgumentError, match="transforms='graph'"):
+        model_selection_accuracy(models, [0.0], transforms=["graph"])
+    with pytest.raises(ArgumentError, match="lower=nan"):
+        geotopological(models, float("nan"), 0.5)

@@ -1,4 +1,4 @@
-"""Tests for neurotk.rsa.compare: agreement with rsatoolbox and scipy, ties, NaNs, errors."""
+"""Tests for neurotk.rsa.comparison: agreement with rsatoolbox and scipy, ties, NaNs, errors."""
 
 import importlib
 import itertools
@@ -10,7 +10,7 @@ import scipy.stats
 from neurotk.errors import AlignmentError, ArgumentError, NeurotkError, NonFiniteDataError, ShapeMismatchError
 from neurotk.rsa import RDM, compare
 
-cmp = importlib.import_module("neurotk.rsa.compare")
+cmp = importlib.import_module("neurotk.rsa.comparison")
 compare_vectors = cmp.compare_vectors
 
 # neurotk name -> rsatoolbox name (rsatoolbox's "kendall" is tau-b; ours is tau-a)
@@ -207,7 +207,31 @@ def test_constant_rdm_gives_nan_for_correlation_but_tau_a_zero():
     assert compare_vectors(a, b, "rho-a")[0, 0] == 0.0
 
 
-def test_average_ranks_matches_scipy():
-    rng = np.random.default_rng(10)
-    x = rng.integers(0, 5, size=(4, 30)).astype(float)
-    np.testing.assert_array_equal(cmp.average_ranks(x), scipy.stats.rankdata(x, axis=1))
+def test_canonical_method_names_and_aliases():
+    assert cmp.canonical_method(" Tau-A ") == "kendall"
+    assert cmp.canonical_method("whitened_cosine") == "cosine_cov"
+    assert {cmp.canonical_method(a) for v in cmp.METHODS.values() for a in v} == set(cmp.METHODS)
+    with pytest.raises(ArgumentError, match="method='footrule' is not a known RDM comparison"):
+        cmp.canonical_method("footrule")
+
+
+def test_whiten_vectors_gives_the_whitened_inner_products():
+    n = 6
+    i, j = np.triu_indices(n, 1)
+    contrast = np.zeros((len(i), n))
+    contrast[np.arange(len(i)), i] = 1
+    contrast[np.arange(len(i)), j] = -1
+    v = (contrast @ contrast.T) ** 2
+    rng = np.random.default_rng(11)
+    a, b = rng.random((2, len(i))), rng.random((3, len(i)))
+    got = cmp.whiten_vectors(a, n) @ cmp.whiten_vectors(b, n).T
+    np.testing.assert_allclose(got, a @ np.linalg.solve(v, b.T), atol=1e-12)
+    keep = np.ones(len(i), bool)
+    keep[[1, 7]] = False
+    sub = cmp.whiten_vectors(a[:, keep], n, keep) @ cmp.whiten_vectors(b[:, keep], n, keep).T
+    np.testing.assert_allclose(sub, a[:, keep] @ np.linalg.solve(v[np.ix_(keep, keep)], b[:, keep].T), atol=1e-12)
+
+
+def test_compare_vectors_refuses_text():
+    with pytest.raises(ArgumentError, match="a could not be read as numbers"):
+        compare_vectors([["x", "y", "z"]], np.ones(3))

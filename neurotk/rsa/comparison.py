@@ -2,7 +2,10 @@
 
 :func:`compare` compares every RDM of one stack with every RDM of another (many-vs-many
 in one call) and :func:`compare_vectors` is the kernel underneath, working on 2-D arrays
-of condensed vectors; it is the function to call in resampling loops.
+of condensed vectors; it is the function to call in resampling loops. The inference
+(:mod:`neurotk.rsa.inference`) and topological RSA (:mod:`neurotk.rsa.topology`) compare
+through it, name methods through :func:`canonical_method`, and pool whitened RDMs with
+:func:`whiten_vectors`.
 
 Methods (names as in rsatoolbox, with aliases):
 
@@ -44,10 +47,12 @@ import functools
 import numpy as np
 import pandas as pd
 
+from .._validation import check_array
 from ..errors import AlignmentError, ArgumentError, NonFiniteDataError, ShapeMismatchError, describe_values
-from .rdm import RDM, as_rdm, n_conditions_from_pairs, pair_index
+from .ranks import average_ranks
+from .rdms import RDM, as_rdm, n_conditions_from_pairs, pair_index
 
-__all__ = ["compare", "compare_vectors", "METHODS"]
+__all__ = ["compare", "compare_vectors", "canonical_method", "whiten_vectors", "METHODS"]
 
 #: Canonical method names and their aliases (lower case).
 METHODS = {
@@ -66,7 +71,17 @@ _ALIASES = {alias: name for name, aliases in METHODS.items() for alias in aliase
 _TAU_CHUNK_ELEMENTS = 1 << 20
 
 
-def _canonical(method) -> str:
+def canonical_method(method) -> str:
+    """The canonical name of an RDM comparison method or alias (see :data:`METHODS`).
+
+    Case and surrounding spaces are ignored; an unknown name is an
+    :class:`~neurotk.ArgumentError` listing every name and alias.
+
+    Examples
+    --------
+    >>> canonical_method("Tau-A"), canonical_method("whitened_pearson")
+    ('kendall', 'corr_cov')
+    """
     key = str(method).strip().lower()
     if not isinstance(method, str) or key not in _ALIASES:
         raise ArgumentError(
@@ -99,36 +114,6 @@ def _pearson(a, b, keep=None):
 
 def _cosine(a, b, keep=None):
     return _unit_rows(a, False) @ _unit_rows(b, False).T
-
-
-def average_ranks(x: np.ndarray) -> np.ndarray:
-    """Ranks 1..n along each row, ties given their average rank (``rankdata(x, axis=1)``).
-
-    One argsort per row and a few vectorised passes, no per-row Python loop.
-
-    Examples
-    --------
-    >>> average_ranks(np.array([[3.0, 1.0, 3.0, 2.0]])).tolist()
-    [[3.5, 1.0, 3.5, 2.0]]
-    """
-    x = np.asarray(x, dtype=np.float64)
-    n_rows, n = x.shape
-    order = np.argsort(x, axis=1)  # stability is irrelevant: ties get their average
-    xs = np.take_along_axis(x, order, axis=1)
-    pos = np.broadcast_to(np.arange(n, dtype=np.float64), x.shape)
-    if n > 1 and not (xs[:, 1:] == xs[:, :-1]).any():
-        ranks_sorted = pos + 1.0
-    else:
-        new = np.ones(x.shape, dtype=bool)
-        new[:, 1:] = xs[:, 1:] != xs[:, :-1]
-        last = np.ones(x.shape, dtype=bool)
-        last[:, :-1] = new[:, 1:]
-        start = np.maximum.accumulate(np.where(new, pos, 0.0), axis=1)
-        end = np.minimum.accumulate(np.where(last, pos, float(n))[:, ::-1], axis=1)[:, ::-1]
-        ranks_sorted = (start + end) / 2.0 + 1.0
-    ranks = np.empty(x.shape)
-    np.put_along_axis(ranks, order, ranks_sorted, axis=1)
-    return ranks
 
 
 def _spearman(a, b, keep=None):
@@ -261,11 +246,34 @@ def _whitening_factor(n_conditions: int, keep_bytes: bytes | None):
     return i, j, incidence.T.tocsr(), inverse
 
 
-def _whiten(x: np.ndarray, keep: np.ndarray | None, n_conditions: int) -> np.ndarray:
+def whiten_vectors(x: np.ndarray, n_conditions: int, keep: np.ndarray | None = None) -> np.ndarray:
     """Map condensed RDM rows to vectors whose dot products are ``a^T V^{-1} b``.
 
-    The output holds the residuals of the weighted least-squares fit of additive condition
-    effects to ``-x/2``: ``sqrt(2)`` times the pair residuals, then the diagonal residuals.
+    ``V`` is the covariance of the dissimilarity estimates under i.i.d. pattern noise (see
+    the module docstring), so cosines of the outputs are the ``"cosine_cov"`` similarity
+    and their norms the whitened norms ``sqrt(x^T V^{-1} x)``. The output holds the
+    residuals of the weighted least-squares fit of additive condition effects to ``-x/2``:
+    ``sqrt(2)`` times the pair residuals, then the diagonal residuals.
+
+    Parameters
+    ----------
+    x : ndarray, shape (n_rows, n_kept)
+        Condensed RDM vectors, restricted to the pairs in ``keep``.
+    n_conditions : int
+        The number of conditions of the full RDMs.
+    keep : ndarray of bool, shape (n_pairs,), optional
+        The pairs present (default: all of them).
+
+    Returns
+    -------
+    ndarray, shape (n_rows, n_kept + n_conditions)
+
+    Examples
+    --------
+    >>> a, b = np.array([[1.0, 2.0, 3.0]]), np.array([[2.0, 1.0, 3.0]])
+    >>> wa, wb = whiten_vectors(a, 3), whiten_vectors(b, 3)
+    >>> round(float(wa[0] @ wb[0] / np.sqrt((wa[0] @ wa[0]) * (wb[0] @ wb[0]))), 6)
+    0.875
     """
     key = None if keep is None or keep.all() else np.ascontiguousarray(keep).tobytes()
     i, j, incidence_t, inverse = _whitening_factor(n_conditions, key)
@@ -288,7 +296,7 @@ def _whitened(centre: bool):
         if centre:
             a = a - a.mean(axis=1, keepdims=True)
             b = b - b.mean(axis=1, keepdims=True)
-        return _cosine(_whiten(a, keep, n), _whiten(b, keep, n))
+        return _cosine(whiten_vectors(a, n, keep), whiten_vectors(b, n, keep))
 
     return kernel
 
@@ -306,7 +314,9 @@ _KERNELS = {
 
 
 def _as_vectors(x, name: str) -> np.ndarray:
-    arr = np.asarray(x, dtype=np.float64)
+    # NaN marks a missing pair; infinite values are refused by compare_vectors
+    arr = check_array(x, name, ndim=None, allow_nan=True, recording=False, min_shape=(None, None),
+                      expected="condensed RDM vectors of shape (n_rdms, n_pairs) or (n_pairs,)")
     if arr.ndim == 1:
         arr = arr[None, :]
     if arr.ndim != 2 or arr.shape[0] == 0:
@@ -373,7 +383,7 @@ def compare_vectors(a, b, method: str = "spearman", **options) -> np.ndarray:
     >>> compare_vectors(a, b, "kendall").round(3).tolist()
     [[0.867, -1.0]]
     """
-    name = _canonical(method)
+    name = canonical_method(method)
     if options:
         raise ArgumentError(
             f"compare_vectors got unknown options {describe_values(sorted(options))} for "
@@ -444,7 +454,7 @@ def compare(a, b, method: str = "spearman", **options):
         ``"pearson"`` (``"corr"``), ``"spearman"``, ``"kendall"`` (Kendall's tau-a, alias
         ``"tau-a"``: tied pairs count zero, recommended when a model predicts ties),
         ``"tau-b"``, ``"rho-a"``, ``"cosine"``, ``"corr_cov"`` (``"whitened_pearson"``),
-        ``"cosine_cov"`` (``"whitened_cosine"``). See :mod:`neurotk.rsa.compare`.
+        ``"cosine_cov"`` (``"whitened_cosine"``). See :mod:`neurotk.rsa.comparison`.
     **options
         Passed to :func:`compare_vectors` (none at present).
 
@@ -474,7 +484,7 @@ def compare(a, b, method: str = "spearman", **options):
     >>> float(round(compare(brain, layers["conv1"], method="kendall"), 3))
     0.867
     """
-    _canonical(method)
+    canonical_method(method)
     ra = as_rdm(a, "a")
     rb = as_rdm(b, "b")
     for label, r in (("a", ra), ("b", rb)):
