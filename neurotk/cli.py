@@ -62,7 +62,7 @@ def _demo(args) -> int:
 def _load_side(path: str, what: str, area_column: str, window) -> dict:
     """A file -> dict of name -> Recording: NWB spikes split by a unit column, or arrays."""
     from .errors import ArgumentError
-    from .io.activations import from_arrays
+    from .io import from_arrays
 
     p = Path(path)
     if p.suffix == ".nwb":

@@ -68,7 +68,7 @@ print(sim)
 # %%
 # Writing a file in the Allen two-photon layout
 # ---------------------------------------------
-# neurotk's own writer, ``neurotk.io.make_allen_demo``, plants fixed toy responses, so we
+# neurotk's own writer, ``neurotk.datasets.make_allen_demo``, plants fixed toy responses, so we
 # write the file ourselves with h5py, following the layout that allensdk's
 # ``BrainObservatoryNwbDataSet`` reads (see ``ALLEN_LAYOUT.md`` in the project's shared
 # notes): dF/F traces (cells x frames, float32) with their frame times, cell specimen

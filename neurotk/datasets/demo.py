@@ -19,7 +19,7 @@ from ..errors import ArgumentError
 from ..utils import as_rng, atomic_path
 from .hierarchy import simulate_visual_hierarchy
 
-__all__ = ["make_demo_session"]
+__all__ = ["make_demo_session", "make_allen_demo"]
 
 _STIMULUS_S = None  # presentation length: the simulation's counting window
 _BLANK_S = 0.25  # grey screen between presentations
@@ -241,4 +241,101 @@ def make_demo_session(path, random_state=0, **hierarchy_kwargs) -> Path:
     with atomic_path(path) as tmp:
         with NWBHDF5IO(str(tmp), "w") as io:
             io.write(nwbfile)
+    return path
+
+
+# --------------------------------------------------------------------------- an Allen two-photon file
+# HDF5 paths of the Allen Brain Observatory two-photon (NWB 1) layout, as neurotk.io.allen reads it.
+_ALLEN_PIPELINE = "processing/brain_observatory_pipeline"
+_ALLEN_DFF = f"{_ALLEN_PIPELINE}/DfOverF/imaging_plane_1"
+_ALLEN_SEGMENTATION = f"{_ALLEN_PIPELINE}/ImageSegmentation"
+_ALLEN_PRESENTATION = "stimulus/presentation"
+
+
+def make_allen_demo(path, n_cells: int = 5, n_scenes: int = 6, n_repeats: int = 4, random_state=0) -> Path:
+    """Write a tiny synthetic file in the exact Allen two-photon (NWB 1) layout.
+
+    Holds dF/F traces at 30 Hz (``float32``, cells x frames), cell specimen ids and the
+    tables of natural scenes (``n_scenes`` images x ``n_repeats``), static gratings (8
+    presentations), drifting gratings (4), natural movie one (2 repeats of 3 frames) and
+    one spontaneous epoch, with the HDF5 paths and dtypes of real files, for
+    :func:`neurotk.io.load_allen`. Cell ``i`` responds (dF/F 1.0, else 0.0) to natural
+    scene ``i % n_scenes``. Written to a temporary name and renamed on success.
+
+    Parameters
+    ----------
+    path : str or Path
+    n_cells, n_scenes, n_repeats : int
+    random_state : int, default 0
+        Seed of the presentation order.
+
+    Returns
+    -------
+    pathlib.Path
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from neurotk.datasets import make_allen_demo
+    >>> make_allen_demo(pathlib.Path(tempfile.mkdtemp()) / "ophys.nwb").name
+    'ophys.nwb'
+    """
+    import os
+
+    import h5py
+
+    rng = as_rng(random_state)
+    if not isinstance(path, (str, os.PathLike)):
+        raise ArgumentError(f"path has type {type(path).__name__}; expected the path of an Allen NWB file")
+    path = Path(path)
+    frames_per = 7  # 0.25 s at 30 Hz, as Allen natural scenes
+    scenes = np.concatenate([rng.permutation(n_scenes) for _ in range(n_repeats)])
+    t = 30  # first frame of the next presentation
+    plan = {}
+    for name, n, each in (("natural_scenes", len(scenes), frames_per), ("static_gratings", 8, frames_per),
+                          ("drifting_gratings", 4, 60), ("natural_movie_one", 6, 1)):
+        starts = t + np.arange(n) * each
+        plan[name] = np.stack([starts, starts + each], axis=1).astype(np.int64)
+        t = int(starts[-1] + each + 30)
+    spont = np.array([[t, t], [t + 60, t + 60]], dtype=np.int64)
+    T = t + 90
+    ts = np.arange(T) / 30.0 + 0.5
+    dff = np.zeros((n_cells, T), dtype=np.float32)
+    cells = np.arange(n_cells)
+    for (s, e), scene in zip(plan["natural_scenes"], scenes):
+        dff[cells[cells % n_scenes == scene], s:e] = 1.0
+    ori = np.tile([0.0, 30.0, 60.0, 90.0], 2)
+    with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
+        f.create_dataset("nwb_version", data="NWB-1.0.5", dtype=h5py.string_dtype())
+        f.create_dataset("identifier", data="Brain Observatory Visual Coding Experiment 1; NWB-1.0.5",
+                         dtype=h5py.string_dtype())
+        for key, value in (("session_id", "1"), ("targeted_structure", "VISp"), ("session_type", "three_session_B"),
+                           ("experiment_container_id", "2"), ("specimen_name", "Cux2-CreERT2;Camk2a-tTA;Ai93-1"),
+                           ("subject/genotype", "Cux2-CreERT2/wt;Camk2a-tTA/wt;Ai93(TITL-GCaMP6f)/wt"),
+                           ("optophysiology/imaging_plane_1/imaging depth", "175 microns"),
+                           ("optophysiology/imaging_plane_1/indicator", "GCaMP6f")):
+            f.create_dataset(f"general/{key}", data=np.bytes_(value))
+        f.create_dataset(f"{_ALLEN_DFF}/data", data=dff)
+        f.create_dataset(f"{_ALLEN_DFF}/timestamps", data=ts)
+        f.create_dataset(f"{_ALLEN_DFF}/roi_names", data=np.array([str(i).encode() for i in cells], dtype="S9"))
+        f.create_dataset(f"{_ALLEN_SEGMENTATION}/cell_specimen_ids", data=(517000000 + cells).astype(np.int64))
+        group = f.create_group(f"{_ALLEN_PRESENTATION}/natural_scenes_stimulus")
+        group.create_dataset("data", data=scenes.astype(np.int64))
+        group.create_dataset("frame_duration", data=plan["natural_scenes"])
+        group.create_dataset("timestamps", data=ts[plan["natural_scenes"][:, 0]])
+        group = f.create_group(f"{_ALLEN_PRESENTATION}/static_gratings_stimulus")
+        group.create_dataset("data", data=np.stack([ori, np.full(8, 0.04), np.repeat([0.0, 0.5], 4)], 1).astype(np.float32))
+        group.create_dataset("features", data=np.array([b"orientation", b"spatial_frequency", b"phase"], dtype="S18"))
+        group.create_dataset("frame_duration", data=plan["static_gratings"].astype(np.float32))
+        group = f.create_group(f"{_ALLEN_PRESENTATION}/drifting_gratings_stimulus")
+        group.create_dataset("data", data=np.array([[2, 0, 0], [2, 90, 0], [np.nan, np.nan, 1], [4, 0, 0]], np.float32))
+        group.create_dataset("features", data=np.array([b"temporal_frequency", b"orientation", b"blank_sweep"], "S18"))
+        group.create_dataset("frame_duration", data=plan["drifting_gratings"].astype(np.float32))
+        group = f.create_group(f"{_ALLEN_PRESENTATION}/natural_movie_one_stimulus")
+        group.create_dataset("data", data=np.tile(np.arange(3, dtype=np.int64), 2))
+        group.create_dataset("frame_duration", data=plan["natural_movie_one"])
+        group = f.create_group(f"{_ALLEN_PRESENTATION}/spontaneous_stimulus")
+        group.attrs["ancestry"] = np.array([b"TimeSeries", b"IntervalSeries"])
+        group.create_dataset("data", data=np.array([1, -1], dtype=np.int8))
+        group.create_dataset("frame_duration", data=spont)
     return path

@@ -37,9 +37,11 @@ import re
 import warnings
 from pathlib import Path
 
+import h5py
 import numpy as np
 import pandas as pd
 
+from .._validation import check_choice
 from ..errors import (
     ArgumentError,
     DataFormatError,
@@ -48,7 +50,10 @@ from ..errors import (
     describe_values,
     require,
 )
-from ..recording import Recording
+from ..recording import Recording, table_positions
+from ._hdf5 import CORRUPT_FILE_ERRORS, Reader, attr, decode, file_errors, open_hdf5, read_table
+from .nwb import read_spikes
+from .spikes import check_window, count_spikes
 
 __all__ = [
     "QUALITY_FILTER",
@@ -56,7 +61,6 @@ __all__ = [
     "allen_stimulus_table",
     "download_allen_session",
     "load_allen",
-    "make_allen_demo",
 ]
 
 #: HDF5 paths of the two-photon (NWB 1) layout.
@@ -101,12 +105,6 @@ _MISSING_STRINGS = ("", "N/A", "n/a", "NA", "null", "None", "none", "nan", "NaN"
 
 
 # --------------------------------------------------------------------------- files
-def _nwb():
-    from . import nwb
-
-    return nwb
-
-
 def _check_path(path) -> Path:
     if not isinstance(path, (str, os.PathLike)):
         raise ArgumentError(f"path has type {type(path).__name__}; expected the path of an Allen NWB file")
@@ -117,12 +115,11 @@ class _File:
     """An Allen file opened read-only, with its kind ("two-photon" or "neuropixels")."""
 
     def __init__(self, path):
-        nwb = _nwb()
         self.path = _check_path(path)
-        self.h = nwb._open(self.path)
-        self.reader = nwb._Reader(self.h, self.path)
+        self.h = open_hdf5(self.path)
+        self.reader = Reader(self.h, self.path)
         try:
-            with nwb._file_errors(self.path, "an Allen Brain Observatory NWB file"):
+            with file_errors(self.path, "an Allen Brain Observatory NWB file"):
                 self.kind = self._detect()
         except BaseException:
             self.h.close()
@@ -133,7 +130,7 @@ class _File:
 
     def __exit__(self, exc_type, exc, tb):
         self.h.close()
-        if exc is not None and not isinstance(exc, NeurotkError) and isinstance(exc, _nwb()._CORRUPT_FILE_ERRORS):
+        if exc is not None and not isinstance(exc, NeurotkError) and isinstance(exc, CORRUPT_FILE_ERRORS):
             # h5py errors on a truncated or corrupt file, raised while reading inside the block
             raise DataFormatError(
                 f"{self.path}: could not be read ({exc_type.__name__}: {exc}); expected an Allen Brain "
@@ -145,8 +142,6 @@ class _File:
         return DataFormatError(f"{self.path}: field '{field}' {message}")
 
     def _detect(self) -> str:
-        import h5py
-
         h = self.h
         if PIPELINE in h:
             if not isinstance(h.get(DFF), h5py.Group):
@@ -176,17 +171,13 @@ class _File:
     # ------------------------------------------------------------------ small reads
     def scalar(self, key, default=None):
         """A scalar (or 1-element) string/number at ``key``, decoded; ``default`` when absent."""
-        import h5py
-
         ds = self.h.get(key)
         if not isinstance(ds, h5py.Dataset) or ds.size != 1:
             return default
-        value = _nwb()._decode(np.atleast_1d(self.reader.read(ds, ()))).ravel()[0]
+        value = decode(np.atleast_1d(self.reader.read(ds, ()))).ravel()[0]
         return value.item() if isinstance(value, np.generic) else value
 
     def dataset(self, key, what):
-        import h5py
-
         ds = self.h.get(key)
         if not isinstance(ds, h5py.Dataset):
             raise self.fail(key, f"not found; expected {what}")
@@ -217,7 +208,7 @@ def _choose(available: list[str], stimulus, path) -> list[str]:
 
 def _window(window):
     """None (each presentation's own duration) or a checked (start, stop) in seconds."""
-    return None if window is None else _nwb()._check_window(window, allow_interval=False)
+    return None if window is None else check_window(window, allow_interval=False)
 
 
 def _id_columns(name: str, columns) -> tuple[str, ...] | None:
@@ -300,8 +291,6 @@ def _2p_timestamps(f: _File) -> np.ndarray:
 
 
 def _2p_stimuli(f: _File) -> list[str]:
-    import h5py
-
     group = f.h.get(PRESENTATION)
     if not isinstance(group, h5py.Group):
         return []
@@ -316,8 +305,6 @@ def _2p_group(f: _File, name: str):
 
 def _frame_bounds(f: _File, group, n: int, ts: np.ndarray, name: str):
     """(start_frame, end_frame) of ``n`` presentations: from ``frame_duration`` or from onset times."""
-    import h5py
-
     T = len(ts)
     if n == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
@@ -360,12 +347,10 @@ def _frame_bounds(f: _File, group, n: int, ts: np.ndarray, name: str):
 
 def _2p_table(f: _File, name: str, ts: np.ndarray) -> pd.DataFrame:
     """One stimulus table of a two-photon file, as allensdk builds it, with times."""
-    import h5py
-
     group = _2p_group(f, name)
     data_ds = group["data"]
     data = f.reader.read(data_ds)
-    ancestry = [str(a) for a in _nwb()._decode(np.atleast_1d(_nwb()._attr(group, "ancestry", [])))]
+    ancestry = [str(a) for a in decode(np.atleast_1d(attr(group, "ancestry", [])))]
     features = group.get("features")
     if name == "spontaneous" or "IntervalSeries" in ancestry:
         events = np.asarray(data).ravel()
@@ -380,7 +365,7 @@ def _2p_table(f: _File, name: str, ts: np.ndarray) -> pd.DataFrame:
             raise f.fail(data_ds.name, "has a stop (-1) before its start (1); expected alternating start/stop events")
         table = pd.DataFrame({"start_frame": on, "end_frame": end})
     elif isinstance(features, h5py.Dataset):
-        cols = [str(c) for c in _nwb()._decode(np.atleast_1d(f.reader.read(features))).ravel()]
+        cols = [str(c) for c in decode(np.atleast_1d(f.reader.read(features))).ravel()]
         values = np.asarray(data, dtype=np.float64)
         if values.ndim == 1:
             values = values[:, None]
@@ -441,13 +426,11 @@ def _2p_meta(f: _File) -> dict:
 
 
 def _2p_units(f: _File, n_cells: int, meta: dict) -> pd.DataFrame:
-    import h5py
-
     ids = None
     for key in (f"{SEGMENTATION}/cell_specimen_ids", f"{DFF}/roi_names", f"{SEGMENTATION}/roi_ids"):
         ds = f.h.get(key)
         if isinstance(ds, h5py.Dataset) and ds.shape == (n_cells,):
-            values = _nwb()._decode(f.reader.read(ds))
+            values = decode(f.reader.read(ds))
             if values.dtype == object:
                 numeric = pd.to_numeric(pd.Series(values), errors="coerce")
                 if numeric.notna().all() and (numeric == numeric.round()).all():
@@ -462,7 +445,7 @@ def _2p_units(f: _File, n_cells: int, meta: dict) -> pd.DataFrame:
     units = pd.DataFrame({"unit_id": ids})
     roi = f.h.get(f"{SEGMENTATION}/roi_ids")
     if isinstance(roi, h5py.Dataset) and roi.shape == (n_cells,):
-        units["roi_id"] = _nwb()._decode(f.reader.read(roi))
+        units["roi_id"] = decode(f.reader.read(roi))
     units["area"] = meta.get("targeted_structure", "unknown")
     units["depth"] = float(meta.get("imaging_depth_um", np.nan))
     units["cre_line"] = meta.get("cre_line")
@@ -543,7 +526,7 @@ def _np_stimuli(f: _File) -> list[str]:
 
 def _np_table(f: _File, name: str) -> pd.DataFrame:
     group = f.h[f"intervals/{name}_presentations"]
-    table = _nwb()._read_table(f.reader, group, skip=("tags", "timeseries"), ragged=False)
+    table = read_table(f.reader, group, skip=("tags", "timeseries"), ragged=False)
     for col in ("start_time", "stop_time"):
         if col not in table:
             raise f.fail(f"{group.name}/{col}", "not found; expected presentation times (s)")
@@ -562,13 +545,11 @@ def _np_table(f: _File, name: str) -> pd.DataFrame:
 
 def _np_units(f: _File, spikes) -> pd.DataFrame:
     """The units table with ``area`` (peak channel's structure acronym), probe and channel columns."""
-    import h5py
-
     units = spikes.units
     etable = f.h.get(ELECTRODES)
     channels = None
     if isinstance(etable, h5py.Group) and "id" in etable and "peak_channel_id" in units:
-        channels = _nwb()._read_table(f.reader, etable, ragged=False)
+        channels = read_table(f.reader, etable, ragged=False)
         order = np.argsort(channels["id"].to_numpy(), kind="stable")
         sorted_ids = channels["id"].to_numpy()[order]
         peak = pd.to_numeric(units["peak_channel_id"], errors="coerce").to_numpy()
@@ -649,9 +630,6 @@ def _check_areas(areas, available, path):
 
 
 def _load_neuropixels(f: _File, stimulus, window, areas, filter_units, units, rate, dtype, progress) -> dict:
-    from ..recording import table_positions
-    from .nwb import count_spikes, read_spikes
-
     available = _np_stimuli(f)
     names = _choose(available, stimulus, f.path)
     table = _finish_table([_np_table(f, name) for name in names])
@@ -767,7 +745,8 @@ def load_allen(path, stimulus=None, window=None, *, areas=None, filter_units=Tru
     Examples
     --------
     >>> import tempfile, pathlib
-    >>> from neurotk.io import load_allen, make_allen_demo
+    >>> from neurotk.datasets import make_allen_demo
+    >>> from neurotk.io import load_allen
     >>> path = make_allen_demo(pathlib.Path(tempfile.mkdtemp()) / "ophys.nwb")
     >>> recs = load_allen(path, stimulus="natural_scenes")
     >>> rec = recs["VISp"]
@@ -805,7 +784,8 @@ def allen_stimulus_table(path, stimulus=None) -> pd.DataFrame:
     Examples
     --------
     >>> import tempfile, pathlib
-    >>> from neurotk.io import allen_stimulus_table, make_allen_demo
+    >>> from neurotk.datasets import make_allen_demo
+    >>> from neurotk.io import allen_stimulus_table
     >>> path = make_allen_demo(pathlib.Path(tempfile.mkdtemp()) / "ophys.nwb")
     >>> table = allen_stimulus_table(path, "static_gratings")
     >>> list(table.columns[:4]), len(table)
@@ -834,7 +814,8 @@ def allen_info(path) -> dict:
     Examples
     --------
     >>> import tempfile, pathlib
-    >>> from neurotk.io import allen_info, make_allen_demo
+    >>> from neurotk.datasets import make_allen_demo
+    >>> from neurotk.io import allen_info
     >>> info = allen_info(make_allen_demo(pathlib.Path(tempfile.mkdtemp()) / "ophys.nwb"))
     >>> info["kind"], info["areas"], info["stimuli"][:2]
     ('two-photon', ['VISp'], ['drifting_gratings', 'natural_movie_one'])
@@ -848,7 +829,7 @@ def allen_info(path) -> dict:
                     "n_units": int(ds.shape[0]) if ds.ndim == 2 else 0}
             info.update(meta)
             return info
-        units = _np_units(f, _nwb().read_spikes(f.path))
+        units = _np_units(f, read_spikes(f.path))
         return {"kind": f.kind, "stimuli": _np_stimuli(f), "areas": sorted(pd.unique(units["area"]).tolist()),
                 "n_units": len(units), "session_id": _session_id(f), "path": str(f.path),
                 "format": "allen-visual-coding-neuropixels"}
@@ -885,8 +866,7 @@ def download_allen_session(session_id, cache_dir, kind: str = "neuropixels") -> 
     >>> download_allen_session(715093703, "allen_cache")  # doctest: +SKIP
     PosixPath('allen_cache/session_715093703/session_715093703.nwb')
     """
-    if kind not in ("neuropixels", "two-photon", "2p"):
-        raise ArgumentError(f"kind={kind!r}; expected 'neuropixels' or 'two-photon'")
+    check_choice(kind, "kind", ("neuropixels", "two-photon", "2p"))
     if isinstance(session_id, bool) or not isinstance(session_id, numbers.Integral):
         raise ArgumentError(f"session_id={session_id!r}; expected an integer session (experiment) id")
     cache_dir = _check_path(cache_dir)
@@ -910,91 +890,3 @@ def download_allen_session(session_id, cache_dir, kind: str = "neuropixels") -> 
 
     cache = BrainObservatoryCache(manifest_file=str(manifest))  # pragma: no cover
     return Path(cache.get_ophys_experiment_data(int(session_id)).nwb_file)  # pragma: no cover
-
-
-# --------------------------------------------------------------------------- a small example file
-def make_allen_demo(path, n_cells: int = 5, n_scenes: int = 6, n_repeats: int = 4, random_state=0) -> Path:
-    """Write a tiny synthetic file in the exact Allen two-photon (NWB 1) layout.
-
-    Holds dF/F traces at 30 Hz (``float32``, cells x frames), cell specimen ids and the
-    tables of natural scenes (``n_scenes`` images x ``n_repeats``), static gratings (8
-    presentations), drifting gratings (4), natural movie one (2 repeats of 3 frames) and
-    one spontaneous epoch, with the HDF5 paths and dtypes of real files. Cell ``i``
-    responds (dF/F 1.0, else 0.0) to natural scene ``i % n_scenes``. Written to a
-    temporary name and renamed on success.
-
-    Parameters
-    ----------
-    path : str or Path
-    n_cells, n_scenes, n_repeats : int
-    random_state : int, default 0
-        Seed of the presentation order.
-
-    Returns
-    -------
-    pathlib.Path
-
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> from neurotk.io import make_allen_demo
-    >>> make_allen_demo(pathlib.Path(tempfile.mkdtemp()) / "ophys.nwb").name
-    'ophys.nwb'
-    """
-    import h5py
-
-    from ..utils import as_rng, atomic_path
-
-    rng = as_rng(random_state)
-    path = _check_path(path)
-    frames_per = 7  # 0.25 s at 30 Hz, as Allen natural scenes
-    scenes = np.concatenate([rng.permutation(n_scenes) for _ in range(n_repeats)])
-    t = 30  # first frame of the next presentation
-    plan = {}
-    for name, n, each in (("natural_scenes", len(scenes), frames_per), ("static_gratings", 8, frames_per),
-                          ("drifting_gratings", 4, 60), ("natural_movie_one", 6, 1)):
-        starts = t + np.arange(n) * each
-        plan[name] = np.stack([starts, starts + each], axis=1).astype(np.int64)
-        t = int(starts[-1] + each + 30)
-    spont = np.array([[t, t], [t + 60, t + 60]], dtype=np.int64)
-    T = t + 90
-    ts = np.arange(T) / 30.0 + 0.5
-    dff = np.zeros((n_cells, T), dtype=np.float32)
-    cells = np.arange(n_cells)
-    for (s, e), scene in zip(plan["natural_scenes"], scenes):
-        dff[cells[cells % n_scenes == scene], s:e] = 1.0
-    ori = np.tile([0.0, 30.0, 60.0, 90.0], 2)
-    with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
-        f.create_dataset("nwb_version", data="NWB-1.0.5", dtype=h5py.string_dtype())
-        f.create_dataset("identifier", data="Brain Observatory Visual Coding Experiment 1; NWB-1.0.5",
-                         dtype=h5py.string_dtype())
-        for key, value in (("session_id", "1"), ("targeted_structure", "VISp"), ("session_type", "three_session_B"),
-                           ("experiment_container_id", "2"), ("specimen_name", "Cux2-CreERT2;Camk2a-tTA;Ai93-1"),
-                           ("subject/genotype", "Cux2-CreERT2/wt;Camk2a-tTA/wt;Ai93(TITL-GCaMP6f)/wt"),
-                           ("optophysiology/imaging_plane_1/imaging depth", "175 microns"),
-                           ("optophysiology/imaging_plane_1/indicator", "GCaMP6f")):
-            f.create_dataset(f"general/{key}", data=np.bytes_(value))
-        f.create_dataset(f"{DFF}/data", data=dff)
-        f.create_dataset(f"{DFF}/timestamps", data=ts)
-        f.create_dataset(f"{DFF}/roi_names", data=np.array([str(i).encode() for i in cells], dtype="S9"))
-        f.create_dataset(f"{SEGMENTATION}/cell_specimen_ids", data=(517000000 + cells).astype(np.int64))
-        group = f.create_group(f"{PRESENTATION}/natural_scenes_stimulus")
-        group.create_dataset("data", data=scenes.astype(np.int64))
-        group.create_dataset("frame_duration", data=plan["natural_scenes"])
-        group.create_dataset("timestamps", data=ts[plan["natural_scenes"][:, 0]])
-        group = f.create_group(f"{PRESENTATION}/static_gratings_stimulus")
-        group.create_dataset("data", data=np.stack([ori, np.full(8, 0.04), np.repeat([0.0, 0.5], 4)], 1).astype(np.float32))
-        group.create_dataset("features", data=np.array([b"orientation", b"spatial_frequency", b"phase"], dtype="S18"))
-        group.create_dataset("frame_duration", data=plan["static_gratings"].astype(np.float32))
-        group = f.create_group(f"{PRESENTATION}/drifting_gratings_stimulus")
-        group.create_dataset("data", data=np.array([[2, 0, 0], [2, 90, 0], [np.nan, np.nan, 1], [4, 0, 0]], np.float32))
-        group.create_dataset("features", data=np.array([b"temporal_frequency", b"orientation", b"blank_sweep"], "S18"))
-        group.create_dataset("frame_duration", data=plan["drifting_gratings"].astype(np.float32))
-        group = f.create_group(f"{PRESENTATION}/natural_movie_one_stimulus")
-        group.create_dataset("data", data=np.tile(np.arange(3, dtype=np.int64), 2))
-        group.create_dataset("frame_duration", data=plan["natural_movie_one"])
-        group = f.create_group(f"{PRESENTATION}/spontaneous_stimulus")
-        group.attrs["ancestry"] = np.array([b"TimeSeries", b"IntervalSeries"])
-        group.create_dataset("data", data=np.array([1, -1], dtype=np.int8))
-        group.create_dataset("frame_duration", data=spont)
-    return path

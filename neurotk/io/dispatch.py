@@ -35,7 +35,7 @@ def detect_format(path) -> str:
             raise DataFormatError(f"{p}: no such file")
         import h5py
 
-        from .nwb import _CORRUPT_FILE_ERRORS
+        from ._hdf5 import CORRUPT_FILE_ERRORS
 
         try:
             with h5py.File(p, "r") as f:
@@ -46,7 +46,7 @@ def detect_format(path) -> str:
                 if (units is not None and "peak_channel_id" in units and intervals is not None
                         and any(k.endswith("_presentations") for k in intervals)):
                     return "allen"
-        except _CORRUPT_FILE_ERRORS as exc:  # h5py: OSError, RuntimeError, KeyError ... on corrupt files
+        except CORRUPT_FILE_ERRORS as exc:  # h5py: OSError, RuntimeError, KeyError ... on corrupt files
             raise DataFormatError(
                 f"{p}: not a readable HDF5/NWB file ({type(exc).__name__}: {exc}); expected an NWB (HDF5) "
                 f"file. The file may be truncated or corrupt"

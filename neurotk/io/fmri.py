@@ -1,12 +1,10 @@
-"""fMRI volumes -> Recordings: masking, ROI averages, a least-squares GLM and the way back.
+"""fMRI volumes -> Recordings: masking, ROI averages and the way back to images.
 
 :func:`load_fmri` turns 4-D NIfTI runs (``.nii`` or ``.nii.gz``, or any nibabel image)
 into a :class:`~neurotk.Recording` of volumes x voxels, keeping each voxel's indices
 (``i``, ``j``, ``k``) and, with a label atlas, its ROI in ``units``; :func:`roi_average`
-averages the voxels of each ROI; :func:`glm` fits a general linear model with a
-canonical HRF to an events table and returns one beta (or t-value) per condition or
-per trial and run; :func:`to_nifti` puts any per-voxel result back into the image's
-space.
+averages the voxels of each ROI; :func:`to_nifti` puts any per-voxel result back into the
+image's space. The event GLM of such recordings is :func:`neurotk.encoding.glm`.
 
 Images are read in bounded memory. An uncompressed file is memory-mapped; a compressed
 file is decompressed once, front to back, a chunk of volumes at a time, into one
@@ -25,7 +23,7 @@ from __future__ import annotations
 import numbers
 import os
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -38,9 +36,10 @@ from ..errors import (
     ShapeMismatchError,
     describe_values,
 )
+from .._validation import check_float, check_int
 from ..recording import Recording
 
-__all__ = ["glm", "load_fmri", "roi_average", "to_nifti"]
+__all__ = ["load_fmri", "roi_average", "to_nifti"]
 
 #: Image values (voxels x volumes) read at once by default: 1 Mi values, 4 MiB of
 #: float32 or 2 MiB of int16 (small chunks stay in the CPU cache: faster than large ones).
@@ -458,10 +457,8 @@ def load_fmri(
     dtype = np.dtype(dtype)
     if dtype not in (np.dtype(np.float64), np.dtype(np.float32)):
         raise ArgumentError(f"dtype={dtype}; expected float64 or float32")
-    if isinstance(chunk_voxels, bool) or not isinstance(chunk_voxels, numbers.Integral) or chunk_voxels < 1:
-        raise ArgumentError(f"chunk_voxels={chunk_voxels!r}; expected a positive integer")
-    if tr is not None and (not isinstance(tr, numbers.Real) or not np.isfinite(tr) or tr <= 0):
-        raise ArgumentError(f"tr={tr!r}; expected a positive number of seconds")
+    chunk_voxels = check_int(chunk_voxels, "chunk_voxels", minimum=1)
+    check_float(tr, "tr", low=0, low_open=True, unit="seconds", allow_none=True)  # kept as given (int or float)
 
     sources = list(img) if isinstance(img, (list, tuple)) else [img]
     if not sources:
@@ -789,374 +786,3 @@ def to_nifti(values, recording: Recording | None = None, path=None, background: 
         with atomic_path(target) as tmp:
             nib.save(img, tmp)
     return img
-
-
-# --------------------------------------------------------------------------- GLM
-def _read_events(events, what: str = "events") -> tuple[pd.DataFrame, str]:
-    if isinstance(events, pd.DataFrame):
-        table, name = events.reset_index(drop=True), "events table"
-    elif isinstance(events, (str, os.PathLike)):
-        path = Path(events)
-        if not path.exists():
-            raise DataFormatError(f"{what} {path}: no such file")
-        try:
-            table = pd.read_csv(path, sep="\t", na_values=["n/a"])
-        except Exception as exc:
-            raise DataFormatError(f"{what} {path}: not a readable tab-separated table ({exc})") from exc
-        name = str(path)
-    else:
-        raise ArgumentError(
-            f"{what} has type {type(events).__name__}; expected a DataFrame or a BIDS events .tsv "
-            f"path (or a list of them, one per run)"
-        )
-    missing = [c for c in ("onset", "duration", "trial_type") if c not in table.columns]
-    if missing:
-        raise DataFormatError(
-            f"{name} lacks columns {missing} (has {list(table.columns)}); expected the BIDS "
-            f"events columns onset, duration, trial_type"
-        )
-    for col in ("onset", "duration"):
-        values = pd.to_numeric(table[col], errors="coerce").to_numpy(dtype=float)
-        bad = np.flatnonzero(~np.isfinite(values) | (values < 0))
-        if bad.size:
-            raise DataFormatError(
-                f"{name}, row {int(bad[0])}: {col} = {table[col].iloc[bad[0]]!r}; expected a "
-                f"finite number of seconds >= 0 ({bad.size} bad rows)"
-            )
-        table = table.assign(**{col: values})
-    if table["trial_type"].isna().any():
-        row = int(np.flatnonzero(table["trial_type"].isna().to_numpy())[0])
-        raise DataFormatError(f"{name}, row {row}: trial_type is missing; expected a condition name")
-    return table, name
-
-
-def _cosine_drift(n_scans: int, tr: float, high_pass: float) -> np.ndarray:
-    """DCT-II cosines with frequency k / (2 n tr) <= high_pass (SPM's high-pass basis)."""
-    n_cos = min(int(np.floor(2.0 * n_scans * tr * high_pass + 1e-9)), n_scans - 2)
-    if n_cos <= 0:
-        return np.zeros((n_scans, 0))
-    k = np.arange(1, n_cos + 1)
-    return np.sqrt(2.0 / n_scans) * np.cos(np.pi * np.outer(np.arange(n_scans) + 0.5, k) / n_scans)
-
-
-def _hrf_kernel(hrf, tr, oversampling):
-    from ..signal import canonical_hrf
-
-    if isinstance(hrf, str):
-        if hrf.lower() in ("spm", "canonical"):
-            return canonical_hrf(tr, oversampling)
-        raise ArgumentError(f"hrf={hrf!r}; expected 'spm', an array sampled every tr / oversampling s, or a callable")
-    if callable(hrf):
-        return np.asarray(hrf(tr, oversampling), dtype=float)
-    return np.asarray(hrf, dtype=float)
-
-
-def glm(
-    recording_or_img,
-    events,
-    tr: float | None = None,
-    hrf="spm",
-    per: str = "condition",
-    confounds=None,
-    drift: str | None = "cosine",
-    high_pass: float = 1.0 / 128,
-    *,
-    pool_runs: bool = False,
-    stat: str = "beta",
-    oversampling: int = 16,
-    mask=None,
-) -> Recording:
-    """Least-squares GLM: one beta (or t-value) per condition or trial, per run, for all voxels.
-
-    For each run the design holds one HRF-convolved regressor per condition (or per
-    event) from :func:`neurotk.signal.event_regressors`, cosine drifts (SPM's DCT
-    high-pass basis), the confounds and an intercept. All voxels are fitted at once with
-    one pseudo-inverse per run: ``B = pinv(X) @ Y``. Runs are fitted separately, so the
-    betas of different runs are independent estimates (cross-validation folds); with
-    ``pool_runs=True`` one design spans all runs (shared task regressors, a separate
-    intercept and drift per run).
-
-    Parameters
-    ----------
-    recording_or_img : Recording, path, nibabel image or list of them
-        Volumes x voxels (e.g. from :func:`load_fmri`), with samples columns ``run``
-        (optional) and ``volume`` (optional; the scan index within the run, default
-        0, 1, ...). Images are loaded with ``load_fmri(img, mask=mask)``.
-    events : DataFrame, path, or a list of them (one per run)
-        BIDS events: columns ``onset``, ``duration`` (s, from the start of the run),
-        ``trial_type`` and, with several runs in one table, ``run``.
-    tr : float, optional
-        Repetition time (s); defaults to ``meta["tr"]``.
-    hrf : "spm", array or callable, default "spm"
-        The haemodynamic kernel: SPM's canonical HRF
-        (:func:`neurotk.signal.canonical_hrf`), a kernel sampled every
-        ``tr / oversampling`` seconds, or ``f(tr, oversampling) -> kernel``.
-    per : {"condition", "trial"}, default "condition"
-        One regressor per trial type, or one per event (single-trial betas, least
-        squares all).
-    confounds : array-like or DataFrame, shape (n_samples, n_confounds), optional
-        Nuisance regressors (motion ...), row for row with the recording.
-    drift : {"cosine", None}, default "cosine"
-        Slow drift model: cosines up to ``high_pass`` Hz, or none.
-    high_pass : float, default 1/128
-        Cut-off frequency (Hz) of the cosine drifts.
-    pool_runs : bool, default False
-        Fit one model over all runs (one beta per condition) instead of one per run.
-    stat : {"beta", "t"}, default "beta"
-        Return betas or their t-values (``beta / se``, residual variance with
-        ``n_scans - rank(X)`` degrees of freedom).
-    oversampling : int, default 16
-        Time grid per TR on which regressors are built.
-    mask : optional
-        Passed to :func:`load_fmri` when images are given.
-
-    Returns
-    -------
-    Recording
-        ``(n_estimates, n_voxels)`` with the recording's units. ``samples``:
-        ``condition`` and ``stimulus`` (the trial type, for RSA), ``run`` (not when
-        pooling conditions), ``n_events``; per trial also ``trial`` (the event's row in
-        the events table, per run for a list), ``onset`` and ``duration``. ``meta``
-        records the model (``glm``) and ``units_of_measure``.
-
-    Raises
-    ------
-    DataFormatError
-        Events without onset/duration/trial_type, with negative or missing times, with
-        an onset beyond the end of the run (naming the events file and row), or with run
-        labels the recording does not have.
-    ArgumentError
-        No TR, a bad option, or confounds with the wrong number of rows.
-
-    Examples
-    --------
-    >>> import numpy as np, pandas as pd
-    >>> from neurotk import Recording
-    >>> from neurotk.io import glm
-    >>> from neurotk.signal import event_regressors
-    >>> events = pd.DataFrame({"onset": [10.0, 50.0, 90.0, 130.0], "duration": 8.0,
-    ...                        "trial_type": ["face", "house", "face", "house"]})
-    >>> X = event_regressors(events.onset, events.duration, 100, 2.0, events.trial_type)
-    >>> Y = 100 + X @ np.array([[2.0, 0.0], [0.5, 1.0]])      # 100 scans x 2 voxels
-    >>> rec = Recording(Y, samples={"volume": np.arange(100)}, meta={"tr": 2.0})
-    >>> betas = glm(rec, events)
-    >>> betas.samples["condition"].tolist()
-    ['face', 'house']
-    >>> (np.round(betas.data, 6) + 0.0).tolist()
-    [[2.0, 0.0], [0.5, 1.0]]
-    """
-    from ..signal import event_regressors
-
-    if per not in ("condition", "trial"):
-        raise ArgumentError(f"per={per!r}; expected 'condition' or 'trial'")
-    if stat not in ("beta", "t"):
-        raise ArgumentError(f"stat={stat!r}; expected 'beta' or 't'")
-    if drift not in ("cosine", None, "none"):
-        raise ArgumentError(f"drift={drift!r}; expected 'cosine' or None")
-    if not isinstance(high_pass, numbers.Real) or not high_pass >= 0:
-        raise ArgumentError(f"high_pass={high_pass!r}; expected a frequency in Hz >= 0")
-    rec = recording_or_img if isinstance(recording_or_img, Recording) else load_fmri(recording_or_img, mask=mask)
-    if tr is None:
-        tr = rec.meta.get("tr")
-    if tr is None or not isinstance(tr, numbers.Real) or not np.isfinite(tr) or tr <= 0:
-        raise ArgumentError(
-            f"tr={tr!r}: the repetition time is unknown; pass tr= (seconds) or a Recording with meta['tr']"
-        )
-    tr = float(tr)
-
-    samples = rec.samples
-    if "run" in samples.columns:
-        run_values = samples["run"].to_numpy()
-        run_keys = np.array([_label_key(v) for v in run_values], dtype=object)
-        order = list(dict.fromkeys(run_keys.tolist()))
-        labels = {k: v for k, v in zip(run_keys.tolist(), run_values.tolist())}
-    else:
-        run_keys = np.full(rec.n_samples, 1, dtype=object)
-        order = [1]
-        labels = {1: 1}
-    rows_of = {k: np.flatnonzero(run_keys == k) for k in order}
-    if "volume" in samples.columns:
-        volume = samples["volume"].to_numpy()
-        if not np.issubdtype(volume.dtype, np.integer) and not np.all(np.mod(volume, 1) == 0):
-            raise DataFormatError("samples column 'volume' has non-integer values; expected scan indices")
-        volume = volume.astype(np.int64)
-    else:
-        volume = np.empty(rec.n_samples, dtype=np.int64)
-        for rows in rows_of.values():
-            volume[rows] = np.arange(rows.size)
-
-    # ---- events per run
-    if isinstance(events, (list, tuple)):
-        if len(events) != len(order):
-            raise DataFormatError(
-                f"events is a list of {len(events)} tables but the recording has {len(order)} "
-                f"runs {describe_values([labels[k] for k in order])}; expected one events table per run"
-            )
-        per_run = {}
-        for k, ev in zip(order, events):
-            table, name = _read_events(ev)
-            per_run[k] = (table, name)
-    else:
-        table, name = _read_events(events)
-        if "run" in table.columns:
-            keys = np.array([_label_key(v) for v in table["run"].tolist()], dtype=object)
-            unknown = sorted({k for k in keys.tolist() if k not in rows_of}, key=str)
-            if unknown:
-                raise DataFormatError(
-                    f"{name}: run labels {describe_values(unknown)} in column 'run' are not runs of "
-                    f"the recording, which has runs {describe_values([labels[k] for k in order])}"
-                )
-            per_run = {k: (table[keys == k], name) for k in order}
-        elif len(order) > 1:
-            raise DataFormatError(
-                f"{name} has no 'run' column but the recording has {len(order)} runs "
-                f"{describe_values([labels[k] for k in order])}; expected a run column or a list "
-                f"of one events table per run"
-            )
-        else:
-            per_run = {order[0]: (table, name)}
-
-    all_types = pd.concat([t["trial_type"] for t, _ in per_run.values()], ignore_index=True)
-    conditions = pd.unique(all_types).tolist()
-    try:
-        conditions = sorted(conditions)
-    except TypeError:  # mixed types
-        conditions = sorted(conditions, key=str)
-    kernel = _hrf_kernel(hrf, tr, oversampling)
-
-    if confounds is not None:
-        conf = confounds.to_numpy(dtype=float) if isinstance(confounds, pd.DataFrame) else np.asarray(confounds, dtype=float)
-        if conf.ndim == 1:
-            conf = conf[:, None]
-        if conf.ndim != 2 or conf.shape[0] != rec.n_samples:
-            raise ArgumentError(
-                f"confounds have shape {conf.shape}; expected ({rec.n_samples}, n_confounds), one row per sample"
-            )
-        if not np.isfinite(conf).all():
-            raise ArgumentError("confounds contain NaN or infinite values; expected finite numbers")
-    else:
-        conf = None
-
-    # ---- design blocks per run: task columns (with their sample rows) and nuisance columns
-    task_blocks, nuisance_blocks, estimate_tables = [], [], []
-    for k in order:
-        rows = rows_of[k]
-        table, name = per_run[k]
-        n_scans = int(volume[rows].max()) + 1
-        end = n_scans * tr
-        late = np.flatnonzero(table["onset"].to_numpy() >= end)
-        if late.size:
-            i = late[0]
-            raise DataFormatError(
-                f"{name}, row {int(table.index[i])}: onset {table['onset'].iloc[i]:g} s is beyond "
-                f"the end of run {labels[k]!r} ({n_scans} volumes x TR {tr:g} s = {end:g} s); "
-                f"expected events inside the run"
-            )
-        if per == "condition":
-            present = [c for c in conditions if (table["trial_type"] == c).any()]
-            X = event_regressors(table["onset"], table["duration"], n_scans, tr,
-                                 trial_types=table["trial_type"].tolist(), conditions=present,
-                                 oversampling=oversampling, hrf=kernel)
-            counts = table["trial_type"].value_counts()
-            est = pd.DataFrame({"condition": present, "stimulus": present,
-                                "run": [labels[k]] * len(present),
-                                "n_events": [int(counts[c]) for c in present]})
-        else:
-            n_ev = len(table)
-            if n_ev == 0:
-                X = np.zeros((n_scans, 0))
-            else:
-                X = event_regressors(table["onset"], table["duration"], n_scans, tr,
-                                     trial_types=np.arange(n_ev), conditions=list(range(n_ev)),
-                                     oversampling=oversampling, hrf=kernel)
-            tt = table["trial_type"].tolist()
-            est = pd.DataFrame({"condition": tt, "stimulus": tt, "run": [labels[k]] * n_ev,
-                                "trial": table.index.to_numpy(), "onset": table["onset"].to_numpy(),
-                                "duration": table["duration"].to_numpy(), "n_events": 1})
-        X = X[volume[rows]]
-        parts = []
-        if drift == "cosine":
-            parts.append(_cosine_drift(n_scans, tr, high_pass)[volume[rows]])
-        if conf is not None:
-            parts.append(conf[rows])
-        parts.append(np.ones((rows.size, 1)))
-        task_blocks.append(X)
-        nuisance_blocks.append(np.hstack(parts))
-        estimate_tables.append(est)
-        if X.shape[1] == 0 and not pool_runs:
-            raise DataFormatError(f"{name}: run {labels[k]!r} has no events; expected at least one")
-
-    data = rec.data
-    if pool_runs:
-        if per == "condition":
-            n_task = len(conditions)
-            all_rows = np.concatenate([rows_of[k] for k in order])
-            task = np.zeros((all_rows.size, n_task))
-            offset = 0
-            for k, X, est in zip(order, task_blocks, estimate_tables):
-                cols = [conditions.index(c) for c in est["condition"]]
-                task[offset : offset + X.shape[0], cols] = X
-                offset += X.shape[0]
-            counts = pd.concat(estimate_tables).groupby("condition", sort=False)["n_events"].sum()
-            est_table = pd.DataFrame({"condition": conditions, "stimulus": conditions,
-                                      "n_events": [int(counts[c]) for c in conditions]})
-        else:
-            all_rows = np.concatenate([rows_of[k] for k in order])
-            task = _block_diag(task_blocks)
-            est_table = pd.concat(estimate_tables, ignore_index=True)
-        design = np.hstack([task, _block_diag(nuisance_blocks)])
-        fits = [(all_rows, design, task.shape[1])]
-        tables = [est_table]
-    else:
-        fits = [(rows_of[k], np.hstack([X, N]), X.shape[1]) for k, X, N in zip(order, task_blocks, nuisance_blocks)]
-        tables = estimate_tables
-
-    results = []
-    rank_warned = False
-    for rows, X, n_task in fits:
-        pinv = np.linalg.pinv(X)
-        rank = np.linalg.matrix_rank(X)
-        if rank < X.shape[1] and not rank_warned:
-            warnings.warn(
-                f"the design of {X.shape[1]} columns has rank {rank} (collinear regressors); "
-                f"the betas are minimum-norm estimates",
-                NeurotkWarning,
-                stacklevel=2,
-            )
-            rank_warned = True
-        if rows.size <= rank and stat == "t":
-            raise ArgumentError(
-                f"{rows.size} scans for {rank} independent regressors leave no degrees of "
-                f"freedom for t-values; use stat='beta'"
-            )
-        out = np.empty((n_task, rec.n_units))
-        step = max(1, (1 << 22) // max(rows.size, 1))
-        contiguous = np.array_equal(rows, np.arange(rows[0], rows[0] + rows.size))
-        for c0 in range(0, rec.n_units, step):
-            Y = data[rows[0] : rows[0] + rows.size, c0 : c0 + step] if contiguous else data[rows, c0 : c0 + step]
-            B = pinv @ Y
-            if stat == "beta":
-                out[:, c0 : c0 + step] = B[:n_task]
-            else:
-                resid = Y - X @ B
-                sigma2 = np.einsum("ij,ij->j", resid, resid) / (rows.size - rank)
-                var = np.einsum("ij,ij->i", pinv[:n_task], pinv[:n_task])
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    out[:, c0 : c0 + step] = B[:n_task] / np.sqrt(np.outer(var, sigma2))
-        results.append(out)
-
-    values = np.concatenate(results, axis=0).astype(rec.dtype, copy=False)
-    est_samples = pd.concat(tables, ignore_index=True)
-    meta = rec.meta
-    meta["glm"] = {"per": per, "hrf": hrf if isinstance(hrf, str) else "custom", "drift": drift,
-                   "high_pass": float(high_pass), "pool_runs": bool(pool_runs), "stat": stat,
-                   "tr": tr, "conditions": conditions}
-    meta["units_of_measure"] = "t" if stat == "t" else f"beta ({rec.meta.get('units_of_measure', 'a.u.')} per unit regressor)"
-    meta["history"] = [*meta.get("history", []), f"glm(per={per!r}, stat={stat!r})"]
-    return Recording(values, est_samples, rec.units, meta, allow_nan=stat == "t" or rec.allow_nan, copy=False)
-
-
-def _block_diag(blocks: Sequence[np.ndarray]) -> np.ndarray:
-    from scipy.linalg import block_diag
-
-    return block_diag(*blocks) if blocks else np.zeros((0, 0))

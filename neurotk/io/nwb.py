@@ -1,41 +1,35 @@
-"""Spike trains in NWB files -> Recordings: binned activity, windowed counts and PSTHs.
+"""Spike trains in NWB files: the Units table read lazily (:class:`SpikeTrains`).
 
-The files are read directly with h5py (read-only), which is fast to open and reads NWB 2.x
-files of every schema version, including old ones that pynwb refuses. The ``Units`` table
-stores the spikes of all units in one flat array (``units/spike_times``) cut into units
-by ``units/spike_times_index`` (the end of each unit's spikes). :func:`read_spikes`
-reads only the small tables (unit ids and columns, the index); spike times are read when
-they are binned or counted, in chunks of a fixed number of spikes, so a file larger
-than memory is processed in bounded memory.
-
-Every computation is vectorised over all spikes of a chunk at once: each spike gets its
-output column from the index (``np.repeat``), its bin from a floor division checked
-against the bin edges, and all counts come from one ``np.bincount`` per chunk. Counts in
-windows (:func:`count_spikes`) and peri-stimulus histograms (:func:`psth`) rank every
-spike among the sorted window edges (``np.searchsorted``), count spikes per (unit, rank)
-with ``np.bincount`` and take differences of the cumulative counts, so windows may
-overlap and no loop runs over units, trials or windows.
-
-Bins and windows are half-open, ``[start, stop)``: a spike exactly on an edge counts in
-the later bin, and a spike at ``stop`` is not counted, so consecutive calls never count
-a spike twice (``np.histogram`` differs only in closing its last bin).
+The files are read directly with h5py (read-only, through the safe reader of
+``neurotk.io._hdf5``), which is fast to open and reads NWB 2.x files of every schema
+version, including old ones that pynwb refuses. The ``Units`` table stores the spikes of
+all units in one flat array (``units/spike_times``) cut into units by
+``units/spike_times_index`` (the end of each unit's spikes). :func:`read_spikes` reads
+only the small tables (unit ids and columns, each unit's electrode, the index, the
+session metadata); spike times are read when they are binned or counted
+(:mod:`neurotk.io.spikes`), in chunks of a fixed number of spikes
+(:meth:`SpikeTrains.chunks`), so a file larger than memory is processed in bounded
+memory. The file's interval tables (trials, stimulus presentations ...) are read by
+:meth:`SpikeTrains.intervals`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import numbers
 import os
 from pathlib import Path
-from typing import Iterator, Mapping
+from typing import Iterator
 
+import h5py
 import numpy as np
 import pandas as pd
 
-from ..errors import ArgumentError, DataFormatError, NeurotkError, describe_values
-from ..recording import Recording, table_positions
+from .._validation import check_int
+from ..errors import ArgumentError, DataFormatError, describe_values
+from ..recording import table_positions
+from ._hdf5 import Reader, attr, decode, file_errors, open_hdf5, ragged_ends, read_table
 
-__all__ = ["SpikeTrains", "read_spikes", "bin_spikes", "count_spikes", "psth"]
+__all__ = ["SpikeTrains", "read_spikes", "as_spike_trains"]
 
 #: Spikes read from the file at once (8 MiB of float64 times). Peak working memory of
 #: binning is a small multiple of this, whatever the size of the file.
@@ -45,251 +39,8 @@ DEFAULT_CHUNK_SPIKES = 1 << 20
 _PROGRESS_MIN_CHUNKS = 50
 
 
-# --------------------------------------------------------------------------- h5py helpers
-def _h5py():
-    import h5py
-
-    return h5py
-
-
-def _decode(values) -> np.ndarray:
-    """Bytes (or arrays of bytes) -> str; everything else unchanged."""
-    arr = np.asarray(values)
-    if arr.dtype.kind == "S":
-        return np.char.decode(arr, "utf-8", errors="replace").astype(object)
-    if arr.dtype.kind == "O":
-        return np.array(
-            [v.decode("utf-8", errors="replace") if isinstance(v, bytes) else v for v in arr.ravel()],
-            dtype=object,
-        ).reshape(arr.shape)
-    return arr
-
-
-def _is_vlen_sequence_dtype(dtype) -> bool:
-    """A variable-length sequence (not string) type, which no NWB field or attribute has."""
-    try:
-        return dtype.kind == "O" and _h5py().check_vlen_dtype(dtype) not in (None, str, bytes)
-    except (TypeError, ValueError, AttributeError):  # pragma: no cover - unusual types
-        return False
-
-
-def _attr(node, key: str, default=None):
-    """``node.attrs.get(key, default)``, refusing the types HDF5 misreads when a file is corrupt.
-
-    A string type garbled into a variable-length sequence makes HDF5 read the string's heap
-    as sequences and crash the interpreter, so its type is checked before any value is read.
-    """
-    attrs = node.attrs
-    if key not in attrs:
-        return default
-    dtype = attrs.get_id(key).dtype
-    if _is_vlen_sequence_dtype(dtype):
-        raise DataFormatError(
-            f"{node.file.filename}: attribute '{key}' of field '{node.name}' has a variable-length sequence "
-            f"type ({dtype.metadata}); expected numbers or text. The file may be corrupt"
-        )
-    return attrs[key]
-
-
-def _attr_names(node, key: str) -> list[str]:
-    raw = _attr(node, key)
-    if raw is None:
-        return []
-    return [str(v) for v in _decode(np.atleast_1d(raw)).ravel()]
-
-
-def _heap_addresses(ds, handle) -> list[int]:
-    """Global heap collections referenced by a contiguous variable-length dataset (file offsets)."""
-    try:
-        offset, size = ds.id.get_offset(), ds.id.get_storage_size()
-        sizeof_addr, _ = handle.id.get_create_plist().get_sizes()
-    except (OSError, RuntimeError, ValueError, TypeError, AttributeError):
-        return []
-    if offset is None or not size or sizeof_addr not in (4, 8):
-        return []  # compact or chunked storage: nothing to walk (HDF5 reads it as it is)
-    element = np.dtype([("length", "<u4"), ("address", f"<u{sizeof_addr}"), ("index", "<u4")])
-    with open(handle.filename, "rb") as fh:
-        fh.seek(offset)
-        raw = fh.read(size)
-    ids = np.frombuffer(raw[: len(raw) // element.itemsize * element.itemsize], dtype=element)
-    return [int(a) for a in np.unique(ids["address"][ids["length"] > 0])]
-
-
-def _walk_heap_collection(path, address: int, handle) -> str | None:
-    """What is wrong with the global heap collection at ``address`` (None when HDF5 can parse it)."""
-    try:
-        _, sizeof_size = handle.id.get_create_plist().get_sizes()
-    except (OSError, RuntimeError, ValueError, TypeError, AttributeError):  # pragma: no cover
-        return None
-    file_size = os.path.getsize(path)
-    header = 8 + sizeof_size  # "GCOL", version, 3 reserved bytes, collection size
-    if address + header > file_size:
-        return f"it starts beyond the end of the {file_size}-byte file"
-    with open(path, "rb") as fh:
-        fh.seek(address)
-        head = fh.read(header)
-        if head[:4] != b"GCOL":
-            return None  # not a collection: HDF5 reports that itself, with an error
-        size = int.from_bytes(head[8:header], "little")
-        if size < header or address + size > file_size:
-            return None  # HDF5 refuses a collection of impossible size with an error
-        fh.seek(address)
-        body = fh.read(size)
-    object_header = 8 + sizeof_size  # index (2), reference count (2), reserved (4), size
-    p = header
-    while p < size:  # as H5HG__cache_heap_deserialize
-        if p + object_header > size:
-            break  # the remainder is free space
-        index = int.from_bytes(body[p : p + 2], "little")
-        length = int.from_bytes(body[p + 8 : p + object_header], "little")
-        need = object_header + -(-length // 8) * 8 if index > 0 else length
-        if need == 0:
-            return f"the free-space object at byte {address + p} has size 0, so HDF5 would never reach its end"
-        p += need
-    return None
-
-
-def _selection_bytes(ds, sel) -> int | None:
-    """Bytes that ``ds[sel]`` returns, for the selections neurotk makes (all, a row range, a scalar)."""
-    try:
-        shape = tuple(int(n) for n in ds.shape)
-        itemsize = int(ds.dtype.itemsize)
-    except (TypeError, ValueError, AttributeError):  # pragma: no cover - unusual datasets
-        return None
-    if sel == () or sel == slice(None) or not shape:
-        return int(np.prod(shape, dtype=object)) * itemsize
-    if isinstance(sel, slice):
-        rows = len(range(*sel.indices(shape[0])))
-        return rows * int(np.prod(shape[1:], dtype=object)) * itemsize
-    return None
-
-
-class _Reader:
-    """An open file plus the path, so every read error names the file and the field."""
-
-    def __init__(self, handle, path: Path):
-        self.h = handle
-        self.path = path
-
-    def fail(self, field: str, message: str) -> DataFormatError:
-        return DataFormatError(f"{self.path}: field '{field}' {message}")
-
-    def read(self, ds, sel=slice(None)) -> np.ndarray:
-        if _is_vlen_sequence_dtype(ds.dtype):
-            # NWB stores ragged data with index datasets, never as variable-length sequences; a
-            # string type garbled into one makes HDF5 read its heap wrongly, and crash
-            raise DataFormatError(
-                f"{self.path}: field '{ds.name}' has a variable-length sequence type "
-                f"({ds.id.get_type().get_super().dtype}); expected numbers or text. The file may be corrupt"
-            )
-        if ds.dtype.kind == "O" and _h5py().check_string_dtype(ds.dtype) is not None:
-            self._check_string_heaps(ds)
-        need = _selection_bytes(ds, sel)
-        have = _memory_bytes()
-        if need is not None and have is not None and need > have:
-            raise DataFormatError(
-                f"{self.path}: field '{ds.name}' has shape {ds.shape} of {ds.dtype}; reading it would need "
-                f"{need / 2**30:.3g} GiB, more than the {have / 2**30:.3g} GiB of memory of this machine. "
-                f"Expected a dataset that fits in memory; the file may be corrupt"
-            )
-        try:
-            return ds[sel]
-        except MemoryError as exc:
-            raise DataFormatError(
-                f"{self.path}: field '{ds.name}' has shape {ds.shape} of {ds.dtype}, too large to read "
-                f"({exc}); expected a dataset that fits in memory. The file may be corrupt"
-            ) from exc
-        except (OSError, RuntimeError, KeyError, ValueError) as exc:
-            raise DataFormatError(
-                f"{self.path}: field '{ds.name}' could not be read ({type(exc).__name__}: {exc}); expected "
-                f"a readable dataset of shape {ds.shape} and dtype {ds.dtype}. The file may be truncated or corrupt"
-            ) from exc
-
-    def _check_string_heaps(self, ds):
-        """Walk the global heap collections that a variable-length string dataset points into.
-
-        HDF5 keeps such strings in "global heap collections" and, parsing one whose object
-        list is corrupt (an object with index 0 and size 0), loops forever in C, where no
-        signal or timeout reaches it. The collections a contiguous dataset references are
-        walked here the way HDF5 walks them, and one that would never end is refused.
-        """
-        addresses = _heap_addresses(ds, self.h)
-        checked = self.__dict__.setdefault("_heaps_ok", set())
-        for address in addresses:
-            if address in checked:
-                continue
-            problem = _walk_heap_collection(self.path, address, self.h)
-            if problem:
-                raise DataFormatError(
-                    f"{self.path}: field '{ds.name}': its strings live in a corrupt HDF5 global heap "
-                    f"collection at byte {address} ({problem}); expected a valid collection of "
-                    f"objects. The file is corrupt"
-                )
-            checked.add(address)
-
-    def column(self, ds) -> np.ndarray | None:
-        """A 1-D column as numbers or str (object references -> the names of their targets).
-
-        Returns None for columns that are not 1-D scalars (compound, multi-dimensional).
-        """
-        h5py = _h5py()
-        if ds.ndim != 1 or ds.dtype.names is not None:
-            return None
-        values = self.read(ds)
-        if h5py.check_dtype(ref=ds.dtype) is not None:
-            return np.array([self.ref_name(r) for r in values], dtype=object)
-        return _decode(values)
-
-    def ref_name(self, ref) -> str | None:
-        if not ref:
-            return None
-        try:
-            name = self.h[ref].name  # None for an object no path leads to (e.g. a corrupt link)
-        except (KeyError, ValueError, OSError, RuntimeError):
-            return None
-        return None if name is None else name.rsplit("/", 1)[-1]
-
-
-#: What h5py (and numpy on the values h5py returns) raise on a truncated or corrupt file:
-#: unreadable object headers or attributes (OSError, RuntimeError), broken links
-#: (KeyError), garbled dtypes or shapes (ValueError, TypeError, IndexError).
-_CORRUPT_FILE_ERRORS = (OSError, RuntimeError, KeyError, ValueError, TypeError, IndexError)
-
-
-@contextlib.contextmanager
-def _file_errors(path, expected: str = "a readable NWB (HDF5) file"):
-    """Turn the errors h5py raises on a corrupt file into a DataFormatError naming ``path``.
-
-    NeurotkErrors (already naming the file and field) pass through unchanged.
-    """
-    try:
-        yield
-    except NeurotkError:
-        raise
-    except _CORRUPT_FILE_ERRORS as exc:
-        raise DataFormatError(
-            f"{path}: could not be read ({type(exc).__name__}: {exc}); expected {expected}. "
-            f"The file may be truncated or corrupt"
-        ) from exc
-
-
-def _open(path: Path):
-    h5py = _h5py()
-    if not path.exists():
-        raise ArgumentError(f"no file {str(path)!r}; expected the path of an NWB (HDF5) file")
-    if path.is_dir():
-        raise ArgumentError(f"{str(path)!r} is a folder; expected the path of an NWB (HDF5) file")
-    try:
-        return h5py.File(path, "r")
-    except _CORRUPT_FILE_ERRORS as exc:
-        raise DataFormatError(
-            f"{path}: could not be opened as an HDF5 file ({exc}); expected an NWB 2.x file. "
-            f"The file may be truncated, corrupt or of another format"
-        ) from exc
-
-
-def _find_units_group(f: _Reader, table: str | None):
-    h5py = _h5py()
+# --------------------------------------------------------------------------- NWB tables
+def _find_units_group(f: Reader, table: str | None):
     if table is not None:
         node = f.h.get(table)
         if not isinstance(node, h5py.Group) or "spike_times" not in node:
@@ -311,12 +62,12 @@ def _find_units_group(f: _Reader, table: str | None):
     if found:
         return found[0]
     groups = sorted(k for k, v in f.h.items() if isinstance(v, h5py.Group))
-    version = _attr(f.h, "nwb_version")
+    version = attr(f.h, "nwb_version")
     if version is None and "nwb_version" in f.h:
         version = f.read(f.h["nwb_version"], ())
     hint = ""
     if version is not None:
-        version = str(_decode(np.atleast_1d(version))[0])
+        version = str(decode(np.atleast_1d(version))[0])
         if version.startswith(("NWB-1", "1.")):
             hint = f" (the file says NWB version {version!r}, an NWB 1 layout without a Units table)"
     raise DataFormatError(
@@ -325,73 +76,13 @@ def _find_units_group(f: _Reader, table: str | None):
     )
 
 
-def _ragged_ends(f: _Reader, index_ds, n_values: int) -> np.ndarray:
-    """The VectorIndex ``index_ds`` as int64 ends, checked against the data length."""
-    ends = f.read(index_ds)
-    if ends.ndim != 1 or ends.dtype.kind not in "iu":
-        raise f.fail(index_ds.name, f"has dtype {ends.dtype} and shape {ends.shape}; expected a 1-D integer index")
-    ends = ends.astype(np.int64)
-    if ends.size:
-        steps = np.diff(ends, prepend=0)
-        if (steps < 0).any():
-            at = int(np.flatnonzero(steps < 0)[0])
-            raise f.fail(
-                index_ds.name,
-                f"is not monotone (entry {at} = {int(ends[at])} is below the previous one); expected "
-                f"non-decreasing end positions into the data",
-            )
-        if ends[-1] > n_values:
-            raise f.fail(
-                index_ds.name,
-                f"points beyond the data (last end {int(ends[-1])} but the data have {n_values} values); "
-                f"expected end positions of at most {n_values}. The file may be truncated or corrupt",
-            )
-    return ends
-
-
-def _read_table(f: _Reader, group, skip=(), ragged: bool = True) -> pd.DataFrame:
-    """A DynamicTable group -> DataFrame (id, scalar columns; ragged columns as lists)."""
-    h5py = _h5py()
-    if "id" not in group:
-        raise f.fail(f"{group.name}/id", "not found; expected the ids of the table rows")
-    ids = f.read(group["id"])
-    n = len(ids)
-    names = _attr_names(group, "colnames")
-    names += sorted(k for k in group if k not in names)  # datasets not listed in colnames
-    columns = {"id": ids}
-    for name in names:
-        if name in columns or name in skip or name == "id" or name.endswith("_index"):
-            continue
-        ds = group.get(name)
-        if not isinstance(ds, h5py.Dataset):
-            continue
-        index = group.get(f"{name}_index")
-        if isinstance(index, h5py.Dataset):
-            if not ragged or f"{name}_index_index" in group or len(index) != n:
-                continue
-            values = f.column(ds)
-            if values is None:
-                continue
-            ends = _ragged_ends(f, index, len(values))
-            parts = np.split(values, ends[:-1]) if n else []
-            columns[name] = [list(p) for p in parts]
-            continue
-        if len(ds) != n:
-            continue
-        values = f.column(ds)
-        if values is not None:
-            columns[name] = values
-    return pd.DataFrame(columns)
-
-
-def _join_electrodes(f: _Reader, group, table: pd.DataFrame, ends: np.ndarray) -> pd.DataFrame:
+def _join_electrodes(f: Reader, group, table: pd.DataFrame, ends: np.ndarray) -> pd.DataFrame:
     """Add each unit's electrode id, location and electrode group (from the electrodes table)."""
-    h5py = _h5py()
     n = len(table)
     region = group.get("electrodes")
     etable, rows = None, None
     if isinstance(region, h5py.Dataset) and region.ndim == 1 and region.dtype.kind in "iu":
-        ref = _attr(region, "table")
+        ref = attr(region, "table")
         try:
             etable = f.h[ref] if ref is not None else None
         except (KeyError, ValueError):
@@ -399,7 +90,7 @@ def _join_electrodes(f: _Reader, group, table: pd.DataFrame, ends: np.ndarray) -
         values = f.read(region).astype(np.int64)
         index = group.get("electrodes_index")
         if isinstance(index, h5py.Dataset):
-            r_ends = _ragged_ends(f, index, len(values))
+            r_ends = ragged_ends(f, index, len(values))
             r_starts = np.concatenate([[0], r_ends[:-1]])
             rows = np.where(r_ends > r_starts, values[np.minimum(r_starts, max(len(values) - 1, 0))], -1)
         elif len(values) == n:
@@ -450,7 +141,7 @@ class SpikeTrains:
 
     Holds the path, the units table (ids and scalar columns) and the spike index; spike
     times stay in the file until they are binned or counted. Create it with
-    :func:`read_spikes`. Inside a ``with`` block the file stays open across calls;
+    :func:`~neurotk.io.read_spikes`. Inside a ``with`` block the file stays open across calls;
     otherwise each call opens and closes it. The file is only ever opened read-only.
 
     Attributes
@@ -481,7 +172,7 @@ class SpikeTrains:
         if not isinstance(path, (str, os.PathLike)):
             raise ArgumentError(f"path has type {type(path).__name__}; expected a str or pathlib.Path")
         self._path = Path(path)
-        self._chunk_size = _check_chunk_size(chunk_size)
+        self._chunk_size = check_int(chunk_size, "chunk_size", minimum=1)
         self._allow_unsorted = bool(allow_unsorted)
         self._handle = None
         self._range = None
@@ -489,14 +180,14 @@ class SpikeTrains:
             group = _find_units_group(f, units_table)
             self._table_path = group.name
             times = group["spike_times"]
-            if not isinstance(times, _h5py().Dataset) or times.ndim != 1 or times.dtype.kind not in "fiu":
+            if not isinstance(times, h5py.Dataset) or times.ndim != 1 or times.dtype.kind not in "fiu":
                 raise f.fail(f"{group.name}/spike_times", f"has dtype {getattr(times, 'dtype', None)}; "
                              f"expected a 1-D array of spike times in seconds")
             self._n_values = int(times.shape[0])
             if "spike_times_index" not in group:
                 raise f.fail(f"{group.name}/spike_times_index", "not found; expected the ragged index of spike_times")
-            ends = _ragged_ends(f, group["spike_times_index"], self._n_values)
-            table = _read_table(f, group, skip=("spike_times", "electrodes"), ragged=False)
+            ends = ragged_ends(f, group["spike_times_index"], self._n_values)
+            table = read_table(f, group, skip=("spike_times", "electrodes"), ragged=False)
             if len(table) != len(ends):
                 raise f.fail(
                     f"{group.name}/spike_times_index",
@@ -515,21 +206,21 @@ class SpikeTrains:
 
     # ------------------------------------------------------------------ files
     @contextlib.contextmanager
-    def _reader(self) -> Iterator[_Reader]:
+    def _reader(self) -> Iterator[Reader]:
         if self._handle is not None:
-            with _file_errors(self._path):
-                yield _Reader(self._handle, self._path)
+            with file_errors(self._path):
+                yield Reader(self._handle, self._path)
             return
-        handle = _open(self._path)
+        handle = open_hdf5(self._path)
         try:
-            with _file_errors(self._path):
-                yield _Reader(handle, self._path)
+            with file_errors(self._path):
+                yield Reader(handle, self._path)
         finally:
             handle.close()
 
     def __enter__(self) -> "SpikeTrains":
         if self._handle is None:
-            self._handle = _open(self._path)
+            self._handle = open_hdf5(self._path)
         return self
 
     def __exit__(self, *exc):
@@ -601,10 +292,32 @@ class SpikeTrains:
         """
         if self._range is None:
             lo, hi = np.inf, -np.inf
-            for times, _, _ in self._chunks():
+            for times, _, _ in self.chunks():
                 if times.size:
                     lo, hi = min(lo, float(times.min())), max(hi, float(times.max()))
             self._range = (lo, hi) if lo <= hi else (np.nan, np.nan)
+        return self._range
+
+    @property
+    def known_time_range(self) -> tuple[float, float] | None:
+        """:attr:`time_range` if a pass over the spikes has measured it already, else None.
+
+        Reads nothing (unlike :attr:`time_range`).
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> from neurotk.datasets import make_demo_session
+        >>> from neurotk.io import read_spikes
+        >>> path = make_demo_session(pathlib.Path(tempfile.mkdtemp()) / "s.nwb", n_stimuli=10,
+        ...                          n_repeats=2, n_units_per_area=3)
+        >>> spikes = read_spikes(path)
+        >>> print(spikes.known_time_range)
+        None
+        >>> lo, hi = spikes.time_range  # one pass over the spikes
+        >>> spikes.known_time_range == (lo, hi)
+        True
+        """
         return self._range
 
     def select(self, units=None) -> "SpikeTrains":
@@ -707,7 +420,7 @@ class SpikeTrains:
         with self._reader() as f:
             groups = _interval_groups(f)
             names = _resolve_intervals(f, groups, name)
-            frames = [_read_table(f, groups[n]) for n in names]
+            frames = [read_table(f, groups[n]) for n in names]
             for n, frame in zip(names, frames):
                 if "start_time" not in frame:  # present, but not one number per row of the table
                     ds = groups[n]["start_time"]
@@ -740,15 +453,41 @@ class SpikeTrains:
         breaks = np.flatnonzero(s[1:] - e[:-1] > gap)
         return s[np.r_[0, breaks + 1]], e[np.r_[breaks, s.size - 1]]
 
-    def _chunks(self, chunk_size: int | None = None, progress=None):
-        """Yield ``(times, cols, lengths)`` for chunks of the selected units' spikes.
+    def chunks(self, chunk_size: int | None = None,
+               progress=None) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """Yield ``(times, cols, lengths)`` for chunks of the selected units' spikes, read from the file.
 
-        ``times`` are the spikes of the chunk, unit after unit, as run lengths:
+        ``times`` (float64, s) are the spikes of the chunk, unit after unit, as run lengths:
         ``lengths[i]`` spikes of the unit at position ``cols[i]`` of the selection
         (``cols`` increasing). Spike times are validated: finite, and sorted within each
-        unit unless ``allow_unsorted``.
+        unit unless ``allow_unsorted``, across chunk borders too. This is the one pass
+        over the spikes that binning, counting and PSTHs (:mod:`neurotk.io.spikes`) make.
+
+        Parameters
+        ----------
+        chunk_size : int, optional
+            Spikes read at once (default: the chunk size given to :func:`~neurotk.io.read_spikes`).
+        progress : bool, optional
+            Show a progress bar over chunks (default: only for files of many chunks).
+
+        Raises
+        ------
+        DataFormatError
+            NaN, infinite or (unless allowed) unsorted spike times, naming the unit.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> from neurotk.datasets import make_demo_session
+        >>> from neurotk.io import read_spikes
+        >>> path = make_demo_session(pathlib.Path(tempfile.mkdtemp()) / "s.nwb", n_stimuli=10,
+        ...                          n_repeats=2, n_units_per_area=3)
+        >>> spikes = read_spikes(path)
+        >>> total = sum(int(lengths.sum()) for _, _, lengths in spikes.chunks(chunk_size=100))
+        >>> total == spikes.n_spikes
+        True
         """
-        chunk = self._chunk_size if chunk_size is None else _check_chunk_size(chunk_size)
+        chunk = self._chunk_size if chunk_size is None else check_int(chunk_size, "chunk_size", minimum=1)
         lut = np.full(len(self._ends), -1, dtype=np.int64)
         lut[self._selected] = np.arange(len(self._selected))
         r_starts, r_ends = self._read_ranges(gap=chunk // 8)
@@ -819,34 +558,26 @@ class SpikeTrains:
             f"{self.n_spikes} spikes (lazy; table {self._table_path!r}, unit columns {cols})"
         )
 
-
 def _py(value):
     return value.item() if isinstance(value, np.generic) else value
 
 
-def _check_chunk_size(chunk_size) -> int:
-    if isinstance(chunk_size, bool) or not isinstance(chunk_size, numbers.Integral) or chunk_size < 1:
-        raise ArgumentError(f"chunk_size={chunk_size!r}; expected a positive integer number of spikes")
-    return int(chunk_size)
-
-
-def _session_meta(f: _Reader) -> dict:
+def _session_meta(f: Reader) -> dict:
     meta = {"source": "nwb"}
     for key in ("identifier", "session_description", "session_start_time"):
         ds = f.h.get(key)
         if ds is not None and hasattr(ds, "shape") and ds.shape == ():
             try:
-                meta[key] = str(_decode(np.atleast_1d(f.read(ds, ())))[0])
+                meta[key] = str(decode(np.atleast_1d(f.read(ds, ())))[0])
             except (OSError, ValueError):  # pragma: no cover - metadata is optional
                 pass
-    version = _attr(f.h, "nwb_version")
+    version = attr(f.h, "nwb_version")
     if version is not None:
-        meta["nwb_version"] = str(_decode(np.atleast_1d(version))[0])
+        meta["nwb_version"] = str(decode(np.atleast_1d(version))[0])
     return meta
 
 
-def _interval_groups(f: _Reader) -> dict:
-    h5py = _h5py()
+def _interval_groups(f: Reader) -> dict:
     out = {}
     intervals = f.h.get("intervals")
     if isinstance(intervals, h5py.Group):
@@ -856,7 +587,7 @@ def _interval_groups(f: _Reader) -> dict:
     return out
 
 
-def _resolve_intervals(f: _Reader, groups: dict, name) -> list[str]:
+def _resolve_intervals(f: Reader, groups: dict, name) -> list[str]:
     available = list(groups)
     if name is not None and not isinstance(name, str):
         raise ArgumentError(f"intervals name has type {type(name).__name__}; expected a table name (str)")
@@ -892,15 +623,16 @@ def read_spikes(path, units=None, *, units_table: str | None = None, allow_unsor
 
     Reads the units table (ids, scalar columns such as ``quality``, ``depth``,
     ``location``; each unit's electrode with its location and electrode group) and the
-    spike index; spike times are read later, in chunks, by :func:`bin_spikes`,
-    :func:`count_spikes` and :func:`psth`. The file is opened read-only.
+    spike index; spike times are read later, in chunks, by :func:`~neurotk.io.bin_spikes`,
+    :func:`~neurotk.io.count_spikes` and :func:`~neurotk.io.psth`. The file is opened
+    read-only.
 
     Parameters
     ----------
     path : str or Path
         An NWB 2.x file (any schema version; read with h5py).
     units : str, dict, mask, positions or callable, optional
-        Keep only these units (see :meth:`SpikeTrains.select`), e.g. ``"quality == 'good'"``.
+        Keep only these units (see :meth:`~neurotk.io.SpikeTrains.select`), e.g. ``"quality == 'good'"``.
     units_table : str, optional
         HDF5 path of the Units table. Default ``/units``, else the first Units table found
         in a processing module.
@@ -936,7 +668,33 @@ def read_spikes(path, units=None, *, units_table: str | None = None, allow_unsor
                        chunk_size=chunk_size).select(units)
 
 
-def _as_spikes(path_or_spikes, units) -> SpikeTrains:
+def as_spike_trains(path_or_spikes, units=None) -> SpikeTrains:
+    """The :class:`SpikeTrains` of an NWB path or of a SpikeTrains, with ``units`` selected.
+
+    What every function taking ``path_or_spikes`` (:func:`~neurotk.io.bin_spikes`,
+    :func:`~neurotk.io.count_spikes`, :func:`~neurotk.io.psth`) calls first.
+
+    Parameters
+    ----------
+    path_or_spikes : str, Path or SpikeTrains
+    units : str, dict, mask, positions or callable, optional
+        Keep only these units (see :meth:`~neurotk.io.SpikeTrains.select`).
+
+    Raises
+    ------
+    ArgumentError
+        ``path_or_spikes`` is neither a path nor a SpikeTrains.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from neurotk.datasets import make_demo_session
+    >>> path = make_demo_session(pathlib.Path(tempfile.mkdtemp()) / "s.nwb", n_stimuli=10,
+    ...                          n_repeats=2, n_units_per_area=3)
+    >>> spikes = as_spike_trains(path)
+    >>> as_spike_trains(spikes, {"area": "V1"}).n_units, as_spike_trains(spikes) is spikes
+    (3, True)
+    """
     if isinstance(path_or_spikes, SpikeTrains):
         return path_or_spikes.select(units)
     if isinstance(path_or_spikes, (str, os.PathLike)):
@@ -945,393 +703,3 @@ def _as_spikes(path_or_spikes, units) -> SpikeTrains:
         f"path_or_spikes has type {type(path_or_spikes).__name__}; expected the path of an NWB file "
         f"or a SpikeTrains from read_spikes()"
     )
-
-
-def _check_positive(value, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value) or value <= 0:
-        raise ArgumentError(f"{name}={value!r}; expected a positive number of seconds")
-    return float(value)
-
-
-def _check_time(value, name: str) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value):
-        raise ArgumentError(f"{name}={value!r}; expected a finite time in seconds or None")
-    return float(value)
-
-
-def _n_bins(span: float, bin_size: float) -> int:
-    """Bins of ``bin_size`` covering ``span`` (a span within 1e-9 bins of a whole number is not rounded up)."""
-    return max(1, int(np.ceil(span / bin_size - 1e-9)))
-
-
-def _memory_bytes() -> int | None:
-    """Physical memory of this machine in bytes (None where the OS does not say)."""
-    try:
-        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
-    except (AttributeError, ValueError, OSError):  # pragma: no cover - Windows
-        return None
-
-
-def _check_bin_memory(spikes: SpikeTrains, n_bins: int, dtype, bin_size: float, start: float, stop: float):
-    """Refuse a bins x units result larger than the machine's memory (e.g. from one corrupt spike time)."""
-    need = (spikes.n_units * n_bins * np.dtype(dtype).itemsize) + 8 * (n_bins + 1)
-    have = _memory_bytes()
-    if have is not None and need <= have:
-        return
-    if have is None and n_bins < 2**40:
-        return
-    span = spikes._range if spikes._range is not None else (start, stop)
-    raise ArgumentError(
-        f"{spikes.path}: {spikes.n_units} units x {n_bins} bins of {bin_size} s from {start} s to {stop} s "
-        f"would need {need / 2**30:.3g} GiB"
-        + (f", more than the {have / 2**30:.3g} GiB of memory of this machine" if have is not None else "")
-        + f"; the selected units' spikes span {span[0]} s to {span[1]} s. Expected a time range that fits in "
-        f"memory: pass start and stop, a larger bin_size, or check the file's spike times"
-    )
-
-
-def _counts_in_bins(spikes: SpikeTrains, edges: np.ndarray, dtype, chunk_size=None, progress=None) -> np.ndarray:
-    """(n_units, n_bins) spike counts in the uniform bins ``edges`` (half-open).
-
-    Each spike's bin is exactly what ``np.searchsorted(edges, t, "right") - 1`` gives:
-    a floor division biased down by more than its rounding error, then one comparison
-    with the next edge. Counts accumulate with one ``np.bincount`` per chunk over the
-    (unit, bin) cells of the units in the chunk.
-    """
-    n_bins = len(edges) - 1
-    out = np.zeros((spikes.n_units, n_bins), dtype=dtype)
-    flat = out.reshape(-1)
-    first, last = float(edges[0]), float(edges[-1])
-    width = (last - first) / n_bins
-    eps = np.finfo(np.float64).eps
-    # rounding error of t / width - first / width and of the edges themselves, in bins, times 32
-    bias = 32 * eps * (max(abs(first), abs(last)) / width + n_bins)
-    inv_width = 1.0 / width
-    shift = first * inv_width + bias  # x = t / width - first / width - bias: two passes, not three
-    upper = edges[1:]
-    for times, cols, lengths in spikes._chunks(chunk_size, progress):
-        if times.min() < first or times.max() >= last:
-            inside = (times >= first) & (times < last)
-            if not inside.all():
-                cut = np.concatenate([[0], np.cumsum(inside)])[np.concatenate([[0], np.cumsum(lengths)])]
-                lengths = np.diff(cut)
-                times = times[inside]
-                if times.size == 0:
-                    continue
-                cols, lengths = cols[lengths > 0], lengths[lengths > 0]
-        if bias < 0.25:
-            x = np.multiply(times, inv_width)
-            x -= shift
-            b = x.astype(np.int64)  # truncation: floor for x >= 0, 0 for -1 < x < 0
-            del x
-            b += times >= upper[b]  # b was the bin or the one before it
-        else:  # pragma: no cover - bins at the resolution of float64 itself
-            b = np.searchsorted(edges, times, side="right") - 1
-        lo, hi = int(cols[0]) * n_bins, (int(cols[-1]) + 1) * n_bins
-        b += np.repeat(cols * n_bins - lo, lengths)
-        flat[lo:hi] += np.bincount(b, minlength=hi - lo)
-    return out
-
-
-def _cumulative_counts(spikes: SpikeTrains, edges: np.ndarray, chunk_size=None, progress=None) -> np.ndarray:
-    """C[u, j] = number of spikes of unit u before ``edges[j]`` (``edges`` sorted, unique)."""
-    m = len(edges) + 1
-    counts = np.zeros((spikes.n_units, m), dtype=np.int64)
-    flat = counts.reshape(-1)
-    for times, cols, lengths in spikes._chunks(chunk_size, progress):
-        rank = np.searchsorted(edges, times, side="right")  # number of edges <= t
-        lo, hi = int(cols[0]) * m, (int(cols[-1]) + 1) * m
-        rank += np.repeat(cols * m - lo, lengths)
-        flat[lo:hi] += np.bincount(rank, minlength=hi - lo)
-    np.cumsum(counts, axis=1, out=counts)  # counts[u, j] = #spikes with rank <= j = #spikes < edges[j]
-    return counts
-
-
-def bin_spikes(path_or_spikes, bin_size, start=None, stop=None, units=None, *, dtype=np.float64,
-               chunk_size=None, progress=None) -> Recording:
-    """Spike counts in time bins: a Recording of time bins x units.
-
-    Parameters
-    ----------
-    path_or_spikes : str, Path or SpikeTrains
-        An NWB file or the result of :func:`read_spikes`.
-    bin_size : float
-        Bin width (s), e.g. 0.01.
-    start, stop : float, optional
-        First bin edge and end of the last bin (s). ``start`` defaults to the last multiple
-        of ``bin_size`` at or before the first spike; ``stop`` to just past the last spike.
-        ``stop - start`` is rounded up to a whole number of bins.
-    units : str, dict, mask, positions or callable, optional
-        Keep only these units (see :meth:`SpikeTrains.select`).
-    dtype : numpy dtype, default float64
-        float32 halves the memory of the result (counts stay exact below 2**24).
-    chunk_size : int, optional
-        Spikes read at once (default: the SpikeTrains' chunk size).
-    progress : bool, optional
-        Show a progress bar over chunks (default: only for files of many chunks).
-
-    Returns
-    -------
-    Recording
-        ``data[i, k]``: spikes of unit ``k`` in ``[time[i], bin_stop[i])``; ``samples``
-        has ``time`` (bin start, s) and ``bin_stop``; ``units`` is the file's units table;
-        ``meta`` has the path, ``bin_size`` and ``units_of_measure="spike count"``.
-
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> from neurotk.datasets import make_demo_session
-    >>> from neurotk.io import bin_spikes, read_spikes
-    >>> path = make_demo_session(pathlib.Path(tempfile.mkdtemp()) / "s.nwb", n_stimuli=10,
-    ...                          n_repeats=2, n_units_per_area=3)
-    >>> rec = bin_spikes(path, 0.05, start=0.0)
-    >>> int(rec.data.sum()) == read_spikes(path).n_spikes
-    True
-    >>> list(rec.samples.columns)
-    ['time', 'bin_stop']
-    """
-    spikes = _as_spikes(path_or_spikes, units)
-    bin_size = _check_positive(bin_size, "bin_size")
-    start, stop = _check_time(start, "start"), _check_time(stop, "stop")
-    dtype = np.dtype(dtype)
-    if dtype.kind != "f":
-        raise ArgumentError(f"dtype={dtype}; expected a floating dtype (float64 or float32)")
-    if start is None or stop is None:
-        lo, hi = spikes.time_range  # one extra pass over the spikes
-        if not np.isfinite(lo):
-            raise ArgumentError(
-                f"{spikes.path}: the selected units have no spikes, so the time range is unknown; pass "
-                f"start and stop"
-            )
-        if start is None:
-            start = float(np.floor(lo / bin_size) * bin_size)
-            if start > lo:  # floating-point safety
-                start -= bin_size
-        if stop is None:
-            n_bins = int(np.floor((hi - start) / bin_size)) + 1
-            while start + n_bins * bin_size <= hi:
-                n_bins += 1
-            stop = start + n_bins * bin_size
-    if stop <= start:
-        raise ArgumentError(f"start={start!r} and stop={stop!r}: expected start < stop")
-    n_bins = _n_bins(stop - start, bin_size)
-    _check_bin_memory(spikes, n_bins, dtype, bin_size, start, stop)
-    edges = start + np.arange(n_bins + 1) * bin_size
-    counts = _counts_in_bins(spikes, edges, dtype, chunk_size, progress)
-    meta = dict(spikes.meta, name=spikes.path.stem, bin_size=bin_size, start=float(edges[0]),
-                stop=float(edges[-1]), units_of_measure="spike count")
-    samples = pd.DataFrame({"time": edges[:-1], "bin_stop": edges[1:]})
-    return Recording(counts.T, samples, spikes.units, meta, copy=False)
-
-
-def _events_table(spikes: SpikeTrains, intervals) -> tuple[pd.DataFrame, str]:
-    """The interval table (and a name for it) from a name, DataFrame, dict or onset times."""
-    if isinstance(intervals, str) or intervals is None:
-        table = spikes.intervals(intervals)
-        return table, str(intervals)
-    if isinstance(intervals, pd.DataFrame):
-        table = intervals.reset_index(drop=True).copy()
-    elif isinstance(intervals, Mapping):
-        table = pd.DataFrame(dict(intervals))
-    else:
-        onsets = np.asarray(intervals)
-        if onsets.ndim != 1 or onsets.dtype.kind not in "fiu":
-            raise ArgumentError(
-                f"intervals of type {type(intervals).__name__} (shape {onsets.shape}); expected a table "
-                f"name, a DataFrame with start_time, or a 1-D array of onset times"
-            )
-        table = pd.DataFrame({"start_time": onsets.astype(np.float64)})
-    if "start_time" not in table:
-        raise ArgumentError(f"intervals table has columns {list(table.columns)}; expected a start_time column")
-    return table, "table"
-
-
-def _column(table, name, label, path) -> np.ndarray:
-    try:
-        values = table[name].to_numpy(dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise DataFormatError(
-            f"{path}: field '{label}/{name}' is not numeric ({exc}); expected times in seconds"
-        ) from exc
-    bad = ~np.isfinite(values)
-    if bad.any():
-        raise DataFormatError(
-            f"{path}: field '{label}/{name}' has {int(bad.sum())} missing or infinite values (rows "
-            f"{describe_values(np.flatnonzero(bad))}); expected finite times in seconds"
-        )
-    return values
-
-
-def _check_window(window, allow_interval: bool):
-    if isinstance(window, str):
-        if allow_interval and window == "interval":
-            return window
-        alternative = " or 'interval'" if allow_interval else ""
-        raise ArgumentError(f"window={window!r}; expected (start, stop) in seconds{alternative}")
-    try:
-        w0, w1 = (float(w) for w in window)
-    except (TypeError, ValueError) as exc:
-        raise ArgumentError(f"window={window!r}; expected (start, stop) in seconds relative to each onset") from exc
-    if not (np.isfinite(w0) and np.isfinite(w1)) or w0 >= w1:
-        raise ArgumentError(f"window={window!r}: expected finite start < stop (s)")
-    return w0, w1
-
-
-def count_spikes(path_or_spikes, intervals="stimulus", window=(0.0, 0.25), rate: bool = False,
-                 units=None, *, chunk_size=None, progress=None) -> Recording:
-    """Spike counts (or rates) of every unit in a window around each interval: presentations x units.
-
-    Parameters
-    ----------
-    path_or_spikes : str, Path or SpikeTrains
-    intervals : str, DataFrame, dict or array, default "stimulus"
-        An interval table of the file by name (see :meth:`SpikeTrains.intervals`:
-        ``"stimulus"``, ``"trials"`` ...), a table with ``start_time`` (and ``stop_time``),
-        or an array of onset times (s).
-    window : (float, float) or "interval", default (0.0, 0.25)
-        ``[start_time + window[0], start_time + window[1])`` for each row; ``"interval"``
-        counts in ``[start_time, stop_time)``.
-    rate : bool, default False
-        Divide by the window length: spikes per second (Hz).
-    units : optional
-        Keep only these units (see :meth:`SpikeTrains.select`).
-
-    Returns
-    -------
-    Recording
-        One sample per interval, with the interval table's columns (``start_time``,
-        ``stop_time``, ``stimulus`` ...) in ``samples``; the units table of the file.
-
-    Raises
-    ------
-    ArgumentError
-        A window whose start is not before its stop.
-    DataFormatError
-        Unknown interval table (the message lists those available), missing or NaN
-        interval times.
-
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> from neurotk.datasets import make_demo_session
-    >>> from neurotk.io import count_spikes
-    >>> path = make_demo_session(pathlib.Path(tempfile.mkdtemp()) / "s.nwb", n_stimuli=10,
-    ...                          n_repeats=2, n_units_per_area=3)
-    >>> rec = count_spikes(path, "stimulus", window=(0.0, 0.25))
-    >>> rec.shape, rec.average(by="stimulus").shape
-    ((20, 9), (10, 9))
-    """
-    spikes = _as_spikes(path_or_spikes, units)
-    window = _check_window(window, allow_interval=True)
-    table, label = _events_table(spikes, intervals)
-    where = f"intervals/{label}" if label != "table" else "intervals"
-    onset = _column(table, "start_time", where, spikes.path)
-    if window == "interval":
-        if "stop_time" not in table:
-            raise ArgumentError(f"window='interval' needs a stop_time column; the intervals have {list(table.columns)}")
-        a, b = onset, _column(table, "stop_time", where, spikes.path)
-        if (b < a).any():
-            rows = np.flatnonzero(b < a)
-            raise DataFormatError(
-                f"{spikes.path}: field '{where}/stop_time' is before start_time at rows {describe_values(rows)}; "
-                f"expected start_time <= stop_time"
-            )
-        length = b - a
-    else:
-        a, b = onset + window[0], onset + window[1]
-        length = np.full(len(a), window[1] - window[0])
-    counts = _window_counts(spikes, a, b, chunk_size, progress)
-    data = counts.T.astype(np.float64)
-    if rate:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            data /= length[:, None]
-    meta = dict(spikes.meta, name=spikes.path.stem, intervals=label,
-                window=window if isinstance(window, str) else tuple(window),
-                units_of_measure="spikes/s" if rate else "spike count")
-    return Recording(data, table, spikes.units, meta, copy=False, allow_nan=bool(rate and (length == 0).any()))
-
-
-def _window_counts(spikes, a, b, chunk_size=None, progress=None) -> np.ndarray:
-    """(n_units, n_windows) number of spikes in ``[a[k], b[k])``."""
-    edges = np.unique(np.concatenate([a, b]))
-    cum = _cumulative_counts(spikes, edges, chunk_size, progress)
-    ja = np.searchsorted(edges, a, side="left")
-    jb = np.searchsorted(edges, b, side="left")
-    return cum[:, jb] - cum[:, ja]
-
-
-def psth(path_or_spikes, intervals="stimulus", window=(-0.1, 0.4), bin_size=0.01, by=None,
-         units=None, *, rate: bool = False, chunk_size=None, progress=None) -> Recording:
-    """Peri-stimulus time histograms: spike counts in time bins around each interval onset.
-
-    Parameters
-    ----------
-    path_or_spikes : str, Path or SpikeTrains
-    intervals : str, DataFrame, dict or array, default "stimulus"
-        As for :func:`count_spikes`; bins are aligned to each ``start_time``.
-    window : (float, float), default (-0.1, 0.4)
-        Time around each onset (s), rounded up to a whole number of bins.
-    bin_size : float, default 0.01
-    by : str or list of str, optional
-        Average trials sharing these interval columns (e.g. ``"stimulus"``).
-    units : optional
-        Keep only these units (see :meth:`SpikeTrains.select`).
-    rate : bool, default False
-        Divide by ``bin_size``: spikes per second (Hz).
-
-    Returns
-    -------
-    Recording
-        Without ``by``: one sample per (trial, bin), trial-major, with ``trial`` (row of
-        the interval table), ``time`` (bin start relative to the onset, s), ``bin_stop``
-        and the interval columns. With ``by``: one sample per (group, bin), the mean over
-        the group's trials, with the ``by`` columns, ``time`` and ``n_averaged``.
-
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> from neurotk.datasets import make_demo_session
-    >>> from neurotk.io import psth
-    >>> path = make_demo_session(pathlib.Path(tempfile.mkdtemp()) / "s.nwb", n_stimuli=10,
-    ...                          n_repeats=2, n_units_per_area=3)
-    >>> rec = psth(path, window=(-0.1, 0.4), bin_size=0.05)
-    >>> rec.shape
-    (200, 9)
-    >>> psth(path, window=(0.0, 0.25), bin_size=0.05, by="stimulus").shape
-    (50, 9)
-    """
-    spikes = _as_spikes(path_or_spikes, units)
-    w0, w1 = _check_window(window, allow_interval=False)
-    bin_size = _check_positive(bin_size, "bin_size")
-    table, label = _events_table(spikes, intervals)
-    cols = None if by is None else ([by] if isinstance(by, str) else list(by))
-    if cols is not None and [c for c in cols if c not in table.columns]:
-        missing = [c for c in cols if c not in table.columns]
-        raise ArgumentError(f"by={by!r}: no column {missing} in the intervals; columns are {list(table.columns)}")
-    where = f"intervals/{label}" if label != "table" else "intervals"
-    onset = _column(table, "start_time", where, spikes.path)
-    n_bins = _n_bins(w1 - w0, bin_size)
-    offsets = w0 + np.arange(n_bins + 1) * bin_size
-    bin_edges = onset[:, None] + offsets[None, :]  # (n_trials, n_bins + 1)
-    edges = np.unique(bin_edges)
-    cum = _cumulative_counts(spikes, edges, chunk_size, progress)
-    j = np.searchsorted(edges, bin_edges, side="left")
-    counts = cum[:, j[:, 1:]] - cum[:, j[:, :-1]]  # (n_units, n_trials, n_bins)
-    del cum
-    n_trials = len(onset)
-    data = counts.reshape(spikes.n_units, n_trials * n_bins).T.astype(np.float64)
-    del counts
-    if rate:
-        data /= bin_size
-    samples = table.loc[np.repeat(np.arange(n_trials), n_bins)].reset_index(drop=True)
-    samples.insert(0, "bin_stop", np.tile(offsets[1:], n_trials))
-    samples.insert(0, "time", np.tile(offsets[:-1], n_trials))
-    samples.insert(0, "trial", np.repeat(np.arange(n_trials), n_bins))
-    meta = dict(spikes.meta, name=spikes.path.stem, intervals=label, window=(w0, w1), bin_size=bin_size,
-                units_of_measure="spikes/s" if rate else "spike count")
-    rec = Recording(data, samples, spikes.units, meta, copy=False)
-    if cols is not None:
-        rec = rec.average(by=[*cols, "time"])
-    return rec

@@ -18,12 +18,12 @@ from neurotk import (
     NeurotkWarning,
     OptionalDependencyError,
 )
+from neurotk.datasets import make_allen_demo
 from neurotk.io import (
     allen_info,
     allen_stimulus_table,
     download_allen_session,
     load_allen,
-    make_allen_demo,
 )
 
 REALDATA = Path(__file__).resolve().parents[2].parent / "shared" / "realdata"

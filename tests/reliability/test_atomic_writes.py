@@ -153,7 +153,7 @@ def test_make_demo_session_interrupted(tmp_path, monkeypatch):
 
 def test_make_allen_demo_interrupted(tmp_path, monkeypatch):
     h5py = pytest.importorskip("h5py")
-    from neurotk.io import make_allen_demo
+    from neurotk.datasets import make_allen_demo
 
     real = h5py.Group.create_dataset
     calls = []

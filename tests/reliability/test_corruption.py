@@ -292,7 +292,7 @@ def test_heap_walker_finds_the_collection_hdf5_would_loop_on(demo_nwb, tmp_path)
     import struct
 
     h5py = pytest.importorskip("h5py")
-    from neurotk.io.nwb import _walk_heap_collection
+    from neurotk.io._hdf5 import _walk_heap_collection
 
     raw = bytearray(demo_nwb.read_bytes())
     with h5py.File(demo_nwb, "r") as f:

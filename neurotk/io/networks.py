@@ -1,8 +1,10 @@
-"""Network activations as Recordings: from array files, the bundled network or scikit-learn MLPs.
+"""Network activations as Recordings: from array files, the bundled network, MLPs or torch modules.
 
-Each layer becomes a Recording (stimuli x units) whose ``units`` table says
-``source="model"`` and the layer name, and whose ``samples`` table holds the stimulus ids,
-so it aligns with brain recordings of the same stimuli.
+:func:`activations` runs stimuli through a network, :func:`from_arrays` reads layers
+saved as arrays and :func:`pool_spatial` pools convolutional layers. Each layer becomes a
+Recording (stimuli x units) whose ``units`` table says ``source="model"`` and the layer
+name, and whose ``samples`` table holds the stimulus ids, so it aligns with brain
+recordings of the same stimuli.
 """
 
 from __future__ import annotations

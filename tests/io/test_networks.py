@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from neurotk import DataFormatError, ShapeMismatchError, ArgumentError
-from neurotk.io.activations import activations, from_arrays
+from neurotk.io import activations, from_arrays
 
 
 def test_npz_layers_labels_and_spatial_units(tmp_path):
@@ -84,7 +84,7 @@ def test_bundled_network_and_unsupported_models():
 
 
 def test_spatial_pooling_against_direct_means():
-    from neurotk.io.activations import pool_spatial
+    from neurotk.io import pool_spatial
 
     rng = np.random.default_rng(1)
     x = rng.normal(size=(3, 2, 5, 7))

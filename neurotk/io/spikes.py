@@ -1,0 +1,430 @@
+"""Spike trains -> Recordings: binned activity, windowed counts and PSTHs.
+
+Every function takes an NWB file or the :class:`~neurotk.io.SpikeTrains` of
+:func:`~neurotk.io.read_spikes` and makes one pass over the spikes
+(:meth:`~neurotk.io.SpikeTrains.chunks <neurotk.io.SpikeTrains.chunks>`), a chunk of spikes at a
+time, so a file larger than memory is processed in bounded memory.
+
+Every computation is vectorised over all spikes of a chunk at once: each spike gets its
+output column from the index (``np.repeat``), its bin from a floor division checked
+against the bin edges, and all counts come from one ``np.bincount`` per chunk. Counts in
+windows (:func:`count_spikes`) and peri-stimulus histograms (:func:`psth`) rank every
+spike among the sorted window edges (``np.searchsorted``), count spikes per (unit, rank)
+with ``np.bincount`` and take differences of the cumulative counts, so windows may
+overlap and no loop runs over units, trials or windows.
+
+Bins and windows are half-open, ``[start, stop)``: a spike exactly on an edge counts in
+the later bin, and a spike at ``stop`` is not counted, so consecutive calls never count
+a spike twice (``np.histogram`` differs only in closing its last bin).
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+import numpy as np
+import pandas as pd
+
+from .._validation import check_float
+from ..errors import ArgumentError, DataFormatError, describe_values
+from ..recording import Recording
+from ._hdf5 import memory_bytes
+from .nwb import SpikeTrains, as_spike_trains
+
+__all__ = ["bin_spikes", "count_spikes", "psth", "check_window"]
+
+
+def _n_bins(span: float, bin_size: float) -> int:
+    """Bins of ``bin_size`` covering ``span`` (a span within 1e-9 bins of a whole number is not rounded up)."""
+    return max(1, int(np.ceil(span / bin_size - 1e-9)))
+
+
+def _check_bin_memory(spikes: SpikeTrains, n_bins: int, dtype, bin_size: float, start: float, stop: float):
+    """Refuse a bins x units result larger than the machine's memory (e.g. from one corrupt spike time)."""
+    need = (spikes.n_units * n_bins * np.dtype(dtype).itemsize) + 8 * (n_bins + 1)
+    have = memory_bytes()
+    if have is not None and need <= have:
+        return
+    if have is None and n_bins < 2**40:
+        return
+    span = spikes.known_time_range or (start, stop)
+    raise ArgumentError(
+        f"{spikes.path}: {spikes.n_units} units x {n_bins} bins of {bin_size} s from {start} s to {stop} s "
+        f"would need {need / 2**30:.3g} GiB"
+        + (f", more than the {have / 2**30:.3g} GiB of memory of this machine" if have is not None else "")
+        + f"; the selected units' spikes span {span[0]} s to {span[1]} s. Expected a time range that fits in "
+        f"memory: pass start and stop, a larger bin_size, or check the file's spike times"
+    )
+
+
+def _counts_in_bins(spikes: SpikeTrains, edges: np.ndarray, dtype, chunk_size=None, progress=None) -> np.ndarray:
+    """(n_units, n_bins) spike counts in the uniform bins ``edges`` (half-open).
+
+    Each spike's bin is exactly what ``np.searchsorted(edges, t, "right") - 1`` gives:
+    a floor division biased down by more than its rounding error, then one comparison
+    with the next edge. Counts accumulate with one ``np.bincount`` per chunk over the
+    (unit, bin) cells of the units in the chunk.
+    """
+    n_bins = len(edges) - 1
+    out = np.zeros((spikes.n_units, n_bins), dtype=dtype)
+    flat = out.reshape(-1)
+    first, last = float(edges[0]), float(edges[-1])
+    width = (last - first) / n_bins
+    eps = np.finfo(np.float64).eps
+    # rounding error of t / width - first / width and of the edges themselves, in bins, times 32
+    bias = 32 * eps * (max(abs(first), abs(last)) / width + n_bins)
+    inv_width = 1.0 / width
+    shift = first * inv_width + bias  # x = t / width - first / width - bias: two passes, not three
+    upper = edges[1:]
+    for times, cols, lengths in spikes.chunks(chunk_size, progress):
+        if times.min() < first or times.max() >= last:
+            inside = (times >= first) & (times < last)
+            if not inside.all():
+                cut = np.concatenate([[0], np.cumsum(inside)])[np.concatenate([[0], np.cumsum(lengths)])]
+                lengths = np.diff(cut)
+                times = times[inside]
+                if times.size == 0:
+                    continue
+                cols, lengths = cols[lengths > 0], lengths[lengths > 0]
+        if bias < 0.25:
+            x = np.multiply(times, inv_width)
+            x -= shift
+            b = x.astype(np.int64)  # truncation: floor for x >= 0, 0 for -1 < x < 0
+            del x
+            b += times >= upper[b]  # b was the bin or the one before it
+        else:  # pragma: no cover - bins at the resolution of float64 itself
+            b = np.searchsorted(edges, times, side="right") - 1
+        lo, hi = int(cols[0]) * n_bins, (int(cols[-1]) + 1) * n_bins
+        b += np.repeat(cols * n_bins - lo, lengths)
+        flat[lo:hi] += np.bincount(b, minlength=hi - lo)
+    return out
+
+
+def _cumulative_counts(spikes: SpikeTrains, edges: np.ndarray, chunk_size=None, progress=None) -> np.ndarray:
+    """C[u, j] = number of spikes of unit u before ``edges[j]`` (``edges`` sorted, unique)."""
+    m = len(edges) + 1
+    counts = np.zeros((spikes.n_units, m), dtype=np.int64)
+    flat = counts.reshape(-1)
+    for times, cols, lengths in spikes.chunks(chunk_size, progress):
+        rank = np.searchsorted(edges, times, side="right")  # number of edges <= t
+        lo, hi = int(cols[0]) * m, (int(cols[-1]) + 1) * m
+        rank += np.repeat(cols * m - lo, lengths)
+        flat[lo:hi] += np.bincount(rank, minlength=hi - lo)
+    np.cumsum(counts, axis=1, out=counts)  # counts[u, j] = #spikes with rank <= j = #spikes < edges[j]
+    return counts
+
+
+def bin_spikes(path_or_spikes, bin_size, start=None, stop=None, units=None, *, dtype=np.float64,
+               chunk_size=None, progress=None) -> Recording:
+    """Spike counts in time bins: a Recording of time bins x units.
+
+    Parameters
+    ----------
+    path_or_spikes : str, Path or SpikeTrains
+        An NWB file or the result of :func:`~neurotk.io.read_spikes`.
+    bin_size : float
+        Bin width (s), e.g. 0.01.
+    start, stop : float, optional
+        First bin edge and end of the last bin (s). ``start`` defaults to the last multiple
+        of ``bin_size`` at or before the first spike; ``stop`` to just past the last spike.
+        ``stop - start`` is rounded up to a whole number of bins.
+    units : str, dict, mask, positions or callable, optional
+        Keep only these units (see :meth:`~neurotk.io.SpikeTrains.select`).
+    dtype : numpy dtype, default float64
+        float32 halves the memory of the result (counts stay exact below 2**24).
+    chunk_size : int, optional
+        Spikes read at once (default: the SpikeTrains' chunk size).
+    progress : bool, optional
+        Show a progress bar over chunks (default: only for files of many chunks).
+
+    Returns
+    -------
+    Recording
+        ``data[i, k]``: spikes of unit ``k`` in ``[time[i], bin_stop[i])``; ``samples``
+        has ``time`` (bin start, s) and ``bin_stop``; ``units`` is the file's units table;
+        ``meta`` has the path, ``bin_size`` and ``units_of_measure="spike count"``.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from neurotk.datasets import make_demo_session
+    >>> from neurotk.io import bin_spikes, read_spikes
+    >>> path = make_demo_session(pathlib.Path(tempfile.mkdtemp()) / "s.nwb", n_stimuli=10,
+    ...                          n_repeats=2, n_units_per_area=3)
+    >>> rec = bin_spikes(path, 0.05, start=0.0)
+    >>> int(rec.data.sum()) == read_spikes(path).n_spikes
+    True
+    >>> list(rec.samples.columns)
+    ['time', 'bin_stop']
+    """
+    spikes = as_spike_trains(path_or_spikes, units)
+    bin_size = check_float(bin_size, "bin_size", low=0, low_open=True, unit="seconds")
+    start = check_float(start, "start", unit="seconds", allow_none=True)
+    stop = check_float(stop, "stop", unit="seconds", allow_none=True)
+    dtype = np.dtype(dtype)
+    if dtype.kind != "f":
+        raise ArgumentError(f"dtype={dtype}; expected a floating dtype (float64 or float32)")
+    if start is None or stop is None:
+        lo, hi = spikes.time_range  # one extra pass over the spikes
+        if not np.isfinite(lo):
+            raise ArgumentError(
+                f"{spikes.path}: the selected units have no spikes, so the time range is unknown; pass "
+                f"start and stop"
+            )
+        if start is None:
+            start = float(np.floor(lo / bin_size) * bin_size)
+            if start > lo:  # floating-point safety
+                start -= bin_size
+        if stop is None:
+            n_bins = int(np.floor((hi - start) / bin_size)) + 1
+            while start + n_bins * bin_size <= hi:
+                n_bins += 1
+            stop = start + n_bins * bin_size
+    if stop <= start:
+        raise ArgumentError(f"start={start!r} and stop={stop!r}: expected start < stop")
+    n_bins = _n_bins(stop - start, bin_size)
+    _check_bin_memory(spikes, n_bins, dtype, bin_size, start, stop)
+    edges = start + np.arange(n_bins + 1) * bin_size
+    counts = _counts_in_bins(spikes, edges, dtype, chunk_size, progress)
+    meta = dict(spikes.meta, name=spikes.path.stem, bin_size=bin_size, start=float(edges[0]),
+                stop=float(edges[-1]), units_of_measure="spike count")
+    samples = pd.DataFrame({"time": edges[:-1], "bin_stop": edges[1:]})
+    return Recording(counts.T, samples, spikes.units, meta, copy=False)
+
+
+def _events_table(spikes: SpikeTrains, intervals) -> tuple[pd.DataFrame, str]:
+    """The interval table (and a name for it) from a name, DataFrame, dict or onset times."""
+    if isinstance(intervals, str) or intervals is None:
+        table = spikes.intervals(intervals)
+        return table, str(intervals)
+    if isinstance(intervals, pd.DataFrame):
+        table = intervals.reset_index(drop=True).copy()
+    elif isinstance(intervals, Mapping):
+        table = pd.DataFrame(dict(intervals))
+    else:
+        onsets = np.asarray(intervals)
+        if onsets.ndim != 1 or onsets.dtype.kind not in "fiu":
+            raise ArgumentError(
+                f"intervals of type {type(intervals).__name__} (shape {onsets.shape}); expected a table "
+                f"name, a DataFrame with start_time, or a 1-D array of onset times"
+            )
+        table = pd.DataFrame({"start_time": onsets.astype(np.float64)})
+    if "start_time" not in table:
+        raise ArgumentError(f"intervals table has columns {list(table.columns)}; expected a start_time column")
+    return table, "table"
+
+
+def _column(table, name, label, path) -> np.ndarray:
+    try:
+        values = table[name].to_numpy(dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise DataFormatError(
+            f"{path}: field '{label}/{name}' is not numeric ({exc}); expected times in seconds"
+        ) from exc
+    bad = ~np.isfinite(values)
+    if bad.any():
+        raise DataFormatError(
+            f"{path}: field '{label}/{name}' has {int(bad.sum())} missing or infinite values (rows "
+            f"{describe_values(np.flatnonzero(bad))}); expected finite times in seconds"
+        )
+    return values
+
+
+def check_window(window, allow_interval: bool = False):
+    """A response window ``(start, stop)`` in seconds relative to each onset, checked.
+
+    Parameters
+    ----------
+    window : (float, float) or "interval"
+        Finite ``start < stop``; ``"interval"`` (each interval's own ``[start_time,
+        stop_time)``) is accepted only with ``allow_interval``.
+    allow_interval : bool, default False
+
+    Returns
+    -------
+    (float, float) or "interval"
+
+    Raises
+    ------
+    ArgumentError
+        Not two numbers, not finite, or ``start >= stop``.
+
+    Examples
+    --------
+    >>> check_window([0, 0.25])
+    (0.0, 0.25)
+    >>> check_window((0.3, 0.1))
+    Traceback (most recent call last):
+    ...
+    neurotk.errors.ArgumentError: window=(0.3, 0.1): expected finite start < stop (s)
+    """
+    if isinstance(window, str):
+        if allow_interval and window == "interval":
+            return window
+        alternative = " or 'interval'" if allow_interval else ""
+        raise ArgumentError(f"window={window!r}; expected (start, stop) in seconds{alternative}")
+    try:
+        w0, w1 = (float(w) for w in window)
+    except (TypeError, ValueError) as exc:
+        raise ArgumentError(f"window={window!r}; expected (start, stop) in seconds relative to each onset") from exc
+    if not (np.isfinite(w0) and np.isfinite(w1)) or w0 >= w1:
+        raise ArgumentError(f"window={window!r}: expected finite start < stop (s)")
+    return w0, w1
+
+
+def count_spikes(path_or_spikes, intervals="stimulus", window=(0.0, 0.25), rate: bool = False,
+                 units=None, *, chunk_size=None, progress=None) -> Recording:
+    """Spike counts (or rates) of every unit in a window around each interval: presentations x units.
+
+    Parameters
+    ----------
+    path_or_spikes : str, Path or SpikeTrains
+    intervals : str, DataFrame, dict or array, default "stimulus"
+        An interval table of the file by name (see :meth:`~neurotk.io.SpikeTrains.intervals`:
+        ``"stimulus"``, ``"trials"`` ...), a table with ``start_time`` (and ``stop_time``),
+        or an array of onset times (s).
+    window : (float, float) or "interval", default (0.0, 0.25)
+        ``[start_time + window[0], start_time + window[1])`` for each row; ``"interval"``
+        counts in ``[start_time, stop_time)``.
+    rate : bool, default False
+        Divide by the window length: spikes per second (Hz).
+    units : optional
+        Keep only these units (see :meth:`~neurotk.io.SpikeTrains.select`).
+
+    Returns
+    -------
+    Recording
+        One sample per interval, with the interval table's columns (``start_time``,
+        ``stop_time``, ``stimulus`` ...) in ``samples``; the units table of the file.
+
+    Raises
+    ------
+    ArgumentError
+        A window whose start is not before its stop.
+    DataFormatError
+        Unknown interval table (the message lists those available), missing or NaN
+        interval times.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from neurotk.datasets import make_demo_session
+    >>> from neurotk.io import count_spikes
+    >>> path = make_demo_session(pathlib.Path(tempfile.mkdtemp()) / "s.nwb", n_stimuli=10,
+    ...                          n_repeats=2, n_units_per_area=3)
+    >>> rec = count_spikes(path, "stimulus", window=(0.0, 0.25))
+    >>> rec.shape, rec.average(by="stimulus").shape
+    ((20, 9), (10, 9))
+    """
+    spikes = as_spike_trains(path_or_spikes, units)
+    window = check_window(window, allow_interval=True)
+    table, label = _events_table(spikes, intervals)
+    where = f"intervals/{label}" if label != "table" else "intervals"
+    onset = _column(table, "start_time", where, spikes.path)
+    if window == "interval":
+        if "stop_time" not in table:
+            raise ArgumentError(f"window='interval' needs a stop_time column; the intervals have {list(table.columns)}")
+        a, b = onset, _column(table, "stop_time", where, spikes.path)
+        if (b < a).any():
+            rows = np.flatnonzero(b < a)
+            raise DataFormatError(
+                f"{spikes.path}: field '{where}/stop_time' is before start_time at rows {describe_values(rows)}; "
+                f"expected start_time <= stop_time"
+            )
+        length = b - a
+    else:
+        a, b = onset + window[0], onset + window[1]
+        length = np.full(len(a), window[1] - window[0])
+    counts = _window_counts(spikes, a, b, chunk_size, progress)
+    data = counts.T.astype(np.float64)
+    if rate:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            data /= length[:, None]
+    meta = dict(spikes.meta, name=spikes.path.stem, intervals=label,
+                window=window if isinstance(window, str) else tuple(window),
+                units_of_measure="spikes/s" if rate else "spike count")
+    return Recording(data, table, spikes.units, meta, copy=False, allow_nan=bool(rate and (length == 0).any()))
+
+
+def _window_counts(spikes, a, b, chunk_size=None, progress=None) -> np.ndarray:
+    """(n_units, n_windows) number of spikes in ``[a[k], b[k])``."""
+    edges = np.unique(np.concatenate([a, b]))
+    cum = _cumulative_counts(spikes, edges, chunk_size, progress)
+    ja = np.searchsorted(edges, a, side="left")
+    jb = np.searchsorted(edges, b, side="left")
+    return cum[:, jb] - cum[:, ja]
+
+
+def psth(path_or_spikes, intervals="stimulus", window=(-0.1, 0.4), bin_size=0.01, by=None,
+         units=None, *, rate: bool = False, chunk_size=None, progress=None) -> Recording:
+    """Peri-stimulus time histograms: spike counts in time bins around each interval onset.
+
+    Parameters
+    ----------
+    path_or_spikes : str, Path or SpikeTrains
+    intervals : str, DataFrame, dict or array, default "stimulus"
+        As for :func:`count_spikes`; bins are aligned to each ``start_time``.
+    window : (float, float), default (-0.1, 0.4)
+        Time around each onset (s), rounded up to a whole number of bins.
+    bin_size : float, default 0.01
+    by : str or list of str, optional
+        Average trials sharing these interval columns (e.g. ``"stimulus"``).
+    units : optional
+        Keep only these units (see :meth:`~neurotk.io.SpikeTrains.select`).
+    rate : bool, default False
+        Divide by ``bin_size``: spikes per second (Hz).
+
+    Returns
+    -------
+    Recording
+        Without ``by``: one sample per (trial, bin), trial-major, with ``trial`` (row of
+        the interval table), ``time`` (bin start relative to the onset, s), ``bin_stop``
+        and the interval columns. With ``by``: one sample per (group, bin), the mean over
+        the group's trials, with the ``by`` columns, ``time`` and ``n_averaged``.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from neurotk.datasets import make_demo_session
+    >>> from neurotk.io import psth
+    >>> path = make_demo_session(pathlib.Path(tempfile.mkdtemp()) / "s.nwb", n_stimuli=10,
+    ...                          n_repeats=2, n_units_per_area=3)
+    >>> rec = psth(path, window=(-0.1, 0.4), bin_size=0.05)
+    >>> rec.shape
+    (200, 9)
+    >>> psth(path, window=(0.0, 0.25), bin_size=0.05, by="stimulus").shape
+    (50, 9)
+    """
+    spikes = as_spike_trains(path_or_spikes, units)
+    w0, w1 = check_window(window, allow_interval=False)
+    bin_size = check_float(bin_size, "bin_size", low=0, low_open=True, unit="seconds")
+    table, label = _events_table(spikes, intervals)
+    cols = None if by is None else ([by] if isinstance(by, str) else list(by))
+    if cols is not None and [c for c in cols if c not in table.columns]:
+        missing = [c for c in cols if c not in table.columns]
+        raise ArgumentError(f"by={by!r}: no column {missing} in the intervals; columns are {list(table.columns)}")
+    where = f"intervals/{label}" if label != "table" else "intervals"
+    onset = _column(table, "start_time", where, spikes.path)
+    n_bins = _n_bins(w1 - w0, bin_size)
+    offsets = w0 + np.arange(n_bins + 1) * bin_size
+    bin_edges = onset[:, None] + offsets[None, :]  # (n_trials, n_bins + 1)
+    edges = np.unique(bin_edges)
+    cum = _cumulative_counts(spikes, edges, chunk_size, progress)
+    j = np.searchsorted(edges, bin_edges, side="left")
+    counts = cum[:, j[:, 1:]] - cum[:, j[:, :-1]]  # (n_units, n_trials, n_bins)
+    del cum
+    n_trials = len(onset)
+    data = counts.reshape(spikes.n_units, n_trials * n_bins).T.astype(np.float64)
+    del counts
+    if rate:
+        data /= bin_size
+    samples = table.loc[np.repeat(np.arange(n_trials), n_bins)].reset_index(drop=True)
+    samples.insert(0, "bin_stop", np.tile(offsets[1:], n_trials))
+    samples.insert(0, "time", np.tile(offsets[:-1], n_trials))
+    samples.insert(0, "trial", np.repeat(np.arange(n_trials), n_bins))
+    meta = dict(spikes.meta, name=spikes.path.stem, intervals=label, window=(w0, w1), bin_size=bin_size,
+                units_of_measure="spikes/s" if rate else "spike count")
+    rec = Recording(data, samples, spikes.units, meta, copy=False)
+    if cols is not None:
+        rec = rec.average(by=[*cols, "time"])
+    return rec
