@@ -14,7 +14,7 @@ def lazy_exports(package: str, exports: dict[str, str]):
 
     Examples
     --------
-    >>> getattr_, dir_ = lazy_exports("neurotk.datasets", {"simulate_fmri": "simulate"})
+    >>> getattr_, dir_ = lazy_exports("neurotk.datasets", {"simulate_fmri": "fmri_runs"})
     >>> getattr_("simulate_fmri").__name__
     'simulate_fmri'
     """

@@ -9,21 +9,12 @@ responses with these functions and the fMRI GLM fits them.
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
+from ._validation import check_array, check_choice, check_float, check_int
 from .errors import ArgumentError, ShapeMismatchError
 
 __all__ = ["canonical_hrf", "event_regressors"]
-
-
-def _positive(value, name: str, integer: bool = False) -> float | int:
-    kind = numbers.Integral if integer else numbers.Real
-    if isinstance(value, bool) or not isinstance(value, kind) or not np.isfinite(value) or value <= 0:
-        what = "integer" if integer else "number"
-        raise ArgumentError(f"{name}={value!r}; expected a positive {what}")
-    return int(value) if integer else float(value)
 
 
 def canonical_hrf(
@@ -102,22 +93,17 @@ def canonical_hrf(
     """
     from scipy.stats import gamma
 
-    tr = _positive(tr, "tr")
-    oversampling = _positive(oversampling, "oversampling", integer=True)
-    duration = _positive(duration, "duration")
-    for name, value in (
-        ("peak_delay", peak_delay),
-        ("undershoot_delay", undershoot_delay),
-        ("peak_dispersion", peak_dispersion),
-        ("undershoot_dispersion", undershoot_dispersion),
-    ):
-        _positive(value, name)
-    if not isinstance(ratio, numbers.Real) or not np.isfinite(ratio) or ratio < 0:
-        raise ArgumentError(f"ratio={ratio!r}; expected a non-negative number (SPM uses 1/6)")
-    if not isinstance(onset, numbers.Real) or not np.isfinite(onset):
-        raise ArgumentError(f"onset={onset!r}; expected a finite number of seconds")
-    if normalize not in ("sum", "peak", None):
-        raise ArgumentError(f"normalize={normalize!r}; expected 'sum', 'peak' or None")
+    tr = check_float(tr, "tr", low=0, low_open=True, unit="seconds")
+    oversampling = check_int(oversampling, "oversampling")
+    duration = check_float(duration, "duration", low=0, low_open=True, unit="seconds")
+    peak_delay = check_float(peak_delay, "peak_delay", low=0, low_open=True, unit="seconds")
+    undershoot_delay = check_float(undershoot_delay, "undershoot_delay", low=0, low_open=True, unit="seconds")
+    peak_dispersion = check_float(peak_dispersion, "peak_dispersion", low=0, low_open=True, unit="seconds")
+    undershoot_dispersion = check_float(undershoot_dispersion, "undershoot_dispersion", low=0, low_open=True,
+                                        unit="seconds")
+    ratio = check_float(ratio, "ratio", low=0)
+    onset = check_float(onset, "onset", unit="seconds")
+    check_choice(normalize, "normalize", ("sum", "peak", None))
 
     dt = tr / oversampling
     t = np.arange(int(np.floor(duration / dt + 1e-9)) + 1) * dt - onset
@@ -202,16 +188,13 @@ def event_regressors(
     >>> bool(X[:10, 1].max() == 0)   # condition "b" starts at 20 s
     True
     """
-    n_scans = _positive(n_scans, "n_scans", integer=True)
-    tr = _positive(tr, "tr")
-    oversampling = _positive(oversampling, "oversampling", integer=True)
+    n_scans = check_int(n_scans, "n_scans")
+    tr = check_float(tr, "tr", low=0, low_open=True, unit="seconds")
+    oversampling = check_int(oversampling, "oversampling")
 
     onsets = _vector(onsets, "onsets")
     n_events = onsets.size
-    durations = np.asarray(durations, dtype=float)
-    if durations.ndim == 0:
-        durations = np.full(n_events, float(durations))
-    durations = _vector(durations, "durations", n_events)
+    durations = _vector(durations, "durations", n_events, scalar=True)
     amplitudes = np.ones(n_events) if amplitudes is None else _vector(amplitudes, "amplitudes", n_events)
     if (onsets < 0).any():
         raise ArgumentError(
@@ -256,7 +239,8 @@ def event_regressors(
     if hrf is None:
         hrf = canonical_hrf(tr, oversampling)
     else:
-        hrf = np.asarray(hrf, dtype=float)
+        hrf = check_array(hrf, "hrf", ndim=None, min_ndim=0, min_shape=(), allow_nan=True, recording=False,
+                          expected=f"a kernel sampled every tr / oversampling = {dt:g} s")
         if hrf.ndim != 1 or hrf.size == 0 or not np.isfinite(hrf).all():
             raise ArgumentError(
                 f"hrf has shape {hrf.shape}; expected a non-empty 1-D array of finite "
@@ -281,11 +265,12 @@ def event_regressors(
     return np.ascontiguousarray(design)
 
 
-def _vector(values, name: str, n: int | None = None) -> np.ndarray:
-    try:
-        arr = np.asarray(values, dtype=float)
-    except (TypeError, ValueError) as exc:
-        raise ArgumentError(f"{name} could not be read as numbers ({exc}); expected seconds") from exc
+def _vector(values, name: str, n: int | None = None, scalar: bool = False) -> np.ndarray:
+    """One finite value per event as a 1-D float array; with ``scalar``, one value is shared by all ``n``."""
+    arr = check_array(values, name, ndim=None, min_ndim=0, min_shape=(), allow_nan=True, recording=False,
+                      expected="numbers, one per event")
+    if scalar and arr.ndim == 0:
+        arr = np.full(n, float(arr))
     if arr.ndim > 1:
         raise ShapeMismatchError(f"{name} has shape {arr.shape}; expected a 1-D array (one value per event)")
     arr = arr.reshape(-1)

@@ -206,6 +206,39 @@ def test_select_errors(rec):
         rec.select(samples=3.5)
 
 
+def test_table_positions_reads_selectors_as_select_does(rec):
+    from neurotk.recording import table_positions
+
+    units = rec.units
+    assert table_positions(None, units) == slice(None)
+    for sel in ("area == 'V1'", {"area": "V1"}, units["area"].eq("V1").to_numpy(), [0, 1, 2], slice(0, 3),
+                lambda t: t["area"] == "V1"):
+        np.testing.assert_array_equal(table_positions(sel, units), [0, 1, 2])
+    with pytest.raises(ShapeMismatchError, match=r"select\(samples=mask\).*one value per sample"):
+        table_positions(np.ones(3, dtype=bool), rec.samples, "samples")
+    with pytest.raises(ArgumentError, match="could not be evaluated on the units table"):
+        table_positions("layer == 1", units)
+
+
+def test_column_and_codes(rec):
+    np.testing.assert_array_equal(rec.column("run"), rec.samples["run"].to_numpy())
+    assert rec.column("area", table="units").tolist() == ["V1"] * 3 + ["LM"] * 3
+    with pytest.raises(ArgumentError, match=r"runs='fold' is not a column of the samples table \(its columns are "
+                                            r"\['stimulus', 'repeat', 'run', 'category', 'time'\]\); expected the runs"):
+        rec.column("fold", argument="runs", expected="the runs")
+    with pytest.raises(ArgumentError, match="is not a column of the units table"):
+        rec.column(3, table="units")
+    codes, values = rec.codes("category")
+    assert values.tolist() == ["a", "b", "c"]
+    np.testing.assert_array_equal(values[codes], rec.samples["category"].to_numpy())
+    assert codes.dtype == np.intp
+    codes, values = rec.codes("area", table="units", sort=False)
+    assert values.tolist() == ["V1", "LM"] and codes.tolist() == [0, 0, 0, 1, 1, 1]
+    holes = Recording(np.zeros((3, 1)), samples={"stimulus": [1.0, np.nan, 2.0]})
+    with pytest.raises(ArgumentError, match=r"missing values at rows \[1\]"):
+        holes.codes("stimulus")
+
+
 # --------------------------------------------------------------------------- average
 def test_average_matches_pandas_groupby(rec):
     avg = rec.average(by="stimulus")

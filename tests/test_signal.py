@@ -157,6 +157,31 @@ def test_event_regressors_rejects_bad_arguments(kwargs, error, word):
         event_regressors(**args)
 
 
+def test_event_regressors_refuses_values_that_are_not_numbers():
+    args = {"n_scans": 10, "tr": 2.0}
+    with pytest.raises(ArgumentError, match="durations could not be read as numbers"):
+        event_regressors([0, 1], ["x", 1], **args)
+    with pytest.raises(ArgumentError, match="onsets is complex"):
+        event_regressors(np.array([0, 1]) + 1j, 1, **args)
+    with pytest.raises(ArgumentError, match="hrf could not be read as numbers"):
+        event_regressors([0, 1], 1, hrf=["a", "b"], **args)
+    with pytest.raises(ArgumentError, match="durations contains NaN"):
+        event_regressors([0, 1], [1, np.inf], **args)
+    # a scalar duration is shared by every event, a scalar onset is one event
+    np.testing.assert_allclose(event_regressors([0, 4], 2.0, **args), event_regressors([0, 4], [2.0, 2.0], **args))
+    np.testing.assert_allclose(event_regressors(4.0, [2.0], **args), event_regressors([4.0], [2.0], **args))
+
+
+def test_canonical_hrf_scalars_are_checked():
+    with pytest.raises(ArgumentError, match=r"tr=0; expected a positive number of seconds"):
+        canonical_hrf(0)
+    with pytest.raises(ArgumentError, match=r"onset=inf; expected a finite number of seconds"):
+        canonical_hrf(2.0, onset=np.inf)
+    with pytest.raises(ArgumentError, match=r"oversampling=True"):
+        canonical_hrf(2.0, oversampling=True)
+    np.testing.assert_array_equal(canonical_hrf(2, oversampling=np.int64(16)), canonical_hrf(2.0))
+
+
 def test_signal_import_stays_light():
     code = (
         "import sys, neurotk, neurotk.signal, neurotk.datasets\n"

@@ -1,7 +1,12 @@
 """Simulated data with known ground truth, the bundled digits network and demo files.
 
 Everything here is generated on the fly (nothing is downloaded), deterministic under
-``random_state`` and fast enough for tests and classrooms. Names load lazily.
+``random_state`` and fast enough for tests and classrooms. Names load lazily. One module
+per simulator: ``hierarchy`` (a visual hierarchy viewing digits), ``calcium`` (calcium
+imaging with planted communities), ``cell_types`` (linear-nonlinear cell types) and
+``fmri_runs`` (BOLD runs with planted responses); ``digits`` (scikit-learn's digits, their
+fixed split and the image check), ``network`` (the bundled digits network) and ``demo``
+(files written for the demo).
 """
 
 from __future__ import annotations
@@ -15,12 +20,12 @@ _EXPORTS = {
     "DigitsNetwork": "network",
     "make_demo_session": "demo",
     "make_allen_demo": "demo",
-    "simulate_calcium_population": "simulate",
-    "simulate_cell_types": "simulate",
-    "simulate_fmri": "simulate",
-    "CalciumPopulation": "simulate",
-    "CellTypePopulation": "simulate",
-    "FMRISimulation": "simulate",
+    "simulate_calcium_population": "calcium",
+    "CalciumPopulation": "calcium",
+    "simulate_cell_types": "cell_types",
+    "CellTypePopulation": "cell_types",
+    "simulate_fmri": "fmri_runs",
+    "FMRISimulation": "fmri_runs",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -26,14 +26,14 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from ..errors import ArgumentError, NonFiniteDataError, ShapeMismatchError
+from .._validation import check_float, check_int
+from ..errors import ArgumentError, ShapeMismatchError
 from ..recording import Recording
 from ..utils import as_rng
-from .network import digits_split
+from .digits import IMAGE_SIDE, PIXEL_MAX, check_digit_images, digits_split
 
 __all__ = ["VisualHierarchy", "simulate_visual_hierarchy"]
 
-_SIDE = 8
 _ORIENTATIONS = np.deg2rad([0.0, 45.0, 90.0, 135.0])
 _WAVELENGTHS = np.array([2.5, 4.0])  # pixels per cycle
 _CENTRES = np.arange(1.0, 7.0)  # a 6 x 6 grid of receptive-field centres (pixels)
@@ -53,7 +53,7 @@ def _gabor_bank():
     """Quadrature Gabor pairs, each (n_filters, 64) with unit norm; the even ones zero-mean."""
     ori, wl, cy, cx = np.meshgrid(_ORIENTATIONS, _WAVELENGTHS, _CENTRES, _CENTRES, indexing="ij")
     ori, wl, cy, cx = (a.ravel()[:, None, None] for a in (ori, wl, cy, cx))
-    yy, xx = np.mgrid[0:_SIDE, 0:_SIDE].astype(float)
+    yy, xx = np.mgrid[0:IMAGE_SIDE, 0:IMAGE_SIDE].astype(float)
     u = (xx - cx) * np.cos(ori) + (yy - cy) * np.sin(ori)
     v = -(xx - cx) * np.sin(ori) + (yy - cy) * np.cos(ori)
     sigma = _SIGMA * wl
@@ -103,7 +103,7 @@ def _pool(energy: np.ndarray) -> np.ndarray:
 def _reference():
     """Statistics of the whole digits set that fix the scale of every model feature."""
     images, labels, _, _ = digits_split()
-    flat = images.reshape(len(images), -1) / 16.0
+    flat = images.reshape(len(images), -1) / PIXEL_MAX
     energy, simple = _v1_features(flat)
     pooled = _pool(energy)
     means = np.stack([flat[labels == k].mean(axis=0) for k in range(10)])
@@ -212,14 +212,6 @@ class VisualHierarchy:
 
 
 # --------------------------------------------------------------------------- checks
-def _positive_int(value, name: str, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise ArgumentError(f"{name}={value!r} ({type(value).__name__}); expected an integer >= {minimum}")
-    if value < minimum:
-        raise ArgumentError(f"{name}={value}; expected an integer >= {minimum}")
-    return int(value)
-
-
 def _check_areas(areas) -> tuple:
     if isinstance(areas, str) or not isinstance(areas, Sequence):
         raise ArgumentError(f"areas={areas!r}; expected a sequence of area names such as ('V1', 'V4', 'IT')")
@@ -235,14 +227,14 @@ def _check_areas(areas) -> tuple:
 
 def _check_units(n_units_per_area, n_areas: int) -> np.ndarray:
     if isinstance(n_units_per_area, numbers.Integral) and not isinstance(n_units_per_area, bool):
-        return np.full(n_areas, _positive_int(n_units_per_area, "n_units_per_area"))
+        return np.full(n_areas, check_int(n_units_per_area, "n_units_per_area"))
     if isinstance(n_units_per_area, Sequence) and not isinstance(n_units_per_area, str):
         if len(n_units_per_area) != n_areas:
             raise ShapeMismatchError(
                 f"n_units_per_area has {len(n_units_per_area)} values for {n_areas} areas; "
                 f"expected one integer or one per area"
             )
-        return np.array([_positive_int(v, "n_units_per_area") for v in n_units_per_area])
+        return np.array([check_int(v, "n_units_per_area") for v in n_units_per_area])
     raise ArgumentError(f"n_units_per_area={n_units_per_area!r}; expected a positive integer or one per area")
 
 
@@ -367,7 +359,7 @@ def simulate_visual_hierarchy(
 
     By default the stimuli are a class-balanced random draw from
     ``sklearn.datasets.load_digits()``, held-out images of
-    :func:`~neurotk.datasets.network.digits_split` first, so the bundled
+    :func:`~neurotk.datasets.digits.digits_split` first, so the bundled
     :func:`~neurotk.datasets.digits_network` sees the same images without having been
     trained on them.
 
@@ -409,36 +401,22 @@ def simulate_visual_hierarchy(
     """
     rng = as_rng(random_state)
     areas = _check_areas(areas)
-    n_repeats = _positive_int(n_repeats, "n_repeats")
+    n_repeats = check_int(n_repeats, "n_repeats")
     units_per_area = _check_units(n_units_per_area, len(areas))
-    if isinstance(window, bool) or not isinstance(window, numbers.Real) or not np.isfinite(window) or window <= 0:
-        raise ArgumentError(f"window={window!r}; expected a positive number of seconds")
-    window = float(window)
+    window = check_float(window, "window", low=0, low_open=True, unit="seconds")
     if images is None:
         if categories is not None:
             raise ArgumentError("categories was given without images; pass both or neither")
-        n_stimuli = 100 if n_stimuli is None else _positive_int(n_stimuli, "n_stimuli", 2)
+        n_stimuli = 100 if n_stimuli is None else check_int(n_stimuli, "n_stimuli", 2)
         stim_images, stim_categories, digit_index = _choose_digits(n_stimuli, rng)
     else:
-        try:
-            arr = np.asarray(images, dtype=np.float64)
-        except (TypeError, ValueError) as exc:
-            raise ArgumentError(f"images could not be read as numbers ({exc}); expected an array "
-                                f"of shape (n, 8, 8) or (n, 64)") from exc
-        if arr.ndim == 2 and arr.shape[1] == _SIDE * _SIDE:
-            arr = arr.reshape(-1, _SIDE, _SIDE)
-        if arr.ndim != 3 or arr.shape[1:] != (_SIDE, _SIDE) or len(arr) < 2:
-            raise ShapeMismatchError(
-                f"images has shape {np.shape(images)}; expected (n, 8, 8) or (n, 64) with n >= 2"
-            )
-        if not np.isfinite(arr).all():
-            raise NonFiniteDataError("images contains NaN or infinite pixels; expected finite values")
+        arr = check_digit_images(images, "images", min_images=2)
         if n_stimuli is not None and n_stimuli != len(arr):
             raise ShapeMismatchError(f"n_stimuli={n_stimuli} but images has {len(arr)} images; "
                                      f"expected them to agree (or leave n_stimuli out)")
         stim_images, digit_index = arr.copy(), None
         if categories is None:
-            stim_categories = _nearest_class(arr.reshape(len(arr), -1) / 16.0)
+            stim_categories = _nearest_class(arr.reshape(len(arr), -1) / PIXEL_MAX)
         else:
             stim_categories = np.asarray(categories)
             if stim_categories.shape != (len(arr),):
@@ -450,7 +428,7 @@ def simulate_visual_hierarchy(
                                     f"{np.unique(stim_categories)[:10].tolist()}")
             stim_categories = stim_categories.astype(np.int64)
     n_stimuli = len(stim_images)
-    flat = stim_images.reshape(n_stimuli, -1) / 16.0
+    flat = stim_images.reshape(n_stimuli, -1) / PIXEL_MAX
 
     k = len(areas)
     levels = np.linspace(0.0, 1.0, k) if k > 1 else np.zeros(1)

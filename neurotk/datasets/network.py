@@ -2,11 +2,12 @@
 
 :func:`digits_network` trains (in about a second, with no download and no pretrained
 weights) a network ``conv1 -> max-pool -> fc1 -> fc2 -> logits`` on the 8 x 8 images of
-:func:`sklearn.datasets.load_digits` and returns a :class:`DigitsNetwork`. Its
-activations are Recordings (``source="model"``), so they are compared with brain
-recordings exactly as two brain areas are compared; :meth:`DigitsNetwork.input_gradient`
-gives gradients of any weighted sum of a layer's activations with respect to the images
-(for most discriminative stimuli).
+:func:`sklearn.datasets.load_digits` (the training part of
+:func:`~neurotk.datasets.digits.digits_split`) and returns a :class:`DigitsNetwork`, a
+scikit-learn estimator. Its activations are Recordings (``source="model"``), so they are
+compared with brain recordings exactly as two brain areas are compared;
+:meth:`DigitsNetwork.input_gradient` gives gradients of any weighted sum of a layer's
+activations with respect to the images (for most discriminative stimuli).
 
 The forward and backward passes are written out in numpy (no deep-learning framework);
 the tests check the gradients against finite differences.
@@ -22,100 +23,40 @@ import numpy as np
 import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
 
-from ..errors import ArgumentError, NeurotkWarning, NonFiniteDataError, ShapeMismatchError
+from .._params import Parameters
+from .._validation import check_array, check_fitted, check_int
+from ..errors import ArgumentError, NeurotkWarning, ShapeMismatchError
 from ..recording import Recording
 from ..utils import as_rng
+from .digits import IMAGE_SIDE, PIXEL_MAX, check_digit_images, digits_split
 
-__all__ = ["DigitsNetwork", "digits_network", "digits_split"]
+__all__ = ["DigitsNetwork", "digits_network"]
 
 #: Layers whose activations are exposed, early -> late.
 LAYERS = ("conv1", "fc1", "fc2", "logits")
-_IMAGE_SIDE = 8
-_PIXEL_MAX = 16.0  # the digits are on a 0..16 scale
+#: What to do with a network that has not been trained.
+_UNTRAINED = "call fit() or use digits_network()"
 
 
-# --------------------------------------------------------------------------- data
-@functools.lru_cache(maxsize=1)
-def _load_digits():
-    from sklearn.datasets import load_digits
-
-    digits = load_digits()
-    images = digits.images.astype(np.float64)
-    images.flags.writeable = False
-    labels = digits.target.astype(np.int64)
-    labels.flags.writeable = False
-    return images, labels
-
-
-def digits_split():
-    """Fixed train / held-out split of scikit-learn's digits used by :func:`digits_network`.
-
-    Every fourth image (index ``i % 4 == 0``, 450 images, about 45 per digit) is held
-    out for testing; the other 1347 train the network. The split does not depend on any
-    seed, so simulated stimuli drawn from the held-out images are never seen in training.
-
-    Returns
-    -------
-    images : ndarray, shape (1797, 8, 8)
-        All digit images (0..16 scale, read-only).
-    labels : ndarray, shape (1797,)
-        Digit classes 0..9.
-    train : ndarray of int
-        Indices of the training images.
-    test : ndarray of int
-        Indices of the held-out images.
-
-    Examples
-    --------
-    >>> images, labels, train, test = digits_split()
-    >>> images.shape, len(train), len(test)
-    ((1797, 8, 8), 1347, 450)
-    """
-    images, labels = _load_digits()
-    index = np.arange(len(labels))
-    test = index[index % 4 == 0]
-    train = index[index % 4 != 0]
-    return images, labels, train, test
-
-
-def _check_images(images, name: str = "images") -> tuple[np.ndarray, tuple]:
-    """Return images as float64 (n, 8, 8) and the caller's original shape."""
-    try:
-        arr = np.asarray(images, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ArgumentError(f"{name} could not be read as a numeric array ({exc}); expected "
-                            f"an array of shape (n, 8, 8) or (n, 64)") from exc
-    shape = arr.shape
-    if arr.ndim == 2 and arr.shape[1] == _IMAGE_SIDE**2:
-        arr = arr.reshape(-1, _IMAGE_SIDE, _IMAGE_SIDE)
-    elif arr.ndim == 2 and arr.shape == (_IMAGE_SIDE, _IMAGE_SIDE):
-        raise ShapeMismatchError(
-            f"{name} has shape {shape}, a single image; expected a stack of shape (n, 8, 8) "
-            f"(use images[None] for one image)"
-        )
-    if arr.ndim != 3 or arr.shape[1:] != (_IMAGE_SIDE, _IMAGE_SIDE):
-        raise ShapeMismatchError(
-            f"{name} has shape {shape}; expected (n, 8, 8) or (n, 64) digit images"
-        )
-    if arr.shape[0] == 0:
-        raise ShapeMismatchError(f"{name} has shape {shape}; expected at least one image")
-    if not np.isfinite(arr).all():
-        raise NonFiniteDataError(f"{name} contains NaN or infinite pixels; expected finite values")
+# --------------------------------------------------------------------------- input
+def _network_input(images) -> np.ndarray:
+    """Checked images (n, 8, 8) scaled to 0..1 for the network; warns on a 0..1 input scale."""
+    arr = check_digit_images(images)
     peak = float(np.abs(arr).max())
     if 0 < peak <= 1.0:
         warnings.warn(
-            f"{name} peak at {peak:.3g}: the network expects the digits' 0..16 pixel scale; "
+            f"images peak at {peak:.3g}: the network expects the digits' 0..16 pixel scale; "
             f"multiply images on a 0..1 scale by 16",
             NeurotkWarning,
             stacklevel=3,
         )
-    return arr, shape
+    return arr / PIXEL_MAX
 
 
 # --------------------------------------------------------------------------- numerics
 def _init_params(n_channels: int, hidden: tuple[int, int], rng: np.random.Generator) -> dict:
     c = n_channels
-    n_flat = c * (_IMAGE_SIDE // 2) ** 2
+    n_flat = c * (IMAGE_SIDE // 2) ** 2
     sizes = [(9, c), (n_flat, hidden[0]), (hidden[0], hidden[1]), (hidden[1], 10)]
     params = {}
     for k, (fan_in, fan_out) in enumerate(sizes, start=1):
@@ -131,7 +72,7 @@ def _forward(params: Mapping[str, np.ndarray], x: np.ndarray) -> dict:
     ``conv1`` is kept in (n, 8, 8, C) order internally (channels last) for speed.
     """
     n = x.shape[0]
-    side = _IMAGE_SIDE
+    side = IMAGE_SIDE
     c = params["W1"].shape[1]
     xp = np.pad(x, ((0, 0), (1, 1), (1, 1)))
     patches = sliding_window_view(xp, (3, 3), axis=(1, 2)).reshape(n * side * side, 9)
@@ -161,7 +102,7 @@ def _backward(params: Mapping[str, np.ndarray], cache: dict, inject: Mapping[str
     to the scaled images ``x``.
     """
     n = cache["h0"].shape[0]
-    side = _IMAGE_SIDE
+    side = IMAGE_SIDE
     half = side // 2
     c = params["W1"].shape[1]
     grads = {} if need_params else None
@@ -251,13 +192,15 @@ def _layer_outputs(cache: dict) -> dict:
 
 
 # --------------------------------------------------------------------------- estimator
-class DigitsNetwork:
+class DigitsNetwork(Parameters):
     """A small numpy convolutional network for 8 x 8 digit images.
 
     Architecture: ``conv1`` (``n_channels`` 3 x 3 filters, zero padding, ReLU; output
     channels x 8 x 8) -> 2 x 2 max-pool -> ``fc1`` (ReLU) -> ``fc2`` (ReLU) -> ``logits``
     (10 classes). Trained with Adam on softmax cross-entropy with L2 weight decay.
-    Images are on the digits' 0..16 scale, shaped (n, 8, 8) or (n, 64).
+    Images are on the digits' 0..16 scale, shaped (n, 8, 8) or (n, 64). A scikit-learn
+    estimator: ``get_params``, ``set_params`` and :func:`sklearn.base.clone` work on the
+    hyper-parameters below.
 
     Parameters
     ----------
@@ -276,7 +219,7 @@ class DigitsNetwork:
     Attributes
     ----------
     layers : list of str
-        ``["conv1", "fc1", "fc2", "logits"]``, early -> late.
+        ``["conv1", "fc1", "fc2", "logits"]``, early -> late (a fresh list on each access).
     params_ : dict of ndarray
         Learned weights ``W1..W4`` and biases ``b1..b4``.
     loss_curve_ : list of float
@@ -295,8 +238,6 @@ class DigitsNetwork:
     (2, 8, 8, 8)
     """
 
-    layers = list(LAYERS)
-
     def __init__(self, n_channels: int = 8, hidden: Sequence[int] = (128, 64), n_epochs: int = 20,
                  batch_size: int = 128, learning_rate: float = 5e-3, alpha: float = 1e-3,
                  random_state=0):
@@ -307,18 +248,17 @@ class DigitsNetwork:
         self.learning_rate = learning_rate
         self.alpha = alpha
         self.random_state = random_state
-        self.layers = list(LAYERS)
 
-    def get_params(self, deep: bool = True) -> dict:
-        """Hyper-parameters, as scikit-learn estimators report them.
+    @property
+    def layers(self) -> list[str]:
+        """The layers whose activations are exposed, early -> late.
 
         Examples
         --------
-        >>> DigitsNetwork(n_channels=4).get_params()["n_channels"]
-        4
+        >>> DigitsNetwork().layers
+        ['conv1', 'fc1', 'fc2', 'logits']
         """
-        return {k: getattr(self, k) for k in ("n_channels", "hidden", "n_epochs", "batch_size",
-                                              "learning_rate", "alpha", "random_state")}
+        return list(LAYERS)
 
     def __repr__(self) -> str:
         fitted = "fitted" if hasattr(self, "params_") else "not fitted"
@@ -332,40 +272,38 @@ class DigitsNetwork:
 
         Examples
         --------
-        >>> from neurotk.datasets.network import digits_split
+        >>> from neurotk.datasets.digits import digits_split
         >>> images, labels, train, test = digits_split()
         >>> net = DigitsNetwork(n_epochs=2).fit(images[train], labels[train])
         >>> len(net.loss_curve_)
         2
         """
-        x, _ = _check_images(images)
+        x = _network_input(images)
         y = np.asarray(labels)
         if y.shape != (len(x),):
             raise ShapeMismatchError(f"labels has shape {y.shape}; expected ({len(x)},), one per image")
         if not np.issubdtype(y.dtype, np.integer) or y.min() < 0 or y.max() > 9:
             raise ArgumentError(f"labels must be integers 0..9; got dtype {y.dtype}, "
                                 f"values {np.unique(y)[:10].tolist()}")
-        for name in ("n_channels", "n_epochs", "batch_size"):
-            value = getattr(self, name)
-            if not isinstance(value, (int, np.integer)) or value < 1:
-                raise ArgumentError(f"{name}={value!r}; expected a positive integer")
+        n_channels = check_int(self.n_channels, "n_channels")
+        n_epochs = check_int(self.n_epochs, "n_epochs")
+        batch_size = check_int(self.batch_size, "batch_size")
         hidden = tuple(self.hidden)
         if len(hidden) != 2 or any(not isinstance(h, (int, np.integer)) or h < 1 for h in hidden):
             raise ArgumentError(f"hidden={self.hidden!r}; expected two positive integers")
         rng = as_rng(self.random_state)
-        x = x / _PIXEL_MAX
-        params = _init_params(int(self.n_channels), hidden, rng)
+        params = _init_params(n_channels, hidden, rng)
         m = {k: np.zeros_like(v) for k, v in params.items()}
         v = {k: np.zeros_like(p) for k, p in params.items()}
         beta1, beta2, eps = 0.9, 0.999, 1e-8
         step = 0
         n = len(y)
         self.loss_curve_ = []
-        for _epoch in range(int(self.n_epochs)):
+        for _epoch in range(n_epochs):
             order = rng.permutation(n)
             total = 0.0
-            for start in range(0, n, int(self.batch_size)):
-                batch = order[start : start + int(self.batch_size)]
+            for start in range(0, n, batch_size):
+                batch = order[start : start + batch_size]
                 loss, grads = _loss_and_grads(params, x[batch], y[batch], self.alpha)
                 total += loss * len(batch)
                 step += 1
@@ -379,10 +317,6 @@ class DigitsNetwork:
             value.flags.writeable = False
         self.params_ = params
         return self
-
-    def _check_fitted(self):
-        if not hasattr(self, "params_"):
-            raise ArgumentError("this DigitsNetwork is not trained yet; call fit() or use digits_network()")
 
     # ------------------------------------------------------------------ inference
     def forward(self, images) -> dict:
@@ -407,9 +341,8 @@ class DigitsNetwork:
         >>> {k: v.shape for k, v in net.forward(images).items()}["fc1"]
         (3, 128)
         """
-        self._check_fitted()
-        x, _ = _check_images(images)
-        return _layer_outputs(_forward(self.params_, x / _PIXEL_MAX))
+        check_fitted(self, "params_", action=_UNTRAINED)
+        return _layer_outputs(_forward(self.params_, _network_input(images)))
 
     def predict_proba(self, images) -> np.ndarray:
         """Class probabilities (softmax of the logits), shape (n, 10).
@@ -554,15 +487,18 @@ class DigitsNetwork:
         >>> net.input_gradient(images, "logits", w).shape
         (2, 8, 8)
         """
-        self._check_fitted()
+        check_fitted(self, "params_", action=_UNTRAINED)
         (name,) = self._check_layers([layer]) if isinstance(layer, str) else (None,)
         if name is None:
             raise ArgumentError(f"layer={layer!r}; expected one layer name from {self.layers}")
-        x, shape = _check_images(images)
-        cache = _forward(self.params_, x / _PIXEL_MAX)
+        x = _network_input(images)
+        shape = np.shape(images)
+        cache = _forward(self.params_, x)
         act = _layer_outputs(cache)[name]
         n, layer_shape = act.shape[0], act.shape[1:]
-        w = np.asarray(weights, dtype=np.float64)
+        w = check_array(weights, "weights", ndim=None, min_ndim=0, min_shape=(), recording=False,
+                        expected=f"weights on the activations of layer {name!r}",
+                        finite_hint="every activation needs a finite weight")
         n_units = int(np.prod(layer_shape))
         if w.shape == act.shape:
             pass
@@ -577,16 +513,15 @@ class DigitsNetwork:
                 f"weights has shape {w.shape}; expected {act.shape}, {layer_shape}, {(n, n_units)} "
                 f"or {(n_units,)} for layer {name!r}"
             )
-        if not np.isfinite(w).all():
-            raise NonFiniteDataError("weights contains NaN or infinite values; expected finite values")
         if name == "conv1":
             w = w.transpose(0, 2, 3, 1)
         _, g_x = _backward(self.params_, cache, {name: w}, need_params=False, need_input=True)
-        return (g_x / _PIXEL_MAX).reshape(shape)
+        return (g_x / PIXEL_MAX).reshape(shape)
 
     @property
     def split(self):
-        """The digits and the fixed train / held-out indices (see :func:`digits_split`).
+        """The digits and the fixed train / held-out indices (see
+        :func:`~neurotk.datasets.digits.digits_split`).
 
         Examples
         --------

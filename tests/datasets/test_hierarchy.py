@@ -53,7 +53,7 @@ def test_shapes_and_tables(sim):
 
 
 def test_held_out_images_are_used_first(sim):
-    from neurotk.datasets.network import digits_split
+    from neurotk.datasets.digits import digits_split
 
     test = digits_split()[3]
     assert np.isin(sim.digit_index, test).all()

@@ -6,6 +6,7 @@ import pytest
 import neurotk
 from neurotk.datasets import DigitsNetwork, digits_network
 from neurotk.datasets import network as N
+from neurotk.datasets.digits import digits_split
 
 
 @pytest.fixture(scope="module")
@@ -15,15 +16,7 @@ def net():
 
 @pytest.fixture(scope="module")
 def data():
-    return N.digits_split()
-
-
-def test_split_is_fixed_and_disjoint(data):
-    images, labels, train, test = data
-    assert images.shape == (1797, 8, 8) and labels.shape == (1797,)
-    assert len(np.intersect1d(train, test)) == 0 and len(train) + len(test) == 1797
-    # every digit class is represented in the held-out set
-    assert np.bincount(labels[test], minlength=10).min() >= 35
+    return digits_split()
 
 
 def test_accuracy_on_held_out_digits(net, data):
@@ -86,7 +79,7 @@ def test_activations_are_recordings(net, data):
 def test_same_seed_same_network_and_cache():
     a = digits_network(0)
     assert digits_network(0) is a  # cached in-process
-    fresh = DigitsNetwork(random_state=0).fit(*[N.digits_split()[k][N.digits_split()[2]] for k in (0, 1)])
+    fresh = DigitsNetwork(random_state=0).fit(*[digits_split()[k][digits_split()[2]] for k in (0, 1)])
     for key in a.params_:
         np.testing.assert_array_equal(fresh.params_[key], a.params_[key])
 
@@ -99,7 +92,7 @@ def _random_params(rng, c=3, hidden=(6, 5)):
 def test_parameter_gradients_match_finite_differences():
     rng = np.random.default_rng(1)
     params = _random_params(rng)
-    images, labels, _, _ = N.digits_split()
+    images, labels, _, _ = digits_split()
     x, y = images[:5] / 16.0, labels[:5]
     alpha = 0.01
     _, grads = N._loss_and_grads(params, x, y, alpha)
@@ -169,3 +162,46 @@ def test_bad_arguments(net, data):
         DigitsNetwork().predict(images)
     with pytest.warns(neurotk.NeurotkWarning, match="0..16"):
         net.predict(images / 16.0)
+
+
+def test_scikit_learn_estimator_contract(net):
+    from sklearn.base import clone
+
+    est = DigitsNetwork(n_channels=4, hidden=(16, 8), n_epochs=3)
+    params = est.get_params()
+    assert params == {"n_channels": 4, "hidden": (16, 8), "n_epochs": 3, "batch_size": 128,
+                      "learning_rate": 5e-3, "alpha": 1e-3, "random_state": 0}
+    copy = clone(est)
+    assert copy is not est and copy.get_params() == params
+    assert est.set_params(n_epochs=5) is est and est.n_epochs == 5
+    with pytest.raises(neurotk.ArgumentError, match="'bogus' is not a parameter of DigitsNetwork"):
+        est.set_params(bogus=1)
+    # a clone of a trained network is untrained: learned state ends in "_" and is not copied
+    assert set(vars(net)) - set(params) == {"params_", "loss_curve_", "test_score_"}
+    assert not hasattr(clone(net), "params_")
+    # layers is not a parameter, and each access gives a fresh list
+    layers = net.layers
+    layers.append("extra")
+    assert net.layers == ["conv1", "fc1", "fc2", "logits"]
+
+
+def test_untrained_network_says_to_train_it(data):
+    images = data[0][:2]
+    for call in (lambda net: net.forward(images), lambda net: net.input_gradient(images, "fc1", np.ones(128))):
+        with pytest.raises(neurotk.NotFittedError, match=r"DigitsNetwork is not fitted yet; call fit\(\) or use "
+                                                         r"digits_network\(\)"):
+            call(DigitsNetwork())
+
+
+def test_hyper_parameters_are_checked_in_fit(data):
+    images, labels = data[0][:20], data[1][:20]
+    with pytest.raises(neurotk.ArgumentError, match="n_channels"):
+        DigitsNetwork(n_channels=0).fit(images, labels)
+    with pytest.raises(neurotk.ArgumentError, match="batch_size"):
+        DigitsNetwork(batch_size=2.5).fit(images, labels)
+    with pytest.raises(neurotk.ArgumentError, match="hidden"):
+        DigitsNetwork(hidden=(3,)).fit(images, labels)
+    with pytest.raises(neurotk.ArgumentError, match="complex"):
+        digits_network(0).forward(images + 1j)
+    with pytest.raises(neurotk.NonFiniteDataError, match="weights"):
+        digits_network(0).input_gradient(images[:2], "logits", np.full(10, np.nan))
