@@ -16,12 +16,12 @@ from pathlib import Path
 
 import pytest
 
-_SETUP = Path(__file__).resolve().parents[1] / "setup.cfg"
+_SETUP = Path(__file__).resolve().parent / "setup.cfg"
 #: Import names a requirement provides beyond its own name.
 _PROVIDES = {"dask": {"dask", "distributed"}, "igraph": {"igraph"}, "leidenalg": {"leidenalg"}}
 
 
-def test_extra_modules() -> set[str]:
+def _test_extra_modules() -> set[str]:
     """Top-level module names the ``test`` extra of setup.cfg installs."""
     cfg = configparser.ConfigParser()
     cfg.read(_SETUP)
@@ -33,8 +33,7 @@ def test_extra_modules() -> set[str]:
     return modules
 
 
-_REQUIRED = test_extra_modules() if os.environ.get("NEUROTK_REQUIRE_TEST_EXTRA") == "1" else set()
-test_extra_modules.__test__ = False  # a helper, not a test
+_REQUIRED = _test_extra_modules() if os.environ.get("NEUROTK_REQUIRE_TEST_EXTRA") == "1" else set()
 
 
 @pytest.hookimpl(hookwrapper=True)
