@@ -174,7 +174,7 @@ def check_array(x, name: str, *, ndim: int | None = 2, min_ndim: int = 1, axes: 
         if n_expected == 2 and recording:
             dims = f"a 2-D array {_shape_text(axes)} or a Recording."
         else:
-            dims = expected
+            dims = expected + ("." if hint and not expected.endswith(".") else "")
         raise ShapeMismatchError(f"{name} has shape {arr.shape}; expected {dims}{' ' + hint if hint else ''}")
     bounds = list(min_shape) if min_shape is not None else [1] * arr.ndim
     for i, least in enumerate(bounds[:arr.ndim]):
