@@ -20,6 +20,7 @@ import pandas as pd
 
 from .errors import AlignmentError, ArgumentError
 from .recording import Recording
+from .results import Result
 from .utils import atomic_path
 
 __all__ = ["ComparisonReport", "compare_recordings"]
@@ -28,8 +29,8 @@ __all__ = ["ComparisonReport", "compare_recordings"]
 TOPOLOGY_THRESHOLDS = (0.1, 0.5)
 
 
-@dataclass
-class ComparisonReport:
+@dataclass(repr=False)
+class ComparisonReport(Result):
     """Scores of every (area, layer) pair and everything needed to draw and save them.
 
     Attributes
@@ -64,6 +65,21 @@ class ComparisonReport:
     def to_frame(self) -> pd.DataFrame:
         """The scores table (a copy)."""
         return self.scores.copy()
+
+    def __repr__(self) -> str:
+        return (f"ComparisonReport({self.area_rdms.n_rdms} area(s) x {self.layer_rdms.n_rdms} layer(s) on "
+                f"{self.area_rdms.n_conditions} stimuli, {self.metric} RDMs compared by {self.method}; "
+                f"best layers: {dict(zip(self.best['area'], self.best['layer']))})")
+
+    def plot(self, ax=None, **kwargs):
+        """The heatmap of every area's score with every layer (plain RDMs); returns the Axes."""
+        from .plotting.layout import axes_or_new
+        from .plotting.rsa import plot_layer_area
+
+        ax = axes_or_new(ax, figsize=(1.3 * self.layer_rdms.n_rdms + 3, 0.8 * self.area_rdms.n_rdms + 2))
+        plain = self.scores[self.scores["transform"] == "none"]
+        kwargs.setdefault("title", f"RDM similarity ({self.method}) of each area with each layer")
+        return plot_layer_area(plain, ax=ax, **kwargs)
 
     # ------------------------------------------------------------------ figures
     def figures(self) -> dict:
