@@ -7,6 +7,12 @@ feature space and target), read the scores against the noise ceiling
 (:func:`noise_ceiling`), and map network layers onto brain areas
 (:func:`map_layers`). Names load lazily, on first use.
 
+Modules: ``ridge.py`` (:class:`RidgeCV`), ``banded.py`` (:class:`BandedRidgeCV`),
+``solver.py`` (the cross-validated ridge solver both use), ``readout.py``
+(:class:`FactorizedReadout`), ``ceiling.py`` (noise ceilings), ``features.py`` (delays and
+run folds), ``mapping.py`` (layer -> area), ``firstlevel.py`` (:func:`glm`) and
+``scoring.py`` (folds, per-target scores and input checks the models share).
+
 Examples
 --------
 >>> import numpy as np
@@ -23,8 +29,8 @@ from __future__ import annotations
 from .._lazy import lazy_exports
 
 _EXPORTS = {
-    # ridge.py: ridge regression with per-target alphas
-    "RidgeCV": "ridge", "BandedRidgeCV": "ridge",
+    # ridge.py: ridge regression with per-target alphas; banded.py: one alpha per feature space
+    "RidgeCV": "ridge", "BandedRidgeCV": "banded",
     # ceiling.py: noise ceilings from repeats
     "split_half_reliability": "ceiling", "explainable_variance": "ceiling",
     "noise_ceiling": "ceiling", "normalise_scores": "ceiling", "NoiseCeiling": "ceiling",

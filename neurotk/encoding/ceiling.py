@@ -35,9 +35,8 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from .._checks import check_int
+from .._validation import check_array, check_choice, check_float, check_int
 from ..errors import (
-    ArgumentError,
     DuplicateIdError,
     NeurotkWarning,
     NonFiniteDataError,
@@ -46,6 +45,7 @@ from ..errors import (
 )
 from ..parallel import chunk_size, chunk_slices
 from ..recording import Recording
+from ..results import Result
 from ..utils import as_rng
 
 __all__ = [
@@ -109,29 +109,15 @@ def _use_first_repeats(counts: np.ndarray, n_repeats, name: str) -> tuple[int, n
 def _repeats(x, by="stimulus", repeat=None, n_repeats=None, name: str = "x") -> _Repeats:
     """Turn a Recording with repeats or a (repeats, stimuli, units) array into ``_Repeats``."""
     if isinstance(x, Recording):
-        samples = x.samples
-        if not isinstance(by, str) or by not in samples.columns:
-            raise ArgumentError(
-                f"by={by!r} is not a column of {name}'s samples table (columns: "
-                f"{list(samples.columns)}); expected the column naming the stimulus of each sample"
-            )
-        stim_codes, stimuli = pd.factorize(samples[by], sort=True)
-        if (stim_codes < 0).any():
-            raise ArgumentError(f"{name}: samples column {by!r} has missing values; expected a stimulus id per sample")
+        stim_codes, stimuli = x.codes(by, argument="by", expected="the column naming the stimulus of each sample")
         n_stim = stimuli.size
-        if repeat is None and "repeat" in samples.columns:
+        if repeat is None and "repeat" in x.samples.columns:
             repeat = "repeat"
         if repeat is None:
             order = np.argsort(stim_codes, kind="stable")  # order of appearance within stimulus
         else:
-            if not isinstance(repeat, str) or repeat not in samples.columns:
-                raise ArgumentError(
-                    f"repeat={repeat!r} is not a column of {name}'s samples table (columns: "
-                    f"{list(samples.columns)}); expected None (order of appearance) or a column name"
-                )
-            rep_codes, _ = pd.factorize(samples[repeat], sort=True)
-            if (rep_codes < 0).any():
-                raise ArgumentError(f"{name}: samples column {repeat!r} has missing values")
+            rep_codes, _ = x.codes(repeat, argument="repeat",
+                                   expected="None (order of appearance) or a column name")
             order = np.lexsort((rep_codes, stim_codes))
             same = (np.diff(stim_codes[order]) == 0) & (np.diff(rep_codes[order]) == 0)
             if same.any():
@@ -160,24 +146,15 @@ def _repeats(x, by="stimulus", repeat=None, n_repeats=None, name: str = "x") -> 
         return _Repeats(values, x.unit_ids, np.asarray(stimuli)[keep], x.units)
 
     try:
-        values = np.asarray(x, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ArgumentError(
-            f"{name} could not be read as numbers ({exc}); expected a Recording or an array "
-            f"of shape (n_repeats, n_stimuli, n_units)"
-        ) from exc
-    if values.ndim != 3:
-        hint = " For one unit use x[..., None]." if values.ndim == 2 else ""
-        raise ShapeMismatchError(
-            f"{name} has shape {values.shape}; expected a Recording with repeats or an array "
-            f"of shape (n_repeats, n_stimuli, n_units).{hint}"
-        )
-    if not np.isfinite(values).all():
-        raise NonFiniteDataError(
-            f"{name} contains {int((~np.isfinite(values)).sum())} NaN or infinite values; "
-            f"expected finite responses (for unequal repeat counts pass a Recording and "
-            f"n_repeats=...)"
-        )
+        flat = np.ndim(x) == 2
+    except ValueError:  # ragged: check_array names the problem
+        flat = False
+    values = check_array(
+        x, name, ndim=3, axes=("repeats", "stimuli", "units"), min_shape=(None, None, None), recording=False,
+        expected="a Recording with repeats or an array of shape (n_repeats, n_stimuli, n_units).",
+        hint="For one unit use x[..., None]." if flat else "",
+        finite_hint="for unequal repeat counts pass a Recording and n_repeats=...",
+    )
     if n_repeats is not None:
         n_repeats = check_int(n_repeats, "n_repeats", minimum=2, maximum=values.shape[0])
         values = values[:n_repeats]
@@ -235,21 +212,11 @@ def spearman_brown(r, factor):
     >>> round(float(spearman_brown(spearman_brown(0.3, 4), 0.25)), 12)
     0.3
     """
-    factor = float(_positive_scalar(factor, "factor"))
+    factor = check_float(factor, "factor", low=0, low_open=True)
     r = np.asarray(r, dtype=np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
         out = factor * r / (1.0 + (factor - 1.0) * r)
     return out if out.ndim else float(out)
-
-
-def _positive_scalar(value, name: str) -> float:
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        raise ArgumentError(f"{name}={value!r}; expected a positive number") from None
-    if not (np.isfinite(value) and value > 0):
-        raise ArgumentError(f"{name}={value!r}; expected a positive, finite number")
-    return value
 
 
 def _explainable_variance(values: np.ndarray, bias_correction: bool) -> np.ndarray:
@@ -445,7 +412,7 @@ def split_half_reliability(x, n_splits: int = 100, by="stimulus", repeat=None, r
 
 
 # --------------------------------------------------------------------------- results
-class NoiseCeiling:
+class NoiseCeiling(Result):
     """Per-unit noise ceiling: the largest R^2 a perfect model of the stimulus could reach.
 
     ``values`` are the estimated stimulus-driven fractions of variance of the responses
@@ -498,6 +465,18 @@ class NoiseCeiling:
         )
 
     @property
+    def median(self) -> float:
+        """Median ceiling over the units with a finite value (NaN if there is none).
+
+        Examples
+        --------
+        >>> NoiseCeiling([0.2, 0.4, 0.9, float("nan")]).median
+        0.4
+        """
+        finite = self.values[np.isfinite(self.values)]
+        return float(np.median(finite)) if finite.size else float("nan")
+
+    @property
     def r_ceiling(self) -> np.ndarray:
         """Ceiling of a Pearson r: ``sqrt(values)`` (NaN where the ceiling is negative)."""
         with np.errstate(invalid="ignore"):
@@ -521,6 +500,9 @@ class NoiseCeiling:
     def plot(self, ax=None, bins: int = 30, **kwargs):
         """Histogram of the ceiling over units, with the median marked; returns the Axes.
 
+        See :func:`neurotk.plotting.encoding.plot_noise_ceiling` (``kwargs`` go to
+        ``Axes.hist``).
+
         Examples
         --------
         >>> import matplotlib
@@ -528,20 +510,9 @@ class NoiseCeiling:
         >>> NoiseCeiling([0.2, 0.4, 0.5]).plot().get_xlabel()
         'noise ceiling (max R^2, explainable_variance, mean of repeats)'
         """
-        import matplotlib.pyplot as plt
+        from ..plotting.encoding import plot_noise_ceiling
 
-        if ax is None:
-            _, ax = plt.subplots(figsize=(5, 3.5), constrained_layout=True)
-        finite = self.values[np.isfinite(self.values)]
-        ax.hist(finite, bins=bins, color=kwargs.pop("color", "0.5"), **kwargs)
-        if finite.size:
-            med = float(np.median(finite))
-            ax.axvline(med, color="k", ls="--", lw=1, label=f"median {med:.2f}")
-            ax.legend(frameon=False)
-        target = "mean of repeats" if self.target == "mean" else "single repeat"
-        ax.set_xlabel(f"noise ceiling (max R^2, {self.method}, {target})")
-        ax.set_ylabel("units")
-        return ax
+        return plot_noise_ceiling(self, ax=ax, bins=bins, **kwargs)
 
 
 def noise_ceiling(x, method: str = "explainable_variance", target: str = "mean", by="stimulus", repeat=None,
@@ -589,10 +560,8 @@ def noise_ceiling(x, method: str = "explainable_variance", target: str = "mean",
     >>> round(float(np.mean(nc.values)), 1), round(float(np.mean(noise_ceiling(x, target="single").values)), 1)
     (0.8, 0.5)
     """
-    if method not in _METHODS:
-        raise ArgumentError(f"method={method!r}; expected one of {list(_METHODS)}")
-    if target not in _TARGETS:
-        raise ArgumentError(f"target={target!r}; expected one of {list(_TARGETS)}")
+    check_choice(method, "method", _METHODS)
+    check_choice(target, "target", _TARGETS)
     rep = _checked(_repeats(x, by=by, repeat=repeat, n_repeats=n_repeats), "x",
                    min_stimuli=3 if method == "split_half" else 2)
     n_rep = rep.n_repeats
@@ -649,19 +618,13 @@ def normalise_scores(scores, ceiling, kind: str = "r2", floor: float = 0.05) -> 
     >>> normalise_scores([0.4], [0.64], kind="r").tolist()
     [0.5]
     """
-    key = _KINDS.get(kind) if isinstance(kind, str) else None
-    if key is None:
-        raise ArgumentError(f"kind={kind!r}; expected one of {sorted(_KINDS)}")
-    floor = float(floor)
-    if not np.isfinite(floor):
-        raise ArgumentError(f"floor={floor!r}; expected a finite number")
-    ceil = np.asarray(ceiling.values if isinstance(ceiling, NoiseCeiling) else ceiling, dtype=np.float64)
-    try:
-        s = np.asarray(scores, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ArgumentError(f"scores could not be read as numbers ({exc})") from exc
-    if ceil.ndim != 1:
-        raise ShapeMismatchError(f"ceiling has shape {ceil.shape}; expected one value per unit (n_units,)")
+    key = _KINDS[check_choice(kind, "kind", sorted(_KINDS))]
+    floor = check_float(floor, "floor")
+    ceil = check_array(ceiling.values if isinstance(ceiling, NoiseCeiling) else ceiling, "ceiling", ndim=1,
+                       axes=("units",), min_shape=(None,), allow_nan=True, recording=False,
+                       expected="one value per unit (n_units,)")
+    s = check_array(scores, "scores", ndim=None, min_ndim=0, min_shape=(), allow_nan=True, recording=False,
+                    expected="scores per unit (..., n_units)")
     if s.ndim == 0 or s.shape[-1] != ceil.size:
         raise ShapeMismatchError(
             f"scores have shape {s.shape} but the ceiling has {ceil.size} units; expected the "

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .._checks import as_matrix
+from .._validation import check_matrix
 from ..errors import ArgumentError, ShapeMismatchError
 from ..recording import Recording
 
@@ -37,17 +37,12 @@ def _run_labels(runs, x, n: int) -> np.ndarray | None:
     """Run label per sample: ``runs`` array, a samples column name, or the Recording's ``run``."""
     if runs is None:
         if isinstance(x, Recording) and "run" in x.samples.columns:
-            return x.samples["run"].to_numpy()
+            return x.column("run")
         return None
     if isinstance(runs, str):
         if not isinstance(x, Recording):
             raise ArgumentError(f"runs={runs!r} names a samples column, but X is an array; pass the run labels")
-        if runs not in x.samples.columns:
-            raise ArgumentError(
-                f"runs={runs!r} is not a column of the samples table (columns: "
-                f"{list(x.samples.columns)}); expected the column with the run of each sample"
-            )
-        return x.samples[runs].to_numpy()
+        return x.column(runs, argument="runs", expected="the column with the run of each sample")
     labels = np.asarray(runs)
     if labels.ndim != 1 or labels.size != n:
         raise ShapeMismatchError(
@@ -97,7 +92,7 @@ def delay_features(X, delays=(1, 2, 3, 4), runs=None):
            [5., 4., 0.],
            [6., 5., 4.]])
     """
-    x = as_matrix(X, "X", rows="samples", cols="features")
+    x = check_matrix(X, "X", rows="samples", cols="features")
     n, p = x.shape
     d = _delays(delays)
     labels = _run_labels(runs, X, n)
@@ -186,19 +181,14 @@ def run_folds(recording, column: str = "run") -> list[tuple[np.ndarray, np.ndarr
             f"recording has type {type(recording).__name__}; expected a Recording (for run "
             f"labels as an array use leave_one_run_out(runs))"
         )
-    if column not in recording.samples.columns:
-        raise ArgumentError(
-            f"column={column!r} is not a column of the samples table (columns: "
-            f"{list(recording.samples.columns)}); expected the column with the run of each sample"
-        )
-    return leave_one_run_out(recording.samples[column].to_numpy())
+    return leave_one_run_out(recording.column(column, expected="the column with the run of each sample"))
 
 
 def flatten_spatial(x) -> np.ndarray:
     """(n_samples, channels, height, width) activations -> (n_samples, channels * height * width).
 
     The order is channel-major (``np.reshape``), as in
-    :func:`neurotk.io.activations.from_arrays`, so column ``c * h * w + y * w + x`` is
+    :func:`neurotk.io.from_arrays`, so column ``c * h * w + y * w + x`` is
     channel ``c`` at position ``(y, x)``. 2-D arrays and Recordings are returned as arrays
     unchanged.
 

@@ -18,18 +18,20 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .._checks import as_matrix, check_int
+from .._validation import check_choice, check_float, check_int, check_matrix
 from ..errors import AlignmentError, ArgumentError, NeurotkWarning
 from ..parallel import map_chunks
 from ..recording import Recording
+from ..results import Result
 from ..utils import as_rng
 from .ceiling import noise_ceiling, normalise_scores
 from .ridge import RidgeCV
-from .scoring import correlation_scores, cv_folds, r2_scores
+from .scoring import METRICS, cv_folds, target_scores
 
 __all__ = ["LayerMapping", "map_layers"]
 
-_METRICS = {"r2": "r2", "pearson": "r"}
+#: The kind of score (for normalise_scores) of each metric.
+_KINDS = {"r2": "r2", "pearson": "r"}
 
 
 def _named(x, column: str, what: str) -> dict[str, Recording]:
@@ -98,7 +100,7 @@ def _align_layer(layer: Recording, lname: str, area: Recording, aname: str, on: 
             f"layer {lname!r} lacks {len(missing)} stimuli that area {aname!r} saw (e.g. "
             f"{sorted(missing, key=str)[:5]}); expected activations for every stimulus"
         )
-    return as_matrix(layer.align(area, on=on), f"layer {lname!r}", rows="stimuli", cols="features")
+    return check_matrix(layer.align(area, on=on), f"layer {lname!r}", rows="stimuli", cols="features")
 
 
 def _oof_predictions(x, y, alphas, folds, inner_cv, n_jobs_inner, max_memory):
@@ -115,7 +117,7 @@ def _oof_predictions(x, y, alphas, folds, inner_cv, n_jobs_inner, max_memory):
 
 def _pair_task(aname, lname, x, y, alphas, folds, inner_cv, metric, max_memory):
     pred, alpha = _oof_predictions(x, y, alphas, folds, inner_cv, 1, max_memory)
-    score = r2_scores(y, pred) if metric == "r2" else correlation_scores(y, pred)
+    score = target_scores(y, pred, metric)
     return aname, lname, score, alpha
 
 
@@ -126,9 +128,13 @@ def _bootstrap_counts(rng, n: int, n_boot: int) -> np.ndarray:
     return np.bincount(flat, minlength=n_boot * n).reshape(n_boot, n).astype(np.float64)
 
 
-@dataclass
-class LayerMapping:
-    """Result of :func:`map_layers`.
+@dataclass(repr=False)
+class LayerMapping(Result):
+    """Result of :func:`map_layers`: which layer predicts each area and unit best.
+
+    ``to_frame()`` is the area x layer summary, ``plot()`` its heatmap, ``save(path)``
+    writes either, and :meth:`voxel_values` gives the per-unit best layer and score to
+    put back into an image (``neurotk.io.to_nifti``).
 
     Attributes
     ----------
@@ -153,6 +159,21 @@ class LayerMapping:
         "r2" or "pearson".
     normalisation : str
         How scores were normalised, in words.
+    units : dict of str to Recording
+        Each area's responses as scored (repeats averaged), whose units the rows of
+        :meth:`voxel_values` follow.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from neurotk import Recording
+    >>> rng = np.random.default_rng(0)
+    >>> layer = Recording(rng.normal(size=(30, 4)), samples={"stimulus": np.arange(30)})
+    >>> area = Recording(layer.data @ rng.normal(size=(4, 3)) + rng.normal(size=(30, 3)),
+    ...                  samples={"stimulus": np.arange(30)})
+    >>> mapping = map_layers({"V1": area}, {"fc": layer}, cv=3, inner_cv=3, ceiling=None, n_bootstrap=10)
+    >>> mapping
+    LayerMapping(metric='r2', areas=['V1'], layers=['fc'], best={'V1': 'fc'})
     """
 
     scores: pd.DataFrame
@@ -164,6 +185,11 @@ class LayerMapping:
     metric: str
     normalisation: str
     units: dict
+
+    def __repr__(self) -> str:
+        best = dict(zip(self.best["area"].astype(str), self.best["best_layer"].astype(str)))
+        return (f"{type(self).__name__}(metric={self.metric!r}, areas={list(self.areas)}, "
+                f"layers={list(self.layers)}, best={best})")
 
     def to_frame(self) -> pd.DataFrame:
         """The per area x layer summary table."""
@@ -186,37 +212,44 @@ class LayerMapping:
 
         return plot_layer_mapping(self, ax=ax, **kwargs)
 
-    def to_nifti(self, path=None, area: str | None = None, recording: Recording | None = None):
-        """Per-voxel best layer (1-based index) and its score as a 2-volume NIfTI image.
+    def voxel_values(self, area: str | None = None) -> np.ndarray:
+        """Each unit's best layer (1-based index) and its score, shape (2, n_units) of ``area``.
+
+        The columns follow the units of the area's Recording (``units[area]``, the
+        Recording given to :func:`map_layers`), so for voxels
+        ``neurotk.io.to_nifti(mapping.voxel_values("V1"), recording, path)`` writes a
+        2-volume image: volume 0 the best layer (1 = first layer; NaN outside the mask),
+        volume 1 its (normalised) score.
 
         Parameters
         ----------
-        path : str or Path, optional
-            Write the image there (atomically).
         area : str, optional
-            Which area's voxels (default: the only one).
-        recording : Recording, optional
-            The voxel Recording with ``i, j, k`` units and meta ``affine``/``shape``
-            (default: the area's Recording given to :func:`map_layers`).
+            Which area's units (default: the only one).
 
         Returns
         -------
-        nibabel.Nifti1Image
-            Volume 0: best layer (1 = first layer, NaN outside the mask); volume 1: its
-            (normalised) score.
-        """
-        from ..io.fmri import to_nifti
+        ndarray, shape (2, n_units)
 
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from neurotk import Recording
+        >>> ids = {"stimulus": np.arange(30)}
+        >>> x, y = np.random.default_rng(1).normal(size=(2, 30, 5))
+        >>> mapping = map_layers(Recording(y, samples=ids), {"fc": Recording(x, samples=ids)},
+        ...                      cv=3, inner_cv=3, ceiling=None, n_bootstrap=10)
+        >>> values = mapping.voxel_values()
+        >>> values.shape, values[0].tolist()
+        ((2, 5), [1.0, 1.0, 1.0, 1.0, 1.0])
+        """
         if area is None:
             if len(self.areas) != 1:
                 raise ArgumentError(f"area=None but the mapping has areas {self.areas}; name one")
             area = self.areas[0]
         if area not in self.units:
             raise ArgumentError(f"area={area!r}; expected one of {self.areas}")
-        rec = self.units[area] if recording is None else recording
         best = self.unit_best[self.unit_best["area"] == area]
-        values = np.vstack([best["layer_index"].to_numpy(dtype=float) + 1, best["score"].to_numpy(dtype=float)])
-        return to_nifti(values, rec, path=path)
+        return np.vstack([best["layer_index"].to_numpy(dtype=float) + 1, best["score"].to_numpy(dtype=float)])
 
 
 def map_layers(brain, layers, on: str = "stimulus", alphas=None, cv=5, inner_cv=5,
@@ -277,11 +310,9 @@ def map_layers(brain, layers, on: str = "stimulus", alphas=None, cv=5, inner_cv=
     >>> result.best.set_index("area").loc[["V1", "IT"], "best_layer"].tolist()
     ['conv1', 'fc2']
     """
-    if metric not in _METRICS:
-        raise ArgumentError(f"metric={metric!r}; expected one of {sorted(_METRICS)}")
+    check_choice(metric, "metric", METRICS)
     n_bootstrap = check_int(n_bootstrap, "n_bootstrap", minimum=1)
-    if not 0 < ci < 1:
-        raise ArgumentError(f"ci={ci!r}; expected a coverage between 0 and 1, e.g. 0.95")
+    check_float(ci, "ci", low=0, high=1, low_open=True, high_open=True)
     areas = _named(brain, "area", "area")
     nets = _named(layers, "layer", "layer")
     rng = as_rng(random_state)
@@ -297,7 +328,7 @@ def map_layers(brain, layers, on: str = "stimulus", alphas=None, cv=5, inner_cv=
         inner_cv = KFold(check_int(inner_cv, "inner_cv", minimum=2), shuffle=True, random_state=seed)
     tasks = []
     for aname, (avg, _) in prepared.items():
-        y = as_matrix(avg, f"area {aname!r}", rows="stimuli", cols="units")
+        y = check_matrix(avg, f"area {aname!r}", rows="stimuli", cols="units")
         folds = cv_folds(cv, len(y), None, (avg,))
         for lname, layer in nets.items():
             x = _align_layer(layer, lname, avg, aname, on)
@@ -305,7 +336,7 @@ def map_layers(brain, layers, on: str = "stimulus", alphas=None, cv=5, inner_cv=
     results = map_chunks(_pair_task, tasks, n_jobs=n_jobs, progress=progress, desc="layer -> area fits")
 
     layer_names = list(nets)
-    kind = _METRICS[metric]
+    kind = _KINDS[metric]
     rows, summary, best_rows, unit_rows = [], [], [], []
     by_pair = {(a, lname): (s, al) for a, lname, s, al in results}
     lo_q, hi_q = (1 - ci) / 2, 1 - (1 - ci) / 2

@@ -30,21 +30,27 @@ populations separating what and where", NeurIPS.
 
 from __future__ import annotations
 
-
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator
 
-from .._checks import as_matrix, check_int, check_positive
-from ..errors import ArgumentError, DataFormatError, NonFiniteDataError, ShapeMismatchError
+from .._params import Parameters
+from .._validation import (
+    check_choice,
+    check_feature_maps,
+    check_fitted,
+    check_float,
+    check_int,
+    check_matrix,
+    check_positive,
+)
+from ..errors import ArgumentError, DataFormatError, ShapeMismatchError
 from ..parallel import chunk_size, chunk_slices, map_chunks
 from ..recording import Recording
-from .scoring import check_same_samples, correlation_scores, cv_folds, r2_scores
+from .scoring import METRICS, check_same_samples, check_targets_vary, cv_folds, r2_scores, target_scores
 
 __all__ = ["FactorizedReadout"]
 
 _INITS = ("svd", "pooled")
-_METRICS = ("r2", "pearson")
 
 
 # --------------------------------------------------------------------------- inputs
@@ -59,7 +65,7 @@ def _as_4d(X, name: str = "X") -> np.ndarray:
                 f"the 'channel', 'y' and 'x' of every unit, as neurotk.io.activations gives "
                 f"convolutional layers (or pass a (n, channels, height, width) array)"
             )
-        data = as_matrix(X, name, rows="samples", cols="units")
+        data = check_matrix(X, name, rows="samples", cols="units")
         codes = []
         for col in ("channel", "y", "x"):
             c, uniq = pd.factorize(units[col], sort=True)
@@ -77,26 +83,7 @@ def _as_4d(X, name: str = "X") -> np.ndarray:
         out = np.empty_like(data)
         out[:, flat] = data
         return out.reshape(data.shape[0], n_c, n_h, n_w)
-    try:
-        arr = np.asarray(X, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ArgumentError(
-            f"{name} could not be read as numbers ({exc}); expected an array of shape "
-            f"(n_samples, channels, height, width) or a Recording of convolutional units"
-        ) from exc
-    if arr.ndim != 4:
-        raise ShapeMismatchError(
-            f"{name} has shape {arr.shape}; expected (n_samples, channels, height, width) "
-            f"activations (or a Recording whose units table has channel, y and x columns)"
-        )
-    if 0 in arr.shape:
-        raise ShapeMismatchError(f"{name} has shape {arr.shape}; expected no empty dimension")
-    if not np.isfinite(arr).all():
-        raise NonFiniteDataError(
-            f"{name} contains {int((~np.isfinite(arr)).sum())} NaN or infinite values; expected "
-            f"finite activations"
-        )
-    return arr
+    return check_feature_maps(X, name)
 
 
 # --------------------------------------------------------------------------- the solver
@@ -240,7 +227,7 @@ def _predict(xc: np.ndarray, masks: np.ndarray, weights: np.ndarray, max_memory)
 
 
 # --------------------------------------------------------------------------- estimator
-class FactorizedReadout(BaseEstimator):
+class FactorizedReadout(Parameters):
     """Factorised spatial x feature readout of convolutional activations, one per target.
 
     Each target ``t`` is predicted as ``sum_{c,h,w} x[n, c, h, w] m_t[h, w] w_t[c] + b_t``
@@ -339,11 +326,8 @@ class FactorizedReadout(BaseEstimator):
             raise ArgumentError("alpha_spatial and alpha_feature must be single numbers; use alphas=[...] for a grid")
         n_iter = check_int(self.n_iter, "n_iter", minimum=1)
         rank = check_int(self.rank, "rank", minimum=1)
-        tol = float(self.tol)
-        if not (np.isfinite(tol) and tol >= 0):
-            raise ArgumentError(f"tol={self.tol!r}; expected a finite number >= 0")
-        if self.init not in _INITS:
-            raise ArgumentError(f"init={self.init!r}; expected one of {list(_INITS)}")
+        tol = check_float(self.tol, "tol", low=0)
+        check_choice(self.init, "init", _INITS)
         mults = None if self.alphas is None else np.sort(check_positive(self.alphas, "alphas"))
         return a_s, a_f, n_iter, rank, tol, mults
 
@@ -382,7 +366,7 @@ class FactorizedReadout(BaseEstimator):
         ----------
         X : array-like (n_samples, channels, height, width) or Recording
             Activations; a Recording of flattened conv units needs ``channel``, ``y`` and
-            ``x`` columns in its units table (as :mod:`neurotk.io.activations` makes them).
+            ``x`` columns in its units table (as :func:`neurotk.io.activations` makes them).
         Y : Recording or array-like, shape (n_samples, n_targets)
             Responses.
 
@@ -392,16 +376,11 @@ class FactorizedReadout(BaseEstimator):
         """
         a_s0, a_f0, n_iter, rank, tol, mults = self._settings()
         x4 = _as_4d(X, "X")
-        y = as_matrix(Y, "Y", rows="samples", cols="targets")
+        y = check_matrix(Y, "Y", rows="samples", cols="targets")
         check_same_samples(X, Y, x4.shape[0], y.shape[0])
         if x4.shape[0] < 3:
             raise ShapeMismatchError(f"X has {x4.shape[0]} samples; expected at least 3")
-        const = np.flatnonzero(np.ptp(y, axis=0) == 0)
-        if const.size:
-            raise ArgumentError(
-                f"Y has {const.size} constant target(s) (e.g. columns {const[:5].tolist()}); "
-                f"expected every target to vary across samples (drop constant units first)"
-            )
+        check_targets_vary(y, "Y", Y)
         n, c, h, w = x4.shape
         t = y.shape[1]
         self.cv_scores_ = None
@@ -447,8 +426,7 @@ class FactorizedReadout(BaseEstimator):
         return self
 
     def _check_fitted(self):
-        if not hasattr(self, "intercept_"):
-            raise ArgumentError(f"this {type(self).__name__} is not fitted yet; call fit(X, Y) first")
+        check_fitted(self, "intercept_", action="call fit(X, Y) first")
 
     @property
     def coef_(self) -> np.ndarray:
@@ -492,14 +470,13 @@ class FactorizedReadout(BaseEstimator):
         -------
         ndarray, shape (n_targets,)
         """
-        if metric not in _METRICS:
-            raise ArgumentError(f"metric={metric!r}; expected one of {list(_METRICS)}")
+        check_choice(metric, "metric", METRICS)
         pred = self.predict(X)
-        y = as_matrix(Y, "Y", rows="samples", cols="targets")
+        y = check_matrix(Y, "Y", rows="samples", cols="targets")
         if y.shape != pred.shape:
             raise ShapeMismatchError(f"Y has shape {y.shape}; expected {pred.shape} (samples of X, targets of fit)")
         check_same_samples(X, Y, pred.shape[0], y.shape[0])
-        return r2_scores(y, pred) if metric == "r2" else correlation_scores(y, pred)
+        return target_scores(y, pred, metric)
 
     def score(self, X, Y) -> float:
         """Mean R^2 over targets (as scikit-learn's ``r2_score`` with uniform average)."""

@@ -1,7 +1,9 @@
-"""Figures for encoding models: the ridge path, layer -> area maps and pseudo-depths.
+"""Figures for encoding models: the ridge path, noise ceilings, layer -> area maps and pseudo-depths.
 
 Each function takes what :mod:`neurotk.encoding` returns (a fitted ridge estimator, a
-:class:`~neurotk.encoding.LayerMapping`) and returns the matplotlib Axes it drew on.
+:class:`~neurotk.encoding.NoiseCeiling`, a :class:`~neurotk.encoding.LayerMapping`) and
+returns the matplotlib Axes it drew on. The numbers come from those objects; nothing here
+computes an analysis.
 """
 
 from __future__ import annotations
@@ -9,16 +11,18 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ArgumentError
-from .rsa import _axes, plot_layer_area
+from .layout import axes_or_new
+from .rsa import plot_layer_area
 
-__all__ = ["plot_ridge_path", "plot_layer_mapping", "plot_pseudo_depth"]
+__all__ = ["plot_ridge_path", "plot_noise_ceiling", "plot_layer_mapping", "plot_pseudo_depth"]
 
 
 def plot_ridge_path(model, ax=None, targets=None, max_lines: int = 30, title: str | None = None):
     """Cross-validated score against alpha for a fitted :class:`~neurotk.encoding.RidgeCV`.
 
     Thin grey lines are single targets (at most ``max_lines``), the thick line is their
-    mean, and the histogram along the bottom shows how often each alpha was chosen.
+    mean, and the histogram along the bottom shows how often each alpha was chosen (both
+    from :meth:`~neurotk.encoding.RidgeCV.ridge_path`).
 
     Parameters
     ----------
@@ -41,17 +45,18 @@ def plot_ridge_path(model, ax=None, targets=None, max_lines: int = 30, title: st
     >>> plot_ridge_path(RidgeCV(alphas=np.logspace(-2, 3, 6)).fit(X, Y)).get_xscale()
     'log'
     """
-    if not hasattr(model, "cv_scores_") or np.ndim(model.cv_scores_) != 2:
+    if not hasattr(model, "cv_scores_") or np.ndim(model.cv_scores_) != 2 or not hasattr(model, "ridge_path"):
         raise ArgumentError("model must be a fitted RidgeCV (with cv_scores_ of shape (n_alphas, n_targets))")
     scores, alphas = model.cv_scores_, model.alphas_
+    path = model.ridge_path()
     n_t = scores.shape[1]
     if targets is None:
         targets = np.unique(np.linspace(0, n_t - 1, min(max_lines, n_t)).astype(int))
-    ax = _axes(ax, (5, 3.5))
+    ax = axes_or_new(ax, (5, 3.5))
     ax.plot(alphas, scores[:, targets], color="0.7", lw=0.7)
-    ax.plot(alphas, np.nanmean(scores, axis=1), color="C0", lw=2.5, label=f"mean of {n_t} targets")
+    ax.plot(alphas, path["mean_score"].to_numpy(), color="C0", lw=2.5, label=f"mean of {n_t} targets")
     low = np.nanmin(scores[:, targets]) if len(targets) else 0.0
-    counts = np.array([np.sum(model.alpha_ == a) for a in alphas])
+    counts = path["n_chosen"].to_numpy()
     top = np.nanmax(scores)
     height = 0.25 * (top - low) * counts / max(counts.max(), 1)
     ax.bar(alphas, height, bottom=low, width=np.gradient(alphas) * 0.6, color="C1", alpha=0.6,
@@ -62,6 +67,44 @@ def plot_ridge_path(model, ax=None, targets=None, max_lines: int = 30, title: st
     ax.legend(fontsize="small", loc="lower left")
     if title:
         ax.set_title(title)
+    return ax
+
+
+def plot_noise_ceiling(ceiling, ax=None, bins: int = 30, **kwargs):
+    """Histogram over units of a :class:`~neurotk.encoding.NoiseCeiling`, its median marked.
+
+    Parameters
+    ----------
+    ceiling : NoiseCeiling
+        Its finite ``values`` are drawn, and its ``median``, ``method`` and ``target`` label
+        the figure.
+    bins : int, default 30
+    **kwargs
+        Passed to ``Axes.hist`` (``color`` defaults to grey).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from neurotk.encoding import NoiseCeiling
+    >>> plot_noise_ceiling(NoiseCeiling([0.2, 0.4, 0.5], method="split_half")).get_xlabel()
+    'noise ceiling (max R^2, split_half, mean of repeats)'
+    """
+    ax = axes_or_new(ax, (5, 3.5))
+    values = np.asarray(ceiling.values, dtype=float)
+    finite = values[np.isfinite(values)]
+    ax.hist(finite, bins=bins, color=kwargs.pop("color", "0.5"), **kwargs)
+    if finite.size:
+        med = ceiling.median
+        ax.axvline(med, color="k", ls="--", lw=1, label=f"median {med:.2f}")
+        ax.legend(frameon=False)
+    target = "mean of repeats" if ceiling.target == "mean" else "single repeat"
+    ax.set_xlabel(f"noise ceiling (max R^2, {ceiling.method}, {target})")
+    ax.set_ylabel("units")
     return ax
 
 
@@ -99,7 +142,7 @@ def plot_pseudo_depth(mapping, ax=None, title: str | None = None):
     depth = best["pseudo_depth"].to_numpy(dtype=float)
     err = np.vstack([depth - best["depth_ci_low"].to_numpy(dtype=float),
                      best["depth_ci_high"].to_numpy(dtype=float) - depth])
-    ax = _axes(ax, (1.0 * len(best) + 2.5, 3.5))
+    ax = axes_or_new(ax, (1.0 * len(best) + 2.5, 3.5))
     ax.bar(x, depth, yerr=err, capsize=4, color="C2")
     ax.set_xticks(x, best["area"])
     ax.set_yticks(range(len(mapping.layers)), mapping.layers)

@@ -248,3 +248,40 @@ def test_distinct_split_count():
         m1, m2 = x[list(half)].mean(0), x[other].mean(0)
         rs.append([np.corrcoef(m1[:, u], m2[:, u])[0, 1] for u in range(x.shape[2])])
     assert np.allclose(split_half_reliability(x, correct=False), np.mean(rs, axis=0))
+
+
+def test_noise_ceiling_is_a_result_that_saves_its_table_and_figure(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from neurotk.results import Result
+
+    x, _ = simulate(n_repeats=3, n_stimuli=20, units_per_level=3)
+    nc = noise_ceiling(_as_recording(x))
+    assert isinstance(nc, Result)
+    finite = nc.values[np.isfinite(nc.values)]
+    assert nc.median == pytest.approx(np.median(finite))
+    assert np.isnan(NoiseCeiling([np.nan]).median)
+    table = pd.read_csv(nc.save(tmp_path / "ceiling.csv"))
+    assert table["unit_id"].tolist() == list(nc.unit_ids)
+    np.testing.assert_allclose(table["ceiling"], nc.values)
+    assert nc.save(tmp_path / "ceiling.png").stat().st_size > 0
+
+
+def test_array_input_messages_name_the_problem():
+    with pytest.raises(ShapeMismatchError, match=r"For one unit use x\[\.\.\., None\]"):
+        noise_ceiling(np.ones((3, 4)))
+    with pytest.raises(ShapeMismatchError, match=r"\(n_repeats, n_stimuli, n_units\)\.$"):
+        noise_ceiling(np.ones((2, 3, 4, 5)))
+    with pytest.raises(ArgumentError, match="could not be read as numbers"):
+        noise_ceiling([[["a"]]])
+    bad = np.ones((3, 4, 2))
+    bad[1, 2, 0] = np.inf
+    with pytest.raises(NonFiniteDataError, match=r"first at repeat 1, \w+ 2, unit 0.*n_repeats="):
+        noise_ceiling(bad)
+    with pytest.raises(ArgumentError, match="scores could not be read as numbers"):
+        normalise_scores(["a"], [0.5])
+    with pytest.raises(ShapeMismatchError, match=r"ceiling has shape \(2, 1\); expected one value per unit"):
+        normalise_scores([0.1], [[0.5], [0.5]])
+    with pytest.raises(ArgumentError, match="floor"):
+        normalise_scores([0.1], [0.5], floor=np.inf)

@@ -92,7 +92,7 @@ def test_run_folds_usable_as_cv():
 
 
 def test_flatten_spatial_matches_activation_units():
-    from neurotk.io.activations import from_arrays
+    from neurotk.io import from_arrays
 
     x = np.random.default_rng(3).normal(size=(4, 3, 2, 5))
     flat = flatten_spatial(x)

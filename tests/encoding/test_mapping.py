@@ -122,15 +122,17 @@ def test_no_repeats_warns_and_keeps_raw_scores():
     np.testing.assert_array_equal(result.scores["normalised"], result.scores["score"])
 
 
-def test_to_nifti_writes_best_layer_and_score(tmp_path):
+def test_voxel_values_to_nifti_writes_best_layer_and_score(tmp_path):
     nib = pytest.importorskip("nibabel")
+    from neurotk.io import to_nifti
+
     brain, layers, _ = _planted(seed=4, n_units=6)
     area = brain["A1"]
     ijk = pd.DataFrame({"i": [0, 1, 2, 0, 1, 2], "j": [0, 0, 0, 1, 1, 1], "k": [1] * 6})
     voxels = area.replace(units=pd.concat([area.units, ijk], axis=1),
                           meta={**area.meta, "affine": np.eye(4), "shape": (3, 2, 2)})
     result = map_layers({"V": voxels}, layers, cv=3, inner_cv=3, n_bootstrap=20, alphas=np.logspace(-2, 4, 7))
-    img = result.to_nifti(tmp_path / "best.nii.gz")
+    img = to_nifti(result.voxel_values("V"), voxels, path=tmp_path / "best.nii.gz")
     data = nib.load(tmp_path / "best.nii.gz").get_fdata()
     assert img.shape == (3, 2, 2, 2)
     best = result.unit_best
@@ -167,3 +169,23 @@ def test_visual_hierarchy_is_recovered():
                             n_bootstrap=200, random_state=0)
     assert result.hierarchy_recovered, result.matrix()
     assert result.best["best_layer"].iloc[0] == "conv1"
+
+
+def test_mapping_is_a_result_with_a_short_repr(planted_mapping, tmp_path):
+    from neurotk.results import Result
+
+    _, _, _, result = planted_mapping
+    assert isinstance(result, Result)
+    assert repr(result) == ("LayerMapping(metric='r2', areas=['A0', 'A1', 'A2'], layers=['L0', 'L1', 'L2'], "
+                            "best={'A0': 'L0', 'A1': 'L1', 'A2': 'L2'})")
+    table = pd.read_csv(result.save(tmp_path / "mapping.csv"))
+    np.testing.assert_allclose(table["score"], result.summary["score"])
+    values = result.voxel_values("A1")
+    best = result.unit_best[result.unit_best["area"] == "A1"]
+    np.testing.assert_array_equal(values[0], best["layer_index"] + 1)
+    np.testing.assert_array_equal(values[1], best["score"])
+    assert values.shape == (2, result.units["A1"].n_units)
+    with pytest.raises(ArgumentError, match="name one"):
+        result.voxel_values()
+    with pytest.raises(ArgumentError, match="area='V9'"):
+        result.voxel_values("V9")

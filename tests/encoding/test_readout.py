@@ -114,7 +114,7 @@ def test_rank_two_truth_needs_rank_two():
 
 
 def test_recording_input_and_chunking_agree():
-    from neurotk.io.activations import from_arrays
+    from neurotk.io import from_arrays
 
     X, Y, _, _ = planted(80, 3, 4, 5, 6, noise=0.5, seed=5)
     ref = FactorizedReadout().fit(X, Y)
@@ -167,3 +167,22 @@ def test_bad_input():
         model.predict(X[:, :1])
     with pytest.raises(ArgumentError, match="metric"):
         model.score_targets(X, Y, metric="auc")
+
+
+def test_estimator_contract_and_settings():
+    from sklearn.base import clone
+
+    from neurotk.errors import NotFittedError
+
+    model = FactorizedReadout(rank=2, tol=0.0)
+    assert clone(model).get_params() == model.get_params()
+    with pytest.raises(ArgumentError, match="'bogus' is not a parameter of FactorizedReadout"):
+        model.set_params(bogus=1)
+    with pytest.raises(NotFittedError, match="this FactorizedReadout is not fitted yet; call fit"):
+        model.coef_
+    X, Y, _, _ = planted(30, 2, 3, 3, 2, noise=0.5, seed=7)
+    with pytest.raises(ArgumentError, match="tol=-1"):
+        FactorizedReadout(tol=-1).fit(X, Y)
+    fitted = FactorizedReadout().fit(X, Y)
+    public = {k for k in vars(fitted) if not k.startswith("_")}
+    assert public - set(fitted.get_params()) == {k for k in public if k.endswith("_")}

@@ -1,4 +1,4 @@
-"""RidgeCV and BandedRidgeCV against scikit-learn, closed forms and planted truths."""
+"""RidgeCV against scikit-learn, closed forms and planted truths."""
 
 import numpy as np
 import pandas as pd
@@ -9,8 +9,15 @@ from sklearn.linear_model import Ridge
 from sklearn.model_selection import KFold, LeaveOneGroupOut
 
 from neurotk import Recording
-from neurotk.encoding import BandedRidgeCV, RidgeCV
-from neurotk.errors import AlignmentError, ArgumentError, NeurotkError, NonFiniteDataError, ShapeMismatchError
+from neurotk.encoding import RidgeCV
+from neurotk.errors import (
+    AlignmentError,
+    ArgumentError,
+    NeurotkError,
+    NonFiniteDataError,
+    NotFittedError,
+    ShapeMismatchError,
+)
 
 
 def _data(n=120, p=15, t=6, noise=1.0, seed=0):
@@ -197,52 +204,36 @@ def test_bad_input(make, error, match):
     assert issubclass(error, NeurotkError)
 
 
-# --------------------------------------------------------------------------- banded ridge
-def test_banded_with_fixed_gamma_equals_ridge_on_scaled_spaces():
-    rng = np.random.default_rng(4)
-    A, B = rng.normal(size=(90, 5)), rng.normal(size=(90, 8))
-    Y = A @ rng.normal(size=(5, 4)) + B @ rng.normal(size=(8, 4)) * 0.3 + rng.normal(size=(90, 4))
-    alphas = np.logspace(-2, 3, 6)
-    gamma = np.array([0.8, 0.2])
-    banded = BandedRidgeCV(alphas=alphas, gammas=[gamma]).fit([A, B], Y)
-    scaled = np.hstack([A * np.sqrt(gamma[0]), B * np.sqrt(gamma[1])])
-    ridge = RidgeCV(alphas=alphas).fit(scaled, Y)
-    np.testing.assert_array_equal(banded.alpha_[0], ridge.alpha_ / gamma[0])
-    np.testing.assert_array_equal(banded.alpha_[1], ridge.alpha_ / gamma[1])
-    # closed form: ridge with a per-feature penalty alpha_k on space k
-    for t in range(4):
-        pen = np.r_[np.full(5, banded.alpha_[0, t]), np.full(8, banded.alpha_[1, t])]
-        Z = np.hstack([A, B]) - np.hstack([A, B]).mean(0)
-        w = np.linalg.solve(Z.T @ Z + np.diag(pen), Z.T @ (Y[:, t] - Y[:, t].mean()))
-        np.testing.assert_allclose(banded.coef_[t], w, atol=1e-8)
+def test_ridge_path_summarises_the_cv_scores():
+    X, Y, _ = _data(60, 5, t=7, noise=2.0)
+    alphas = np.logspace(-2, 4, 7)
+    model = RidgeCV(alphas=alphas, cv=3).fit(X, Y)
+    path = model.ridge_path()
+    assert list(path.columns) == ["alpha", "mean_score", "n_chosen"]
+    np.testing.assert_array_equal(path["alpha"], alphas)
+    np.testing.assert_allclose(path["mean_score"], model.cv_scores_.mean(axis=1))
+    assert path["n_chosen"].tolist() == [int(np.sum(model.alpha_ == a)) for a in alphas]
+    assert path["n_chosen"].sum() == Y.shape[1]
+    with pytest.raises(NotFittedError, match="not fitted yet; call fit"):
+        RidgeCV().ridge_path()
 
 
-def test_banded_finds_the_relevant_space_and_split_sums_to_r2():
-    rng = np.random.default_rng(6)
-    A, B = rng.normal(size=(200, 6)), rng.normal(size=(200, 40))
-    wa, wb = rng.normal(size=(6, 10)), rng.normal(size=(40, 10))
-    mix = np.r_[np.ones(5), np.zeros(5)]  # targets 0-4 read A only, 5-9 read both
-    Y = A @ wa + (B @ wb) * (1 - mix) * 0.5 + rng.normal(size=(200, 10))
-    model = BandedRidgeCV(n_iter=10, random_state=0).fit({"a": A, "b": B}, Y)
-    assert model.space_names_ == ["a", "b"]
-    # B is pure noise for targets 0-4: it is penalised far more than A
-    assert (model.alpha_[1, :5] > 10 * model.alpha_[0, :5]).all()
-    split = model.score_split({"a": A, "b": B}, Y)
-    np.testing.assert_allclose(split.sum(0), model.score_targets({"a": A, "b": B}, Y), atol=1e-10)
-    assert (split[1, 5:] > split[1, :5]).all()
-    # the split on held-out data still sums to the held-out R^2
-    A2, B2 = rng.normal(size=(50, 6)), rng.normal(size=(50, 40))
-    Y2 = A2 @ wa + (B2 @ wb) * (1 - mix) * 0.5 + rng.normal(size=(50, 10))
-    np.testing.assert_allclose(model.score_split([A2, B2], Y2).sum(0),
-                               model.score_targets([A2, B2], Y2), atol=1e-10)
+def test_not_fitted_is_an_argument_and_attribute_error():
+    X, Y, _ = _data(40, 5, t=3)
+    for call in (lambda m: m.predict(X), lambda m: m.score_targets(X, Y), lambda m: m.to_frame()):
+        with pytest.raises(NotFittedError, match="this RidgeCV is not fitted yet; call fit\\(X, Y\\) first"):
+            call(RidgeCV())
+    assert issubclass(NotFittedError, ArgumentError) and issubclass(NotFittedError, AttributeError)
+    assert not hasattr(RidgeCV(), "coef_")
 
 
-def test_banded_bad_input():
-    A = np.random.default_rng(0).normal(size=(30, 3))
-    Y = A @ np.ones((3, 2)) + np.random.default_rng(1).normal(size=(30, 2))
-    with pytest.raises(ShapeMismatchError, match="sample counts"):
-        BandedRidgeCV().fit([A, A[:20]], Y)
-    with pytest.raises(ArgumentError, match="list or dict"):
-        BandedRidgeCV().fit(A, Y)
-    with pytest.raises(ArgumentError, match="gammas"):
-        BandedRidgeCV(gammas=[[1.0, -1.0]]).fit([A, A], Y)
+@pytest.mark.parametrize("params,match", [
+    ({"solver": "qr"}, "solver='qr'; expected one of"),
+    ({"scoring": "mse"}, "scoring='mse'; expected one of"),
+])
+def test_bad_settings_name_the_choices(params, match):
+    X, Y, _ = _data(40, 5, t=3)
+    with pytest.raises(ArgumentError, match=match):
+        RidgeCV(**params).fit(X, Y)
+    with pytest.raises(ArgumentError, match="metric='auc'"):
+        RidgeCV(alphas=[1.0]).fit(X, Y).score_targets(X, Y, metric="auc")

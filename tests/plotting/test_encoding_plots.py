@@ -9,8 +9,13 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
 from neurotk import ArgumentError, Recording  # noqa: E402
-from neurotk.encoding import RidgeCV, map_layers  # noqa: E402
-from neurotk.plotting.encoding import plot_layer_mapping, plot_pseudo_depth, plot_ridge_path  # noqa: E402
+from neurotk.encoding import NoiseCeiling, RidgeCV, map_layers  # noqa: E402
+from neurotk.plotting.encoding import (  # noqa: E402
+    plot_layer_mapping,
+    plot_noise_ceiling,
+    plot_pseudo_depth,
+    plot_ridge_path,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -74,3 +79,16 @@ def test_pseudo_depth_bars_equal_the_table(mapping):
     assert [t.get_text() for t in ax.get_xticklabels()] == mapping.areas
     assert [t.get_text() for t in ax.get_yticklabels()] == mapping.layers
     assert ax.get_xlabel() == "brain area"
+
+
+def test_noise_ceiling_histogram_and_median():
+    values = np.array([0.1, 0.2, 0.25, 0.6, np.nan, 0.9])
+    nc = NoiseCeiling(values, method="split_half", target="single")
+    ax = plot_noise_ceiling(nc, bins=4)
+    assert sum(p.get_height() for p in ax.patches) == 5  # the finite values
+    np.testing.assert_allclose(ax.get_lines()[0].get_xdata(), [nc.median, nc.median])
+    assert nc.median == pytest.approx(0.25)
+    assert ax.get_xlabel() == "noise ceiling (max R^2, split_half, single repeat)" and ax.get_ylabel() == "units"
+    assert nc.plot().get_xlabel() == ax.get_xlabel()  # the result's own plot() draws the same figure
+    empty = plot_noise_ceiling(NoiseCeiling([np.nan]))
+    assert not empty.get_lines()
