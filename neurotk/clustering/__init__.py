@@ -27,9 +27,10 @@ from .._lazy import lazy_exports
 _EXPORTS = {
     # models.py: predictive models with stimulus gradients
     "ResponseModel": "models", "LNModel": "models", "SharedFeatureModel": "models",
-    "TorchModel": "models", "check_model": "models",
-    # mds.py: most discriminative stimuli clustering
-    "MDSClustering": "mds",
+    "TorchModel": "models", "check_model": "models", "check_n_clusters": "models",
+    "is_torch_module": "models",
+    # discriminative.py: most discriminative stimuli (MDS) clustering
+    "MDSClustering": "discriminative",
     # baselines.py: k-means / Gaussian mixtures on PCA of responses
     "KMeansClustering": "baselines", "GaussianMixtureClustering": "baselines",
 }

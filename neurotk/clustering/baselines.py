@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._checks import as_matrix, check_int
 from .._params import Parameters
+from .._validation import check_choice, check_fitted, check_int, check_matrix
 from ..errors import ArgumentError, ShapeMismatchError
 from ..utils import as_rng
 from .models import check_n_clusters
@@ -38,7 +38,7 @@ class _PCAClustering(Parameters):
 
     def _profiles(self, responses, name="responses") -> np.ndarray:
         """(n_neurons, n_stimuli) profiles, z-scored per neuron when asked."""
-        r = as_matrix(responses, name, rows="stimuli", cols="neurons", min_rows=2)
+        r = check_matrix(responses, name, rows="stimuli", cols="neurons", min_rows=2)
         x = r.T
         if self.standardize:
             mean = x.mean(axis=1, keepdims=True)
@@ -119,8 +119,7 @@ class _PCAClustering(Parameters):
         ShapeMismatchError
             Another number of stimuli than in ``fit``.
         """
-        if not hasattr(self, "labels_"):
-            raise ArgumentError(f"this {type(self).__name__} is not fitted yet; call fit(responses) first")
+        check_fitted(self, "labels_", "call fit(responses) first")
         x = self._profiles(responses)
         if x.shape[1] != self.n_stimuli_:
             raise ShapeMismatchError(
@@ -250,8 +249,7 @@ class GaussianMixtureClustering(_PCAClustering):
 
     def _check_common(self, n_neurons):
         super()._check_common(n_neurons)
-        if self.covariance_type not in _COVARIANCES:
-            raise ArgumentError(f"covariance_type={self.covariance_type!r}; expected one of {list(_COVARIANCES)}")
+        check_choice(self.covariance_type, "covariance_type", _COVARIANCES)
 
     def _cluster(self, emb, k, seed):
         from sklearn.mixture import GaussianMixture

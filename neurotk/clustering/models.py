@@ -12,7 +12,8 @@ to the images. Every model here offers exactly that interface:
   ``(n_stimuli, height, width)``;
 - ``n_neurons`` and ``image_shape``, and optionally ``reference_stimuli``: typical
   images of the model's domain (MDS clustering scales responses and the stimulus norm
-  by them).
+  by them). The models here learn them in ``fit`` (``n_neurons_``, ``image_shape_``,
+  ``reference_stimuli_``) and show them under the interface's names, read-only.
 
 Three models ship:
 
@@ -27,20 +28,31 @@ Three models ship:
   lab's own digital twin plugs in unchanged (needs the optional ``torch`` extra).
 
 Any other object with the same four members works as well (duck typing); analytic
-gradients are checked against finite differences in the tests.
+gradients are checked against finite differences in the tests. :func:`check_model`
+checks that interface, :func:`is_torch_module` recognises a bare PyTorch module (which
+MDS clustering wraps in a :class:`TorchModel`), and :func:`check_n_clusters` is the
+check of a number of clusters that every clustering here shares.
 """
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
-from .._checks import as_matrix, check_int, check_positive
 from .._params import Parameters
-from ..errors import ArgumentError, NonFiniteDataError, ShapeMismatchError
+from .._validation import (
+    check_array,
+    check_choice,
+    check_fitted,
+    check_images,
+    check_int,
+    check_matrix,
+    check_positive,
+)
+from ..encoding.scoring import correlation_scores
+from ..errors import ArgumentError, ShapeMismatchError
 
-__all__ = ["ResponseModel", "LNModel", "SharedFeatureModel", "TorchModel", "check_model"]
+__all__ = ["ResponseModel", "LNModel", "SharedFeatureModel", "TorchModel", "check_model", "check_n_clusters",
+           "is_torch_module"]
 
 _NONLINEARITIES = ("softplus", "exp", "linear")
 _LOSSES = ("auto", "poisson", "squared")
@@ -68,50 +80,34 @@ def check_n_clusters(n_clusters, n_neurons: int, neurons: str = "neurons"):
     return k
 
 
-def _as_images(stimuli, name: str = "stimuli", image_shape=None) -> np.ndarray:
-    """``stimuli`` as a float64 (n, height, width) array, or a clear error."""
-    try:
-        arr = np.asarray(stimuli, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ArgumentError(
-            f"{name} could not be read as numbers ({exc}); expected an array of shape "
-            f"(n_stimuli, height, width)"
-        ) from exc
-    if image_shape is not None and arr.ndim == 2 and arr.shape == tuple(image_shape):
-        arr = arr[None]
-    if arr.ndim != 3:
-        raise ShapeMismatchError(
-            f"{name} has shape {arr.shape}; expected images of shape (n_stimuli, height, width)"
-        )
-    if image_shape is not None and arr.shape[1:] != tuple(image_shape):
-        raise ShapeMismatchError(
-            f"{name} has images of shape {arr.shape[1:]}; expected {tuple(image_shape)}, the "
-            f"model's image shape"
-        )
-    if arr.shape[0] == 0:
-        raise ShapeMismatchError(f"{name} has shape {arr.shape}; expected at least one image")
-    if not np.isfinite(arr).all():
-        raise NonFiniteDataError(f"{name} contains NaN or infinite pixels; expected finite values")
-    return arr
+def is_torch_module(obj) -> bool:
+    """Whether ``obj`` is a PyTorch module (``torch.nn.Module``), without importing torch.
+
+    torch is only consulted when it is already imported (an object cannot be a torch module
+    otherwise), so the check is free when torch is not installed.
+
+    Examples
+    --------
+    >>> is_torch_module(np.zeros(3))
+    False
+    """
+    import sys
+
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(obj, torch.nn.Module)
 
 
 def _as_weights(weights, n_stimuli: int, n_neurons: int) -> np.ndarray:
-    try:
-        w = np.asarray(weights, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ArgumentError(f"weights could not be read as numbers ({exc})") from exc
+    shape = f"({n_stimuli}, {n_neurons}), one weight per stimulus and neuron"
+    w = check_array(weights, "weights", ndim=2, axes=("stimuli", "neurons"), min_shape=(), recording=False,
+                    expected=f"an array of shape {shape}", hint="")
     if w.shape != (n_stimuli, n_neurons):
-        raise ShapeMismatchError(
-            f"weights has shape {w.shape}; expected ({n_stimuli}, {n_neurons}), one weight per "
-            f"stimulus and neuron"
-        )
-    if not np.isfinite(w).all():
-        raise NonFiniteDataError("weights contains NaN or infinite values; expected finite values")
+        raise ShapeMismatchError(f"weights has shape {w.shape}; expected {shape}")
     return w
 
 
 def _as_responses(responses, n_stimuli: int) -> np.ndarray:
-    y = as_matrix(responses, "responses", rows="stimuli", cols="neurons")
+    y = check_matrix(responses, "responses", rows="stimuli", cols="neurons")
     if y.shape[0] != n_stimuli:
         raise ShapeMismatchError(
             f"responses has {y.shape[0]} stimuli (rows) but stimuli has {n_stimuli} images; "
@@ -162,18 +158,44 @@ def _path_laplacian_eig(m: int):
 class ResponseModel:
     """Base class of the predictive models: predicted responses and their stimulus gradients.
 
-    Subclasses set ``n_neurons`` and ``image_shape`` (after fitting) and implement
+    Subclasses set ``n_neurons_`` and ``image_shape_`` (and optionally
+    ``reference_stimuli_``) when fitted, which the interface shows, read-only, as
+    :attr:`n_neurons`, :attr:`image_shape` and :attr:`reference_stimuli`, and implement
     ``_predict(images)`` and ``_gradient(images, weights)`` on validated float64 arrays.
     Any object with ``predict``, ``gradient``, ``n_neurons`` and ``image_shape`` can be
     used in their place.
+
+    Examples
+    --------
+    >>> class Linear(ResponseModel):
+    ...     def __init__(self, w):
+    ...         self.w, self.n_neurons_, self.image_shape_ = w, w.shape[0], w.shape[1:]
+    ...     def _check_fitted(self):  # ready from construction
+    ...         pass
+    ...     def _predict(self, images):
+    ...         return images.reshape(len(images), -1) @ self.w.reshape(len(self.w), -1).T
+    >>> model = Linear(np.ones((2, 3, 3)))
+    >>> model.n_neurons, model.image_shape, model.predict(np.ones((1, 3, 3))).tolist()
+    (2, (3, 3), [[9.0, 9.0]])
     """
 
-    #: Typical images of the model's domain (or None).
-    reference_stimuli = None
+    @property
+    def n_neurons(self) -> int | None:
+        """Number of neurons modelled (None before fitting)."""
+        return getattr(self, "n_neurons_", None)
+
+    @property
+    def image_shape(self) -> tuple[int, int] | None:
+        """(height, width) of the images (None before fitting)."""
+        return getattr(self, "image_shape_", None)
+
+    @property
+    def reference_stimuli(self) -> np.ndarray | None:
+        """Typical images of the model's domain (or None)."""
+        return getattr(self, "reference_stimuli_", None)
 
     def _check_fitted(self):
-        if getattr(self, "n_neurons", None) is None:
-            raise ArgumentError(f"this {type(self).__name__} is not fitted yet; call fit() first")
+        check_fitted(self, "n_neurons_")
 
     def predict(self, stimuli) -> np.ndarray:
         """Predicted responses of every neuron to ``stimuli``.
@@ -187,7 +209,7 @@ class ResponseModel:
         ndarray, shape (n_stimuli, n_neurons)
         """
         self._check_fitted()
-        return self._predict(_as_images(stimuli, image_shape=self.image_shape))
+        return self._predict(check_images(stimuli, "stimuli", image_shape=self.image_shape))
 
     def gradient(self, stimuli, weights) -> np.ndarray:
         """Gradient of ``sum(weights * predict(stimuli))`` with respect to ``stimuli``.
@@ -202,7 +224,7 @@ class ResponseModel:
         ndarray, shape (n_stimuli, height, width)
         """
         self._check_fitted()
-        images = _as_images(stimuli, image_shape=self.image_shape)
+        images = check_images(stimuli, "stimuli", image_shape=self.image_shape)
         return self._gradient(images, _as_weights(weights, len(images), self.n_neurons))
 
     def _predict(self, images):  # pragma: no cover - abstract
@@ -254,15 +276,14 @@ def check_model(model, probe=None) -> tuple[int, tuple[int, int]]:
     n_neurons = getattr(model, "n_neurons")
     if n_neurons is None:
         raise ArgumentError(f"model of type {type(model).__name__} is not fitted yet; call fit() first")
-    if isinstance(n_neurons, bool) or not isinstance(n_neurons, numbers.Integral) or n_neurons < 1:
-        raise ArgumentError(f"model.n_neurons={n_neurons!r}; expected a positive integer")
+    n_neurons = check_int(n_neurons, "model.n_neurons", 1)
     try:
         shape = tuple(int(v) for v in model.image_shape)
     except (TypeError, ValueError):
         shape = ()
     if len(shape) != 2 or min(shape) < 1:
         raise ArgumentError(f"model.image_shape={model.image_shape!r}; expected (height, width)")
-    probe = np.zeros((2,) + shape) if probe is None else _as_images(probe, "probe", shape)[:2]
+    probe = np.zeros((2,) + shape) if probe is None else check_images(probe, "probe", image_shape=shape)[:2]
     out = np.asarray(model.predict(probe))
     if out.shape != (len(probe), int(n_neurons)):
         raise ShapeMismatchError(
@@ -318,7 +339,7 @@ class LNModel(ResponseModel, Parameters):
     max_iter : int, default 30
         Fisher-scoring iterations of the nonlinearity fit.
     n_reference : int, default 500
-        Training images kept as :attr:`reference_stimuli`.
+        Training images kept as :attr:`reference_stimuli_`.
 
     Attributes
     ----------
@@ -330,10 +351,12 @@ class LNModel(ResponseModel, Parameters):
         The ridge penalty chosen for each neuron.
     linear_filters_ : ndarray, shape (n_neurons, height, width)
         Stage-1 filters (the linear regression of responses on pixels).
-    reference_stimuli : ndarray, shape (n_reference, height, width)
-        The first ``n_reference`` training images.
-    n_neurons : int
-    image_shape : (int, int)
+    reference_stimuli_ : ndarray, shape (n_reference, height, width)
+        The first ``n_reference`` training images (also :attr:`reference_stimuli`).
+    n_neurons_ : int
+        Number of neurons (columns of the responses); also :attr:`n_neurons`.
+    image_shape_ : (int, int)
+        (height, width) of the training images; also :attr:`image_shape`.
 
     Examples
     --------
@@ -358,8 +381,6 @@ class LNModel(ResponseModel, Parameters):
         self.loss = loss
         self.max_iter = max_iter
         self.n_reference = n_reference
-        self.n_neurons = None
-        self.image_shape = None
 
     def __repr__(self) -> str:
         state = (f"{self.n_neurons} neurons, images {self.image_shape}" if self.n_neurons is not None
@@ -393,18 +414,13 @@ class LNModel(ResponseModel, Parameters):
         >>> LNModel(nonlinearity="linear").fit(rng.normal(size=(40, 5, 5)), rng.normal(size=(40, 2))).n_neurons
         2
         """
-        if self.nonlinearity not in _NONLINEARITIES:
-            raise ArgumentError(f"nonlinearity={self.nonlinearity!r}; expected one of {list(_NONLINEARITIES)}")
-        if self.loss not in _LOSSES:
-            raise ArgumentError(f"loss={self.loss!r}; expected one of {list(_LOSSES)}")
+        check_choice(self.nonlinearity, "nonlinearity", _NONLINEARITIES)
+        check_choice(self.loss, "loss", _LOSSES)
         alphas = check_positive(np.logspace(-2, 6, 17) if self.alphas is None else self.alphas, "alphas")
         smoothness = float(check_positive(self.smoothness, "smoothness", allow_zero=True)[0])
-        if isinstance(self.max_iter, bool) or not isinstance(self.max_iter, numbers.Integral) or self.max_iter < 0:
-            raise ArgumentError(f"max_iter={self.max_iter!r}; expected an integer >= 0")
-        if isinstance(self.n_reference, bool) or not isinstance(self.n_reference, numbers.Integral) \
-                or self.n_reference < 1:
-            raise ArgumentError(f"n_reference={self.n_reference!r}; expected an integer >= 1")
-        images = _as_images(stimuli)
+        check_int(self.max_iter, "max_iter", 0)
+        check_int(self.n_reference, "n_reference", 1)
+        images = check_images(stimuli, "stimuli")
         y = _as_responses(responses, len(images))
         n, h, w = images.shape
         if n < 3:
@@ -423,9 +439,9 @@ class LNModel(ResponseModel, Parameters):
         self.gains_ = gain
         self.alpha_ = alpha
         self.linear_filters_ = directions.reshape(-1, h, w)
-        self.reference_stimuli = images[: int(self.n_reference)].copy()
-        self.n_neurons = int(y.shape[1])
-        self.image_shape = (h, w)
+        self.reference_stimuli_ = images[: int(self.n_reference)].copy()
+        self.n_neurons_ = int(y.shape[1])
+        self.image_shape_ = (h, w)
         self._flat = np.ascontiguousarray(filters)
         return self
 
@@ -602,15 +618,8 @@ class LNModel(ResponseModel, Parameters):
         >>> bool(model.score(sim.stimuli[300:], sim.responses.data[300:]).mean() > 0.5)
         True
         """
-        return _correlations(self.predict(stimuli), _as_responses(responses, len(np.asarray(stimuli))))
-
-
-def _correlations(pred: np.ndarray, y: np.ndarray) -> np.ndarray:
-    pc = pred - pred.mean(axis=0)
-    yc = y - y.mean(axis=0)
-    denom = np.sqrt((pc**2).sum(axis=0) * (yc**2).sum(axis=0))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(denom > 0, (pc * yc).sum(axis=0) / np.where(denom > 0, denom, 1.0), np.nan)
+        pred = self.predict(stimuli)
+        return correlation_scores(_as_responses(responses, len(pred)), pred)
 
 
 # --------------------------------------------------------------------------- shared features
@@ -636,7 +645,7 @@ class SharedFeatureModel(ResponseModel, Parameters):
     cv : int, default 5
         Cross-validation folds for the penalty.
     n_reference : int, default 500
-        Training images kept as :attr:`reference_stimuli`.
+        Training images kept as :attr:`reference_stimuli_`.
 
     Attributes
     ----------
@@ -649,9 +658,12 @@ class SharedFeatureModel(ResponseModel, Parameters):
         zero readout and their constant as intercept instead of a ridge fit.
     readout_ : RidgeCV
         The ridge fitted to the non-constant neurons.
-    reference_stimuli : ndarray
-    n_neurons : int
-    image_shape : (int, int)
+    reference_stimuli_ : ndarray, shape (n_reference, height, width)
+        The first ``n_reference`` training images (also :attr:`reference_stimuli`).
+    n_neurons_ : int
+        Number of neurons; also :attr:`n_neurons`.
+    image_shape_ : (int, int)
+        (height, width) of the training images; also :attr:`image_shape`.
 
     Examples
     --------
@@ -675,8 +687,6 @@ class SharedFeatureModel(ResponseModel, Parameters):
         self.alphas = alphas
         self.cv = cv
         self.n_reference = n_reference
-        self.n_neurons = None
-        self.image_shape = None
 
     def __repr__(self) -> str:
         state = (f"{self.n_neurons} neurons, images {self.image_shape}" if self.n_neurons is not None
@@ -684,11 +694,13 @@ class SharedFeatureModel(ResponseModel, Parameters):
         return f"SharedFeatureModel(layer={self.layer!r}; {state})"
 
     def _network(self):
-        if self.network is None:
-            from ..datasets import digits_network
-
-            self.network = digits_network()
         net = self.network
+        if net is None:  # the default, built once and kept aside: ``network`` stays as given
+            net = getattr(self, "_default_network", None)
+            if net is None:
+                from ..datasets import digits_network
+
+                net = self._default_network = digits_network()
         if not (hasattr(net, "forward") and hasattr(net, "input_gradient")):
             raise ArgumentError(
                 f"network of type {type(net).__name__} lacks forward() or input_gradient(); "
@@ -706,8 +718,10 @@ class SharedFeatureModel(ResponseModel, Parameters):
         >>> SharedFeatureModel(net, layer="fc1").features(net.split[0][:4]).shape
         (4, 128)
         """
+        return self._features(check_images(stimuli, "stimuli", image_shape=self.image_shape))
+
+    def _features(self, images):
         net = self._network()
-        images = _as_images(stimuli, image_shape=self.image_shape)
         outputs = net.forward(images)
         if self.layer not in outputs:
             raise ArgumentError(f"layer={self.layer!r}; expected one of {sorted(outputs)}")
@@ -741,10 +755,9 @@ class SharedFeatureModel(ResponseModel, Parameters):
         """
         from ..encoding import RidgeCV
 
-        images = _as_images(stimuli)
+        images = check_images(stimuli, "stimuli")
         y = _as_responses(responses, len(images))
-        self.image_shape = None
-        feats = self.features(images)
+        feats = self._features(images)
         alphas = check_positive(np.logspace(-2, 5, 15) if self.alphas is None else self.alphas, "alphas")
         n_neurons, n_features = y.shape[1], feats.shape[1]
         # neurons that never change (e.g. silent units) are predicted exactly by a zero
@@ -766,13 +779,13 @@ class SharedFeatureModel(ResponseModel, Parameters):
         self.alpha_[varying] = np.broadcast_to(np.asarray(readout.alpha_, dtype=np.float64), (n_fit,))
         self.readout_ = readout
         self.constant_ = ~varying
-        self.reference_stimuli = images[: int(self.n_reference)].copy()
-        self.n_neurons = int(y.shape[1])
-        self.image_shape = tuple(images.shape[1:])
+        self.reference_stimuli_ = images[: int(self.n_reference)].copy()
+        self.n_neurons_ = int(y.shape[1])
+        self.image_shape_ = tuple(images.shape[1:])
         return self
 
     def _predict(self, images):
-        return self.features(images) @ self.coef_.T + self.intercept_
+        return self._features(images) @ self.coef_.T + self.intercept_
 
     def _gradient(self, images, weights):
         net = self._network()
@@ -783,6 +796,10 @@ class SharedFeatureModel(ResponseModel, Parameters):
 # --------------------------------------------------------------------------- torch
 class TorchModel(ResponseModel):
     """Any differentiable PyTorch module as a predictive model (gradients by autograd).
+
+    Not an estimator: it has no ``fit`` and learns nothing, it wraps a module trained
+    elsewhere. The interface's :attr:`n_neurons` (inferred from one forward pass),
+    :attr:`image_shape` and :attr:`reference_stimuli` are known from construction.
 
     Parameters
     ----------
@@ -827,19 +844,18 @@ class TorchModel(ResponseModel):
             shape = ()
         if len(shape) != 2 or min(shape) < 1:
             raise ArgumentError(f"image_shape={image_shape!r}; expected (height, width)")
-        if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size < 1:
-            raise ArgumentError(f"batch_size={batch_size!r}; expected a positive integer")
+        batch_size = check_int(batch_size, "batch_size", 1)
         self.module = module
-        self.image_shape = shape
+        self.image_shape_ = shape
         self.channel = bool(channel)
         self.device = device
-        self.batch_size = int(batch_size)
+        self.batch_size = batch_size
         params = list(module.parameters()) if hasattr(module, "parameters") else []
         self._dtype = params[0].dtype if params else torch.float32
         if reference_stimuli is not None:
-            reference_stimuli = _as_images(reference_stimuli, "reference_stimuli", shape)
-        self.reference_stimuli = reference_stimuli
-        self.n_neurons = 1  # placeholder for the probe below
+            reference_stimuli = check_images(reference_stimuli, "reference_stimuli", image_shape=shape)
+        self.reference_stimuli_ = reference_stimuli
+        self.n_neurons_ = 1  # placeholder for the probe below
         probe = self._forward(np.zeros((1,) + shape), grad=False)
         if probe.ndim != 2:
             raise ShapeMismatchError(
@@ -851,7 +867,10 @@ class TorchModel(ResponseModel):
                 f"module returns {inferred} responses per image but n_neurons={n_neurons}; expected "
                 f"them to match"
             )
-        self.n_neurons = inferred
+        self.n_neurons_ = inferred
+
+    def _check_fitted(self):
+        """Nothing to check: a wrapped module is ready from construction."""
 
     def __repr__(self) -> str:
         return (f"TorchModel({type(self.module).__name__}, image_shape={self.image_shape}, "
@@ -897,10 +916,4 @@ class TorchModel(ResponseModel):
             grads.append(g.detach().cpu().double().numpy().reshape((-1,) + self.image_shape))
         return np.concatenate(grads, axis=0)
 
-
-def _is_torch_module(obj) -> bool:
-    import sys
-
-    torch = sys.modules.get("torch")
-    return torch is not None and isinstance(obj, torch.nn.Module)
 

@@ -21,22 +21,21 @@ from __future__ import annotations
 
 from .._lazy import lazy_exports
 
-# Imported eagerly: ``ntf`` names both a submodule and its main function; importing the
-# submodule first makes the package attribute the function. ntf.py needs only numpy/pandas.
-from .ntf import NTFResult, RankEnsemble, factor_match_score, khatri_rao, ntf, rank_ensemble, reconstruct
-
 _EXPORTS = {
     # affinity.py: pairwise affinities in time windows
     "differential_affinity": "affinity", "sliding_correlation": "affinity", "Affinity": "affinity",
-    "affinity_tensor": "affinity", "AffinityTensor": "affinity", "pair_index": "affinity",
+    "affinity_tensor": "affinity", "AffinityTensor": "affinity", "pair_rows": "affinity",
     "pairs_to_matrix": "affinity",
+    # factorisation.py: non-negative tensor factorisation
+    "ntf": "factorisation", "NTFResult": "factorisation", "rank_ensemble": "factorisation",
+    "RankEnsemble": "factorisation", "factor_match_score": "factorisation", "khatri_rao": "factorisation",
+    "reconstruct": "factorisation",
     # communities.py: communities of each component
     "find_communities": "communities", "Communities": "communities",
     # dynamic.py: the whole pipeline
     "DynamicConnectome": "dynamic", "Motif": "dynamic",
 }
 
-__all__ = sorted([*_EXPORTS, "NTFResult", "RankEnsemble", "factor_match_score", "khatri_rao", "ntf",
-                  "rank_ensemble", "reconstruct"])
+__all__ = sorted(_EXPORTS)
 
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

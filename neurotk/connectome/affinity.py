@@ -12,19 +12,24 @@ pairs; windows are processed in chunks that fit in ``max_memory``.
 - :func:`affinity_tensor`: the affinities of several Recordings (animals, sessions) stacked
   into a pairs x windows x animals tensor, with neurons matched by ``unit_id`` and the
   pairs of neurons missing from an animal masked (not zero).
+
+The results, :class:`Affinity` and :class:`AffinityTensor`, are
+:class:`~neurotk.results.Result` objects (``to_frame()``, ``plot()``, ``save()``);
+:func:`pair_rows` and :func:`pairs_to_matrix` move between the pairs layout and neuron x
+neuron matrices.
 """
 
 from __future__ import annotations
 
-import numbers
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-from .._checks import as_matrix
+from .._validation import check_choice, check_float, check_int, check_matrix
 from ..errors import AlignmentError, ArgumentError, ShapeMismatchError, describe_values
 from ..recording import Recording
+from ..results import Result
 
 __all__ = [
     "differential_affinity",
@@ -32,7 +37,7 @@ __all__ = [
     "affinity_tensor",
     "Affinity",
     "AffinityTensor",
-    "pair_index",
+    "pair_rows",
     "pairs_to_matrix",
 ]
 
@@ -40,16 +45,36 @@ _NEGATIVE = ("clip", "abs", "shift", "keep")
 
 
 # --------------------------------------------------------------------------- pairs layout
-def pair_index(i, j, n: int) -> np.ndarray:
+def pair_rows(i, j, n: int) -> np.ndarray:
     """Row of the pair ``(i, j)`` (either order, ``i != j``) in the pairs layout of ``n`` neurons.
+
+    The pairs layout is ``np.triu_indices(n, 1)`` order (scipy's condensed order), the
+    rows of :attr:`Affinity.values` and of the first mode of :func:`affinity_tensor`.
+
+    Parameters
+    ----------
+    i, j : int or array-like of int
+        Neuron indices, ``0 .. n - 1``, ``i != j`` element-wise.
+    n : int
+        Number of neurons.
+
+    Returns
+    -------
+    ndarray of int64
+        The row of every pair.
+
+    Raises
+    ------
+    ArgumentError
+        A pair of one neuron with itself, or an index outside ``0 .. n - 1``.
 
     Examples
     --------
     >>> import numpy as np
-    >>> pair_index([0, 2, 1], [1, 1, 3], 4).tolist()  # rows of (0,1), (1,2), (1,3)
+    >>> pair_rows([0, 2, 1], [1, 1, 3], 4).tolist()  # rows of (0,1), (1,2), (1,3)
     [0, 3, 4]
     >>> rows, cols = np.triu_indices(4, 1)
-    >>> pair_index(rows, cols, 4).tolist()
+    >>> pair_rows(rows, cols, 4).tolist()
     [0, 1, 2, 3, 4, 5]
     """
     i, j = np.asarray(i, dtype=np.int64), np.asarray(j, dtype=np.int64)
@@ -83,7 +108,7 @@ def pairs_to_matrix(values, n: int | None = None, diagonal: float = 0.0) -> np.n
 
 # --------------------------------------------------------------------------- results
 @dataclass(eq=False)
-class Affinity:
+class Affinity(Result):
     """Affinities of every neuron pair in time windows (pairs layout).
 
     Attributes
@@ -100,6 +125,15 @@ class Affinity:
         ``"differential"`` or ``"correlation"``.
     params : dict
         The parameters used.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> aff = differential_affinity(np.random.default_rng(0).normal(size=(100, 4)), window=50)
+    >>> aff
+    Affinity(method='differential', n_neurons=4, n_pairs=6, n_windows=2)
+    >>> aff.to_frame().columns.tolist()
+    ['unit_i', 'unit_j', 'window', 'time', 'affinity']
     """
 
     values: np.ndarray
@@ -148,7 +182,7 @@ class Affinity:
 
 # --------------------------------------------------------------------------- helpers
 def _check_traces(traces, name="traces"):
-    arr = as_matrix(traces, name, rows="time points", cols="neurons", min_rows=2)
+    arr = check_matrix(traces, name, rows="time points", cols="neurons", min_rows=2)
     if arr.shape[1] < 3:
         raise ShapeMismatchError(
             f"{name} has {arr.shape[1]} neurons; expected at least 3 (a connectome needs "
@@ -162,25 +196,19 @@ def _check_traces(traces, name="traces"):
 
 
 def _window_starts(n_samples: int, window, step, name="window"):
-    if isinstance(window, bool) or not isinstance(window, numbers.Integral) or window < 1:
-        raise ArgumentError(f"{name}={window!r}; expected a positive integer number of samples")
-    window = int(window)
+    window = check_int(window, name, 1)
     if window > n_samples:
         raise ArgumentError(
             f"{name}={window} samples is longer than the recording ({n_samples} samples); "
             f"expected a window of at most {n_samples} samples"
         )
-    step = window if step is None else step
-    if isinstance(step, bool) or not isinstance(step, numbers.Integral) or step < 1:
-        raise ArgumentError(f"step={step!r}; expected a positive integer number of samples")
-    return window, np.arange(0, n_samples - window + 1, int(step))
+    step = check_int(window if step is None else step, "step", 1)
+    return window, np.arange(0, n_samples - window + 1, step)
 
 
 def _sampling_rate(traces, sampling_rate):
     if sampling_rate is not None:
-        if not isinstance(sampling_rate, numbers.Real) or not sampling_rate > 0:
-            raise ArgumentError(f"sampling_rate={sampling_rate!r}; expected a positive number (Hz)")
-        return float(sampling_rate)
+        return check_float(sampling_rate, "sampling_rate", low=0, low_open=True, unit="Hz")
     if isinstance(traces, Recording):
         sr = traces.meta.get("sampling_rate")
         if sr is not None:
@@ -325,12 +353,9 @@ def differential_affinity(traces, window: int = 20, step: int | None = None, *, 
 
     x, ids = _check_traces(traces)
     window, starts = _window_starts(x.shape[0], window, step)
-    if not isinstance(smooth, numbers.Real) or not smooth >= 0:
-        raise ArgumentError(f"smooth={smooth!r}; expected a standard deviation >= 0 (samples)")
-    if not isinstance(saturation, numbers.Real) or not saturation > 0:
-        raise ArgumentError(f"saturation={saturation!r}; expected a positive number")
-    if chance not in ("subtract", "keep"):
-        raise ArgumentError(f"chance={chance!r}; expected 'subtract' or 'keep'")
+    smooth = check_float(smooth, "smooth", low=0, unit="samples (a standard deviation)")
+    saturation = check_float(saturation, "saturation", low=0, low_open=True)
+    check_choice(chance, "chance", ("subtract", "keep"))
     sr = _sampling_rate(traces, sampling_rate)
     if smooth > 0:
         d = gaussian_filter1d(x, float(smooth), axis=0, order=1, mode="nearest")
@@ -409,10 +434,8 @@ def sliding_correlation(traces, window: int = 50, step: int | None = None, *, ne
     window, starts = _window_starts(x.shape[0], window, step)
     if window < 3:
         raise ArgumentError(f"window={window}; expected at least 3 samples for a correlation")
-    if negative not in _NEGATIVE:
-        raise ArgumentError(f"negative={negative!r}; expected one of {list(_NEGATIVE)}")
-    if not isinstance(smooth, numbers.Real) or not smooth >= 0:
-        raise ArgumentError(f"smooth={smooth!r}; expected a standard deviation >= 0 (samples)")
+    check_choice(negative, "negative", _NEGATIVE)
+    smooth = check_float(smooth, "smooth", low=0, unit="samples (a standard deviation)")
     sr = _sampling_rate(traces, sampling_rate)
     if smooth > 0:
         x = gaussian_filter1d(x, float(smooth), axis=0, mode="nearest")
@@ -449,7 +472,7 @@ def sliding_correlation(traces, window: int = 50, step: int | None = None, *, ne
 
 # --------------------------------------------------------------------------- tensor
 @dataclass(eq=False)
-class AffinityTensor:
+class AffinityTensor(Result):
     """Affinities of several recordings stacked as pairs x windows x recordings.
 
     Attributes
@@ -468,6 +491,18 @@ class AffinityTensor:
         Which neurons each recording has.
     method : str
     params : dict
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> tensor = affinity_tensor([rng.normal(size=(100, 4)), rng.normal(size=(100, 4))], window=50)
+    >>> tensor
+    AffinityTensor(method='differential', shape=(6, 2, 2), n_neurons=4, missing=0.0%)
+    >>> tensor.matrix(recording="recording 1").shape
+    (4, 4)
+    >>> tensor.to_frame().columns.tolist()
+    ['recording', 'unit_i', 'unit_j', 'window', 'time', 'affinity']
     """
 
     values: np.ndarray
@@ -486,6 +521,69 @@ class AffinityTensor:
     @property
     def n_neurons(self) -> int:
         return int(self.unit_ids.size)
+
+    def _recording(self, recording) -> int:
+        """Position of ``recording`` (an index or a name) among the recordings."""
+        names = [str(n) for n in self.names]
+        if isinstance(recording, str):
+            if recording not in names:
+                raise ArgumentError(f"recording={recording!r}; expected one of {names} or an index")
+            return names.index(recording)
+        return check_int(recording, "recording", 0, len(names) - 1)
+
+    def matrix(self, recording=None, window: int | None = None) -> np.ndarray:
+        """Neuron x neuron affinities: one recording or the mean over recordings, one window
+        or the mean over windows; NaN for pairs never observed there.
+
+        Parameters
+        ----------
+        recording : int or str, optional
+            A recording's position or name (default: the mean over the recordings where
+            each pair was observed).
+        window : int, optional
+            A window (default: the mean over windows).
+
+        Returns
+        -------
+        ndarray, shape (n_neurons, n_neurons)
+            Symmetric, zero diagonal.
+        """
+        values = self.values
+        observed = np.ones(values.shape, dtype=bool) if self.mask is None else self.mask
+        if recording is not None:
+            k = self._recording(recording)
+            values, observed = values[:, :, k:k + 1], observed[:, :, k:k + 1]
+        if window is not None:
+            w = check_int(window, "window", 0, self.values.shape[1] - 1)
+            values, observed = values[:, w:w + 1], observed[:, w:w + 1]
+        total = np.where(observed, values, 0.0).sum(axis=(1, 2))
+        count = observed.sum(axis=(1, 2))
+        col = np.where(count > 0, total / np.maximum(count, 1), np.nan)
+        return pairs_to_matrix(col, self.n_neurons)
+
+    def to_frame(self) -> pd.DataFrame:
+        """Long table of the observed entries: ``recording``, ``unit_i``, ``unit_j``,
+        ``window``, ``time``, ``affinity`` (pairs, then windows, then recordings)."""
+        i, j = np.triu_indices(self.n_neurons, 1)
+        if self.mask is None:
+            p, w, r = (a.ravel() for a in np.indices(self.values.shape))
+        else:
+            p, w, r = np.nonzero(self.mask)
+        return pd.DataFrame({
+            "recording": np.asarray([str(n) for n in self.names], dtype=object)[r],
+            "unit_i": self.unit_ids[i[p]],
+            "unit_j": self.unit_ids[j[p]],
+            "window": w,
+            "time": self.windows["time"].to_numpy()[w],
+            "affinity": self.values[p, w, r],
+        })
+
+    def plot(self, ax=None, recording=None, window: int | None = None, **kwargs):
+        """Neuron x neuron matrix (:meth:`matrix`) of one recording or the mean over them;
+        see :func:`neurotk.plotting.connectome.plot_affinity_tensor`. Returns the Axes."""
+        from ..plotting.connectome import plot_affinity_tensor
+
+        return plot_affinity_tensor(self, ax=ax, recording=recording, window=window, **kwargs)
 
     def __repr__(self) -> str:
         missing = 0.0 if self.mask is None else float(1 - self.mask.mean())
@@ -540,8 +638,7 @@ def affinity_tensor(recordings, method: str = "differential", window: int = 20, 
     >>> tensor.values.shape, bool(tensor.mask.all())
     ((66, 20, 3), False)
     """
-    if method not in ("differential", "correlation"):
-        raise ArgumentError(f"method={method!r}; expected 'differential' or 'correlation'")
+    check_choice(method, "method", ("differential", "correlation"))
     fn = differential_affinity if method == "differential" else sliding_correlation
     if isinstance(recordings, (Recording, np.ndarray)):
         recordings = [recordings]
@@ -606,7 +703,7 @@ def affinity_tensor(recordings, method: str = "differential", window: int = 20, 
             mask = np.zeros(values.shape, dtype=bool)
         gpos = positions[k][order]
         i, j = np.triu_indices(gpos.size, 1)
-        rows = pair_index(gpos[i], gpos[j], n)
+        rows = pair_rows(gpos[i], gpos[j], n)
         values[rows, :, k] = aff.values
         mask[rows, :, k] = True
         params = aff.params

@@ -20,19 +20,24 @@ as label -1: an NTF component's loadings are large only for the pairs that inter
 and the many neurons that do not take part would otherwise be forced into some community.
 The split is a two-class Otsu threshold on the neurons' strengths (weighted degrees),
 applied only when the strengths are clearly bimodal.
+
+The result, :class:`Communities`, is a :class:`~neurotk.results.Result` (``to_frame()``,
+``plot()``, ``save()``).
 """
 
 from __future__ import annotations
 
 import importlib.util
-import numbers
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
+from .._validation import check_array, check_choice, check_float
 from ..errors import ArgumentError, ShapeMismatchError
+from ..results import Result
 from ..utils import as_rng
+from .affinity import pairs_to_matrix
 
 __all__ = ["find_communities", "Communities", "available_methods", "background_split"]
 
@@ -57,7 +62,7 @@ def available_methods() -> list[str]:
 
 
 @dataclass(eq=False)
-class Communities:
+class Communities(Result):
     """Community labels of the neurons of one weighted graph.
 
     Attributes
@@ -70,6 +75,17 @@ class Communities:
     strength : ndarray, shape (n_neurons,)
         Each neuron's weighted degree.
     params : dict
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> w = np.full((6, 6), 0.01)
+    >>> w[:3, :3] = w[3:, 3:] = 1.0
+    >>> found = find_communities(w, method="spectral", background=False)
+    >>> found
+    Communities(method='spectral', n_communities=2, n_background=0)
+    >>> found.members(1).tolist(), found.to_frame().columns.tolist()
+    ([3, 4, 5], ['unit_id', 'community', 'strength'])
     """
 
     labels: np.ndarray
@@ -86,10 +102,30 @@ class Communities:
         """Indices of the neurons in ``community``."""
         return np.flatnonzero(self.labels == community)
 
+    def order(self) -> np.ndarray:
+        """The neurons sorted by community (0, 1, ..., background last), strongest first
+        within each: the order figures draw them in.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> Communities(np.array([1, -1, 0, 1]), "spectral", np.array([1.0, 0.5, 2.0, 3.0])).order().tolist()
+        [2, 3, 0, 1]
+        """
+        labels = self.labels
+        return np.lexsort((-self.strength, np.where(labels < 0, labels.max() + 1, labels)))
+
     def to_frame(self, unit_ids=None) -> pd.DataFrame:
         """One row per neuron: ``unit_id``, ``community``, ``strength``."""
         ids = np.arange(self.labels.size) if unit_ids is None else np.asarray(unit_ids)
         return pd.DataFrame({"unit_id": ids, "community": self.labels, "strength": self.strength})
+
+    def plot(self, ax=None, **kwargs):
+        """Each neuron's strength, neurons sorted by community (:meth:`order`) and coloured
+        by it; see :func:`neurotk.plotting.connectome.plot_communities`. Returns the Axes."""
+        from ..plotting.connectome import plot_communities
+
+        return plot_communities(self, ax=ax, **kwargs)
 
     def __repr__(self) -> str:
         return (f"Communities(method={self.method!r}, n_communities={self.n_communities}, "
@@ -97,9 +133,9 @@ class Communities:
 
 
 def _as_graph(graph) -> np.ndarray:
-    from .affinity import pairs_to_matrix
-
-    w = np.asarray(graph, dtype=np.float64)
+    # non-finite weights are refused below with the negative ones (one message for both)
+    w = check_array(graph, "graph", ndim=None, min_shape=(), allow_nan=True, recording=False,
+                    expected="a square (n, n) weight matrix or a pairs vector of length n(n-1)/2")
     if w.ndim == 1:
         w = pairs_to_matrix(w)
     if w.ndim != 2 or w.shape[0] != w.shape[1]:
@@ -233,8 +269,7 @@ def find_communities(graph, method: str = "auto", *, background: bool = True, re
     >>> find_communities(w, method="spectral", background=False).labels.tolist()
     [0, 0, 0, 0, 1, 1, 1, 1]
     """
-    if method not in _METHODS:
-        raise ArgumentError(f"method={method!r}; expected one of {list(_METHODS)}")
+    check_choice(method, "method", _METHODS)
     avail = available_methods()
     if method == "auto":
         method = avail[0]
@@ -245,8 +280,7 @@ def find_communities(graph, method: str = "auto", *, background: bool = True, re
                 None if method == "sbm" else "leiden")
         if method == "leiden":
             require("igraph", "find_communities(method='leiden')", "leiden")
-    if not isinstance(resolution, numbers.Real) or not resolution > 0:
-        raise ArgumentError(f"resolution={resolution!r}; expected a positive number")
+    resolution = check_float(resolution, "resolution", low=0, low_open=True)
     w = _as_graph(graph)
     n = w.shape[0]
     seed = int(as_rng(random_state).integers(2**31 - 1))

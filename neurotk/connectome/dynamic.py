@@ -20,19 +20,21 @@ animal loadings).
 
 from __future__ import annotations
 
-import numbers
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from .._params import Parameters
-from ..errors import ArgumentError, NeurotkError
+from .._validation import check_fitted, check_float, check_int
+from ..results import Result
 from .affinity import affinity_tensor, pairs_to_matrix
 from .communities import Communities, find_communities
-from .ntf import NTFResult, ntf, rank_ensemble
+from .factorisation import NTFResult, ntf, rank_ensemble
 
 __all__ = ["DynamicConnectome", "Motif"]
+
+_FIT_FIRST = "call fit(recordings) first"
 
 
 def _runs(active: np.ndarray) -> list[tuple[int, int]]:
@@ -76,7 +78,7 @@ def _window_spans(windows: pd.DataFrame):
 
 
 @dataclass(eq=False)
-class Motif:
+class Motif(Result):
     """One NTF component of a dynamic connectome: who interacts, when, and in which animals.
 
     Attributes
@@ -130,10 +132,9 @@ class Motif:
         """
         from scipy.ndimage import gaussian_filter1d
 
-        if threshold is not None and (not isinstance(threshold, numbers.Real) or not 0 < threshold < 1):
-            raise ArgumentError(f"threshold={threshold!r}; expected None (Otsu) or a fraction in (0, 1)")
-        if not isinstance(smooth, numbers.Real) or not smooth >= 0:
-            raise ArgumentError(f"smooth={smooth!r}; expected a standard deviation >= 0 (windows)")
+        threshold = check_float(threshold, "threshold", low=0, high=1, low_open=True, high_open=True,
+                                allow_none=True)
+        smooth = check_float(smooth, "smooth", low=0, unit="windows (a standard deviation)")
         tc = self.time_course.astype(np.float64)
         if smooth > 0 and tc.size > 1:
             tc = gaussian_filter1d(tc, float(smooth), mode="nearest")
@@ -312,8 +313,6 @@ class DynamicConnectome(Parameters):
             Bad parameters (``rank < 1`` ...), fewer than 3 neurons, NaN traces, windows
             longer than the recordings, recordings whose neurons cannot be matched.
         """
-        from .._checks import check_int
-
         check_int(self.rank, "rank", 1)
         tensor = self._tensor(recordings)
         values = tensor.values if tensor.mask is None else np.where(tensor.mask, tensor.values, 0.0)
@@ -339,19 +338,15 @@ class DynamicConnectome(Parameters):
                                 tensor.unit_ids, tensor.windows, list(tensor.names), float(weights[r])))
         return motifs
 
-    def _check_fitted(self):
-        if not hasattr(self, "motifs_"):
-            raise NeurotkError("this DynamicConnectome is not fitted yet; call fit(recordings) first")
-
     @property
     def error_(self) -> float:
         """Relative reconstruction error of the NTF (observed entries)."""
-        self._check_fitted()
+        check_fitted(self, "motifs_", _FIT_FIRST)
         return self.ntf_.error
 
     def membership(self) -> pd.DataFrame:
         """Neurons x motifs table of community labels (-1: not in a community of that motif)."""
-        self._check_fitted()
+        check_fitted(self, "motifs_", _FIT_FIRST)
         return pd.DataFrame({f"motif {m.component}": m.communities.labels for m in self.motifs_},
                             index=pd.Index(self.unit_ids_, name="unit_id"))
 
@@ -363,7 +358,7 @@ class DynamicConnectome(Parameters):
         intervals, :meth:`Motif.intervals` with ``threshold`` and ``smooth``), ``weight`` (mean pair loading
         inside the community) and one column ``loading <animal name>`` per animal.
         """
-        self._check_fitted()
+        check_fitted(self, "motifs_", _FIT_FIRST)
         rows = []
         for m in self.motifs_:
             mat = m.matrix()
@@ -381,12 +376,12 @@ class DynamicConnectome(Parameters):
 
     def to_frame(self) -> pd.DataFrame:
         """One row per (motif, neuron): community and strength."""
-        self._check_fitted()
+        check_fitted(self, "motifs_", _FIT_FIRST)
         return pd.concat([m.to_frame() for m in self.motifs_], ignore_index=True)
 
     def edge_lists(self, min_weight: float = 0.0, within: bool = False) -> dict:
         """Each motif as a weighted edge list: ``{component: DataFrame}`` (see :meth:`Motif.edges`)."""
-        self._check_fitted()
+        check_fitted(self, "motifs_", _FIT_FIRST)
         return {m.component: m.edges(min_weight=min_weight, within=within) for m in self.motifs_}
 
     def rank_selection(self, recordings=None, ranks=range(1, 9), n_restarts: int = 5):
@@ -394,7 +389,7 @@ class DynamicConnectome(Parameters):
         fitted one); returns a :class:`~neurotk.connectome.RankEnsemble` whose ``plot()``
         draws error and restart similarity vs rank."""
         if recordings is None:
-            self._check_fitted()
+            check_fitted(self, "motifs_", _FIT_FIRST)
             tensor = self.tensor_
         else:
             tensor = self._tensor(recordings)
@@ -407,7 +402,7 @@ class DynamicConnectome(Parameters):
         """Factors per mode, one row per motif: neuron strengths sorted by community, time
         course with stimulus epochs shaded, animal bars; see
         :func:`neurotk.plotting.connectome.plot_connectome`."""
-        self._check_fitted()
+        check_fitted(self, "motifs_", _FIT_FIRST)
         from ..plotting.connectome import plot_connectome
 
         return plot_connectome(self, axes=axes, epochs=epochs)

@@ -4,7 +4,8 @@ Each function takes a fitted :class:`neurotk.clustering.MDSClustering` (or anyth
 the same fitted attributes) and returns the matplotlib Axes it drew on: the learned
 stimulus of every cluster, the response matrix with neurons sorted by cluster, and the
 objective over the optimisation. Nothing here computes an analysis; the figures only
-arrange and colour what the fit stored.
+arrange and colour what the fit stored (the scaled responses come from
+:meth:`~neurotk.clustering.MDSClustering.scaled_responses`).
 """
 
 from __future__ import annotations
@@ -12,16 +13,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ArgumentError, ShapeMismatchError
+from .layout import axes_grid, axes_or_new
 
 __all__ = ["plot_mds_stimuli", "plot_response_matrix", "plot_objective"]
-
-
-def _axes(ax, figsize=(5, 4)):
-    import matplotlib.pyplot as plt
-
-    if ax is None:
-        _, ax = plt.subplots(figsize=figsize, constrained_layout=True)
-    return ax
 
 
 def _fitted(result, *names):
@@ -76,8 +70,6 @@ def plot_mds_stimuli(result, axes=None, cmap: str = "RdBu_r", titles: bool = Tru
     >>> [ax.get_title() for ax in axes]
     ['cluster 0 (n=2)', 'cluster 1 (n=1)', 'cluster 2 (n=1)']
     """
-    import matplotlib.pyplot as plt
-
     _fitted(result, "stimuli_", "labels_")
     stimuli = np.asarray(result.stimuli_, dtype=np.float64)
     if stimuli.ndim != 3:
@@ -87,9 +79,7 @@ def plot_mds_stimuli(result, axes=None, cmap: str = "RdBu_r", titles: bool = Tru
     if axes is None:
         cols = min(k, 6) if n_columns is None else max(1, int(n_columns))
         rows = int(np.ceil(k / cols))
-        fig, grid = plt.subplots(rows, cols, figsize=(1.8 * cols + 0.6, 1.9 * rows),
-                                 squeeze=False, constrained_layout=True)
-        grid = grid.ravel()
+        grid = axes_grid(None, rows, cols, (1.8 * cols + 0.6, 1.9 * rows)).ravel()
         for ax in grid[k:]:
             ax.set_visible(False)
         axes = grid[:k]
@@ -127,8 +117,8 @@ def plot_response_matrix(result, ax=None, responses=None, scaled: bool = True, c
         to the learned stimuli), one row per stimulus.
     scaled : bool, default True
         Show each neuron's responses in units of its reference standard deviation about
-        its reference mean (``result.response_offset_`` / ``response_scale_``), the
-        scale on which clusters compete; only for the model's own predictions.
+        its reference mean (``result.scaled_responses()``), the scale on which clusters
+        compete; only for the model's own predictions of a result that offers them.
     cmap, colorbar, title
         Display options.
 
@@ -167,11 +157,11 @@ def plot_response_matrix(result, ax=None, responses=None, scaled: bool = True, c
             f"clustered neuron"
         )
     label = "response"
-    if own and scaled and hasattr(result, "response_scale_"):
-        r = (r - np.asarray(result.response_offset_)) / np.asarray(result.response_scale_)
+    if own and scaled and hasattr(result, "scaled_responses"):
+        r = np.asarray(result.scaled_responses(), dtype=np.float64)
         label = "response (reference s.d.)"
     order = np.argsort(labels, kind="stable")
-    ax = _axes(ax, figsize=(7, 2.5 + 0.2 * r.shape[0]))
+    ax = axes_or_new(ax, figsize=(7, 2.5 + 0.2 * r.shape[0]))
     image = ax.imshow(r[:, order], aspect="auto", cmap=cmap, interpolation="nearest")
     bounds = np.flatnonzero(np.diff(labels[order])) + 0.5
     for b in bounds:
@@ -219,7 +209,7 @@ def plot_objective(result, ax=None, title: str | None = None):
         raise ShapeMismatchError(
             f"objective_ has shape {values.shape} but objective_clusters_ has {ks.shape}; expected the same"
         )
-    ax = _axes(ax, figsize=(6, 3.5))
+    ax = axes_or_new(ax, figsize=(6, 3.5))
     ax.plot(np.arange(values.size), values, color="C0", lw=1.2)
     changes = np.flatnonzero(np.diff(ks)) + 1
     for start in changes:

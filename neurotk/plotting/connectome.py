@@ -1,36 +1,25 @@
 """Figures for dynamic functional connectomes (:mod:`neurotk.connectome`).
 
-Each function takes what :mod:`neurotk.connectome` returns (an Affinity, an NTFResult, a
-RankEnsemble, a Motif, a fitted DynamicConnectome) and returns the matplotlib Axes it drew
-on. Nothing here computes an analysis.
+Each function takes what :mod:`neurotk.connectome` returns (an Affinity, an
+AffinityTensor, an NTFResult, a RankEnsemble, Communities, a Motif, a fitted
+DynamicConnectome) and returns the matplotlib Axes it drew on. Nothing here computes an
+analysis: the numbers come from the result (``matrix()``, ``summary()``, ``order()``,
+``intervals()`` ...).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from .._validation import check_choice
 from ..errors import ArgumentError
+from .layout import axes_grid, axes_or_new
 
-__all__ = ["plot_affinity", "plot_factors", "plot_rank_selection", "plot_motif", "plot_connectome"]
+__all__ = ["plot_affinity", "plot_affinity_tensor", "plot_factors", "plot_rank_selection", "plot_communities",
+           "plot_motif", "plot_connectome"]
 
-
-def _axes(ax, figsize=(5, 4)):
-    import matplotlib.pyplot as plt
-
-    if ax is None:
-        _, ax = plt.subplots(figsize=figsize, constrained_layout=True)
-    return ax
-
-
-def _grid(axes, nrows, ncols, figsize):
-    import matplotlib.pyplot as plt
-
-    if axes is None:
-        _, axes = plt.subplots(nrows, ncols, figsize=figsize, constrained_layout=True, squeeze=False)
-    axes = np.asarray(axes, dtype=object).reshape(-1)
-    if axes.size < nrows * ncols:
-        raise ArgumentError(f"axes holds {axes.size} Axes; expected {nrows} x {ncols} = {nrows * ncols}")
-    return axes[: nrows * ncols].reshape(nrows, ncols)
+#: Colour of background neurons (in no community).
+_BACKGROUND = (0.75, 0.75, 0.75, 1.0)
 
 
 def plot_affinity(affinity, ax=None, window: int | None = None, cmap: str = "magma", colorbar: bool = True):
@@ -46,11 +35,59 @@ def plot_affinity(affinity, ax=None, window: int | None = None, cmap: str = "mag
     >>> plot_affinity(aff).get_title()
     'differential affinity (mean over 2 windows)'
     """
-    ax = _axes(ax)
+    ax = axes_or_new(ax)
     mat = affinity.matrix(window)
     im = ax.imshow(mat, cmap=cmap, interpolation="nearest")
     where = f"mean over {affinity.values.shape[1]} windows" if window is None else f"window {window}"
     ax.set_title(f"{affinity.method} affinity ({where})")
+    ax.set_xlabel("neuron")
+    ax.set_ylabel("neuron")
+    if colorbar:
+        ax.figure.colorbar(im, ax=ax, shrink=0.8)
+    return ax
+
+
+def plot_affinity_tensor(tensor, ax=None, recording=None, window: int | None = None, cmap: str = "magma",
+                         colorbar: bool = True):
+    """Neuron x neuron affinities of an AffinityTensor: one recording or the mean over them.
+
+    Pairs never observed (a neuron missing in every recording drawn) are left blank.
+
+    Parameters
+    ----------
+    tensor : AffinityTensor
+    ax : matplotlib Axes, optional
+    recording : int or str, optional
+        A recording's position or name (default: the mean over the recordings that
+        observed each pair).
+    window : int, optional
+        A window (default: the mean over windows).
+    cmap, colorbar
+        Display options.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import numpy as np
+    >>> from neurotk.connectome import affinity_tensor
+    >>> rng = np.random.default_rng(0)
+    >>> tensor = affinity_tensor([rng.normal(size=(100, 4)), rng.normal(size=(100, 4))], window=50)
+    >>> plot_affinity_tensor(tensor).get_title()
+    'differential affinity (mean over 2 recordings, mean over 2 windows)'
+    """
+    ax = axes_or_new(ax)
+    mat = tensor.matrix(recording, window)
+    im = ax.imshow(mat, cmap=cmap, interpolation="nearest")
+    n_rec, n_win = tensor.values.shape[2], tensor.values.shape[1]
+    which = (f"mean over {n_rec} recordings" if recording is None
+             else str(recording) if isinstance(recording, str) else str(tensor.names[int(recording)]))
+    where = f"mean over {n_win} windows" if window is None else f"window {window}"
+    ax.set_title(f"{tensor.method} affinity ({which}, {where})")
     ax.set_xlabel("neuron")
     ax.set_ylabel("neuron")
     if colorbar:
@@ -117,7 +154,7 @@ def plot_factors(result, axes=None, mode_names=None, times=None, epochs=None, or
     names = mode_names or [f"mode {k}" for k in range(nmodes)]
     if len(names) != nmodes:
         raise ArgumentError(f"mode_names has {len(names)} names; expected {nmodes}, one per mode")
-    axes = _grid(axes, rank, nmodes, (3.2 * nmodes, 1.3 * rank + 0.8))
+    axes = axes_grid(axes, rank, nmodes, (3.2 * nmodes, 1.3 * rank + 0.8))
     for k, f in enumerate(factors):
         idx = np.arange(f.shape[0]) if order is None or order[k] is None else np.asarray(order[k])
         for r in range(rank):
@@ -154,13 +191,7 @@ def plot_rank_selection(ensemble, axes=None):
     >>> [ax.get_ylabel() for ax in plot_rank_selection(ens)]
     ['relative error', 'similarity']
     """
-    import matplotlib.pyplot as plt
-
-    if axes is None:
-        _, axes = plt.subplots(1, 2, figsize=(8, 3.2), constrained_layout=True)
-    axes = list(np.asarray(axes, dtype=object).reshape(-1))
-    if len(axes) < 2:
-        raise ArgumentError(f"axes holds {len(axes)} Axes; expected 2 (error, similarity)")
+    axes = axes_grid(axes, 1, 2, (8, 3.2))[0]   # error, similarity
     df = ensemble.to_frame()
     summary = ensemble.summary()
     jitter = (np.random.default_rng(0).random(len(df)) - 0.5) * 0.2
@@ -172,7 +203,55 @@ def plot_rank_selection(ensemble, axes=None):
     axes[0].set_ylabel("relative error")
     axes[1].set_ylabel("similarity")
     axes[1].set_ylim(-0.05, 1.05)
-    return axes[:2]
+    return axes
+
+
+def _strength_bars(ax, communities, cmap: str = "tab10"):
+    """Bars of the neurons' strengths in community order, coloured by community."""
+    import matplotlib.pyplot as plt
+
+    order = communities.order()
+    colours = plt.get_cmap(cmap)
+    col = [colours(c % 10) if c >= 0 else _BACKGROUND for c in communities.labels[order].tolist()]
+    ax.bar(np.arange(order.size), communities.strength[order], width=1.0, color=col)
+    return order
+
+
+def plot_communities(communities, ax=None, cmap: str = "tab10"):
+    """Each neuron's strength (weighted degree), neurons sorted by community and coloured by
+    it (grey: background), strongest first within a community.
+
+    Parameters
+    ----------
+    communities : Communities
+    ax : matplotlib Axes, optional
+    cmap : str, default "tab10"
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import numpy as np
+    >>> from neurotk.connectome import find_communities
+    >>> w = np.full((6, 6), 0.01)
+    >>> w[:3, :3] = w[3:, 3:] = 1.0
+    >>> ax = plot_communities(find_communities(w, method="spectral", background=False))
+    >>> ax.get_title(), len(ax.patches)
+    ('2 communities (spectral)', 6)
+    """
+    ax = axes_or_new(ax, (6, 3))
+    order = _strength_bars(ax, communities, cmap)
+    labels = communities.labels[order]
+    for b in np.flatnonzero(labels[1:] != labels[:-1]) + 0.5:
+        ax.axvline(b, color="0.3", lw=0.8, ls="--")
+    ax.set_xlabel("neuron (by community)")
+    ax.set_ylabel("strength")
+    ax.set_title(f"{communities.n_communities} communities ({communities.method})")
+    return ax
 
 
 def plot_motif(motif, ax=None, max_edges: int = 300, within: bool = False, layout: str = "circle",
@@ -197,9 +276,8 @@ def plot_motif(motif, ax=None, max_edges: int = 300, within: bool = False, layou
     import matplotlib.pyplot as plt
     from matplotlib.collections import LineCollection
 
-    if layout != "circle":
-        raise ArgumentError(f"layout={layout!r}; expected 'circle'")
-    ax = _axes(ax, (5, 5))
+    check_choice(layout, "layout", ("circle",))
+    ax = axes_or_new(ax, (5, 5))
     labels = motif.communities.labels
     n = labels.size
     order = np.lexsort((np.arange(n), np.where(labels < 0, labels.max() + 1, labels)))
@@ -238,8 +316,6 @@ def plot_connectome(connectome, axes=None, epochs=None):
     -------
     ndarray of Axes, shape (rank, 3)
     """
-    import matplotlib.pyplot as plt
-
     motifs = connectome.motifs_
     windows = connectome.windows_
     if epochs is None and "stimulus" in windows:
@@ -248,14 +324,10 @@ def plot_connectome(connectome, axes=None, epochs=None):
         epochs = [(windows["time_start"].iloc[a], windows["time_stop"].iloc[b - 1], stim[a])
                   for a, b in zip(change[:-1], change[1:])]
     rank = len(motifs)
-    axes = _grid(axes, rank, 3, (10, 1.4 * rank + 0.8))
-    colours = plt.get_cmap("tab10")
+    axes = axes_grid(axes, rank, 3, (10, 1.4 * rank + 0.8))
     for r, m in enumerate(motifs):
-        labels = m.communities.labels
-        order = np.lexsort((-m.communities.strength, np.where(labels < 0, labels.max() + 1, labels)))
-        col = [colours(c % 10) if c >= 0 else (0.75, 0.75, 0.75, 1.0) for c in labels[order].tolist()]
         ax = axes[r, 0]
-        ax.bar(np.arange(order.size), m.communities.strength[order], width=1.0, color=col)
+        _strength_bars(ax, m.communities)
         ax.set_yticks([])
         ax.set_ylabel(f"{r}", rotation=0, ha="right", va="center")
         ax = axes[r, 1]

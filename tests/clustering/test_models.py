@@ -183,3 +183,45 @@ def test_check_model_rejects_inconsistent_models():
         check_model(object())
     with pytest.raises(NeurotkError):
         check_model(LNModel())  # not fitted
+
+
+def test_fit_sets_only_underscored_state_and_keeps_hyper_parameters():
+    from sklearn.base import clone
+
+    from neurotk import NotFittedError
+
+    sim = simulate_cell_types(n_neurons=6, n_types=2, image_shape=(8, 8), n_stimuli=200)
+    for est in (LNModel(max_iter=5), SharedFeatureModel(layer="fc1")):   # network=None: the default net
+        images = sim.stimuli if isinstance(est, LNModel) else digits_network().split[0][:120]
+        y = sim.responses.data if isinstance(est, LNModel) else sim.responses.data[:120]
+        before, params = set(vars(est)), est.get_params()
+        assert est.n_neurons is None and est.image_shape is None and est.reference_stimuli is None
+        est.fit(images, y)
+        added = {k for k in set(vars(est)) - before if not k.startswith("_")}
+        assert added and all(k.endswith("_") for k in added), added
+        assert {"n_neurons_", "image_shape_", "reference_stimuli_"} <= added
+        assert est.get_params() == params                                  # fit leaves them as given
+        assert est.n_neurons == est.n_neurons_ == 6 and est.image_shape == est.image_shape_ == (8, 8)
+        assert est.reference_stimuli is est.reference_stimuli_
+        with pytest.raises(AttributeError):
+            est.n_neurons = 3                                              # read-only interface
+        assert clone(est).n_neurons is None
+    with pytest.raises(NotFittedError, match="this LNModel is not fitted yet; call fit"):
+        LNModel().gradient(np.zeros((1, 4, 4)), np.ones((1, 2)))
+
+
+def test_is_torch_module_needs_no_torch():
+    from neurotk.clustering import is_torch_module
+
+    assert not is_torch_module(LNModel()) and not is_torch_module(np.zeros(3))
+
+
+def test_weights_are_checked_at_the_door():
+    rng = np.random.default_rng(8)
+    model = LNModel().fit(rng.normal(size=(40, 5, 5)), rng.poisson(2.0, size=(40, 3)).astype(float))
+    with pytest.raises(ShapeMismatchError, match=r"weights has shape \(3,\); expected an array of shape \(1, 3\)"):
+        model.gradient(np.zeros((1, 5, 5)), np.ones(3))
+    with pytest.raises(NonFiniteDataError, match="weights"):
+        model.gradient(np.zeros((1, 5, 5)), np.full((1, 3), np.nan))
+    with pytest.raises(ArgumentError, match="could not be read as numbers"):
+        model.predict([["a"]])

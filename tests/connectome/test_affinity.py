@@ -9,7 +9,7 @@ from neurotk import Recording
 from neurotk.connectome import (
     affinity_tensor,
     differential_affinity,
-    pair_index,
+    pair_rows,
     pairs_to_matrix,
     sliding_correlation,
 )
@@ -73,7 +73,7 @@ def test_pairs_layout_is_scipy_condensed_order():
     v = np.arange(10.0) + 1
     np.testing.assert_array_equal(pairs_to_matrix(v), squareform(v))
     i, j = np.triu_indices(5, 1)
-    np.testing.assert_array_equal(pair_index(j, i, 5), np.arange(10))
+    np.testing.assert_array_equal(pair_rows(j, i, 5), np.arange(10))
     with pytest.raises(ShapeMismatchError):
         pairs_to_matrix(np.ones(4))
 
@@ -128,3 +128,47 @@ def test_bad_input_raises_clear_errors(bad, err):
     with pytest.raises(err) as info:
         bad(x)
     assert isinstance(info.value, NeurotkError) and "expected" in str(info.value)
+
+
+def test_pair_rows_refuses_self_pairs_and_out_of_range():
+    assert pair_rows(3, 1, 4).tolist() == pair_rows(1, 3, 4).tolist() == 4
+    for i, j in [(1, 1), (0, 4), (-1, 2)]:
+        with pytest.raises(ArgumentError, match="two different neurons"):
+            pair_rows(i, j, 4)
+
+
+def test_tensor_matrix_and_table_keep_missing_pairs_out():
+    rng = np.random.default_rng(4)
+    a = rng.normal(size=(80, 5)).cumsum(axis=0)
+    b = rng.normal(size=(80, 4)).cumsum(axis=0)
+    tensor = affinity_tensor([_rec(a, [0, 1, 2, 3, 4], "a"), _rec(b, [4, 0, 1, 3], "b")], window=20)
+    # one recording, one window: its own values; pairs it lacks are NaN
+    np.testing.assert_allclose(tensor.matrix("a", 1), pairs_to_matrix(tensor.values[:, 1, 0]))
+    m_b = tensor.matrix(1)
+    assert np.isnan(m_b[2, [0, 1, 3, 4]]).all() and m_b[2, 2] == 0
+    # the mean over recordings averages only the recordings that observed a pair
+    i, j = np.triu_indices(5, 1)
+    want = np.nanmean(tensor.values, axis=(1, 2))   # NaN exactly where not observed
+    np.testing.assert_allclose(tensor.matrix()[i, j], want)
+    df = tensor.to_frame()
+    assert len(df) == int(tensor.mask.sum()) and not df["affinity"].isna().any()
+    assert set(df.loc[df["recording"] == "b", "unit_i"]) | set(df.loc[df["recording"] == "b", "unit_j"]) == {0, 1, 3, 4}
+    row = df.iloc[-1]
+    assert (row["unit_i"], row["unit_j"], row["window"], row["recording"]) == (3, 4, 3, "b")
+    with pytest.raises(ArgumentError, match="recording='c'"):
+        tensor.matrix("c")
+    with pytest.raises(ArgumentError, match="window=4"):
+        tensor.matrix(window=4)
+
+
+def test_results_save_tables_and_figures(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    x = np.random.default_rng(5).normal(size=(60, 4))
+    aff = differential_affinity(x, window=20)
+    tensor = affinity_tensor([x, x[::-1].copy()], window=20)
+    for res, name in [(aff, "aff"), (tensor, "tensor")]:
+        table = res.save(tmp_path / f"{name}.csv")
+        assert len(table.read_text().splitlines()) == len(res.to_frame()) + 1
+        assert res.save(tmp_path / f"{name}.png").stat().st_size > 0

@@ -67,3 +67,11 @@ def test_bad_graphs(graph, kw, err):
     with pytest.raises(err) as info:
         find_communities(graph, **kw)
     assert isinstance(info.value, NeurotkError) and "expected" in str(info.value)
+
+
+def test_order_sorts_by_community_then_strength_with_background_last():
+    from neurotk.connectome import Communities
+
+    found = Communities(np.array([1, -1, 0, 1, 0]), "spectral", np.array([1.0, 9.0, 2.0, 3.0, 5.0]))
+    assert found.order().tolist() == [4, 2, 3, 0, 1]
+    assert repr(found) == "Communities(method='spectral', n_communities=2, n_background=1)"

@@ -86,3 +86,31 @@ def test_affinity_plot():
     ax = plot_affinity(aff, window=1)
     np.testing.assert_allclose(ax.images[0].get_array(), aff.matrix(1))
     assert aff.plot() is not None
+
+
+def test_tensor_and_communities_plots(connectome, tmp_path):
+    from neurotk.plotting.connectome import plot_affinity_tensor, plot_communities
+
+    tensor = connectome.tensor_
+    ax = plot_affinity_tensor(tensor, recording=0, window=2)
+    np.testing.assert_allclose(ax.images[0].get_array().filled(np.nan), tensor.matrix(0, 2))
+    assert ax.get_title() == f"differential affinity ({tensor.names[0]}, window 2)"
+    assert tensor.plot() is not None
+    comm = connectome.motifs_[0].communities
+    ax = plot_communities(comm)
+    np.testing.assert_allclose([p.get_height() for p in ax.patches], comm.strength[comm.order()])
+    assert comm.plot() is not None
+    assert comm.save(tmp_path / "communities.svg").stat().st_size > 0
+    assert connectome.motifs_[0].save(tmp_path / "motif.csv").read_text().startswith("motif,unit_id")
+
+
+def test_given_axes_are_used_and_too_few_refused(connectome):
+    fig, own = plt.subplots(2, 3)
+    assert (plot_connectome(connectome, axes=own) == own).all()
+    rng = np.random.default_rng(2)
+    ens = rank_ensemble(reconstruct([rng.random((n, 2)) for n in (6, 5, 4)]), 2, n_restarts=2, random_state=0)
+    _, pair = plt.subplots(1, 2)
+    drawn = plot_rank_selection(ens, axes=pair)
+    assert drawn.shape == (2,) and drawn[0] is pair[0] and drawn[1].get_ylabel() == "similarity"
+    with pytest.raises(ArgumentError, match="expected 1 x 2"):
+        plot_rank_selection(ens, axes=pair[:1])

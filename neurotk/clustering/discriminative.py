@@ -40,13 +40,15 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .._checks import as_matrix, check_int, check_positive
 from .._params import Parameters
+from .._validation import check_fitted, check_images, check_int, check_matrix, check_positive
 from ..errors import ArgumentError, ShapeMismatchError
 from ..utils import as_rng
-from .models import _as_images, _is_torch_module, check_model, check_n_clusters
+from .models import TorchModel, check_model, check_n_clusters, is_torch_module
 
 __all__ = ["MDSClustering"]
+
+_FIT_FIRST = "call fit(model) first"
 
 
 # --------------------------------------------------------------------------- helpers
@@ -386,8 +388,8 @@ def _run_restart(est, problem, reference, z_reference, seed):
 class MDSClustering(Parameters):
     r"""Cluster neurons into functional types by most discriminative stimuli (Burg et al. 2024).
 
-    See the module documentation (:mod:`neurotk.clustering.mds`) for the objective and
-    the algorithm.
+    See the module documentation (:mod:`neurotk.clustering.discriminative`) for the
+    objective and the algorithm.
 
     Parameters
     ----------
@@ -552,13 +554,11 @@ class MDSClustering(Parameters):
         """
         from ..parallel import map_chunks
 
-        if _is_torch_module(model):
-            from .models import TorchModel
-
+        if is_torch_module(model):
             if reference_stimuli is None:
                 raise ArgumentError("model is a bare torch module; pass reference_stimuli (to learn the "
                                     "image shape) or wrap it in neurotk.clustering.TorchModel")
-            ref = _as_images(reference_stimuli, "reference_stimuli")
+            ref = check_images(reference_stimuli, "reference_stimuli")
             model = TorchModel(model, image_shape=ref.shape[1:], reference_stimuli=ref)
         n_neurons, shape = check_model(model)
         self._validate(n_neurons)
@@ -569,7 +569,7 @@ class MDSClustering(Parameters):
         if reference_stimuli is None:
             reference = rng.standard_normal((256,) + shape)
         else:
-            reference = _as_images(reference_stimuli, "reference_stimuli", shape)
+            reference = check_images(reference_stimuli, "reference_stimuli", image_shape=shape)
             if len(reference) < 2:
                 raise ShapeMismatchError(f"reference_stimuli has {len(reference)} image; expected at least 2")
         z_raw = np.asarray(model.predict(reference), dtype=np.float64)
@@ -659,10 +659,6 @@ class MDSClustering(Parameters):
         """
         return self.fit(model, reference_stimuli).labels_
 
-    def _check_fitted(self):
-        if not hasattr(self, "labels_"):
-            raise ArgumentError("this MDSClustering is not fitted yet; call fit(model) first")
-
     # ------------------------------------------------------------------ typing new neurons
     def predict(self, responses) -> np.ndarray:
         """Type neurons from their responses to the learned stimuli alone.
@@ -694,10 +690,10 @@ class MDSClustering(Parameters):
         >>> mds.predict(np.array([[1.0, 0.0], [3.0, 0.0], [2.0, 5.0]]))
         array([1, 2])
         """
-        self._check_fitted()
+        check_fitted(self, "labels_", _FIT_FIRST)
         if hasattr(responses, "predict") and hasattr(responses, "gradient") and not isinstance(responses, np.ndarray):
             responses = responses.predict(self.stimuli_)
-        r = as_matrix(responses, "responses", rows="stimuli", cols="neurons")
+        r = check_matrix(responses, "responses", rows="stimuli", cols="neurons")
         k = self.stimuli_.shape[0]
         if r.shape[0] != k:
             raise ShapeMismatchError(
@@ -718,33 +714,53 @@ class MDSClustering(Parameters):
         >>> mds.to_frame().columns.tolist()
         ['neuron', 'cluster', 'log_proba', 'response_0', 'response_1']
         """
-        self._check_fitted()
+        check_fitted(self, "labels_", _FIT_FIRST)
         table = pd.DataFrame({"neuron": np.arange(self.labels_.size), "cluster": self.labels_,
                               "log_proba": self.log_proba_})
         for k in range(self.n_clusters_):
             table[f"response_{k}"] = self.responses_[k]
         return table
 
+    def scaled_responses(self) -> np.ndarray:
+        """:attr:`responses_` on the scale the clusters compete on: each neuron's responses
+        in units of its reference standard deviation about its reference mean.
+
+        Returns
+        -------
+        ndarray, shape (n_clusters, n_neurons)
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> mds = MDSClustering()
+        >>> mds.labels_, mds.responses_ = np.zeros(2, dtype=int), np.array([[3.0, 4.0]])
+        >>> mds.response_offset_, mds.response_scale_ = np.array([1.0, 0.0]), np.array([2.0, 4.0])
+        >>> mds.scaled_responses().tolist()
+        [[1.0, 1.0]]
+        """
+        check_fitted(self, "labels_", _FIT_FIRST)
+        return (self.responses_ - np.asarray(self.response_offset_)) / np.asarray(self.response_scale_)
+
     # ------------------------------------------------------------------ figures
     def plot_stimuli(self, axes=None, **kwargs):
         """Each cluster's stimulus as an image; see :func:`neurotk.plotting.clustering.plot_mds_stimuli`."""
         from ..plotting.clustering import plot_mds_stimuli
 
-        self._check_fitted()
+        check_fitted(self, "labels_", _FIT_FIRST)
         return plot_mds_stimuli(self, axes=axes, **kwargs)
 
     def plot_responses(self, ax=None, **kwargs):
         """Response matrix, neurons sorted by cluster; see :func:`neurotk.plotting.clustering.plot_response_matrix`."""
         from ..plotting.clustering import plot_response_matrix
 
-        self._check_fitted()
+        check_fitted(self, "labels_", _FIT_FIRST)
         return plot_response_matrix(self, ax=ax, **kwargs)
 
     def plot_objective(self, ax=None, **kwargs):
         """Objective over iterations; see :func:`neurotk.plotting.clustering.plot_objective`."""
         from ..plotting.clustering import plot_objective
 
-        self._check_fitted()
+        check_fitted(self, "labels_", _FIT_FIRST)
         return plot_objective(self, ax=ax, **kwargs)
 
     def plot(self, ax=None, **kwargs):

@@ -21,7 +21,9 @@ fixed. What makes it fast:
 
 :func:`rank_ensemble` fits several random restarts for each of several ranks and gives the
 two curves users of tensor component analysis expect (Williams et al. 2018): error vs rank
-and restart similarity (:func:`factor_match_score`) vs rank.
+and restart similarity (:func:`factor_match_score`) vs rank. Their results,
+:class:`NTFResult` and :class:`RankEnsemble`, are :class:`~neurotk.results.Result`
+objects (``to_frame()``, ``plot()``, ``save()``).
 """
 
 from __future__ import annotations
@@ -32,7 +34,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from .._validation import check_array, check_choice, check_float, check_int
 from ..errors import ArgumentError, NonFiniteDataError, ShapeMismatchError
+from ..results import Result
 from ..utils import as_rng
 
 __all__ = ["ntf", "NTFResult", "rank_ensemble", "RankEnsemble", "factor_match_score", "khatri_rao",
@@ -364,12 +368,10 @@ def _fit_hals(x: np.ndarray, fts: list, missing, tol: float, max_iter: int, n_sw
 def _check_tensor(X, mask):
     if isinstance(X, NTFResult):
         raise ArgumentError("X is an NTFResult; expected the data tensor (an ndarray)")
-    try:
-        x = np.array(X, dtype=np.float64, copy=True, order="C")
-    except (TypeError, ValueError) as exc:
-        raise ArgumentError(f"X could not be read as numbers ({exc}); expected an ndarray") from exc
-    if x.ndim < 2:
-        raise ShapeMismatchError(f"X has shape {x.shape}; expected a tensor with at least 2 modes")
+    # NaN allowed here: only the observed entries (mask) must be finite, checked below
+    x = np.ascontiguousarray(check_array(X, "X", ndim=None, min_ndim=2, min_shape=(), allow_nan=True,
+                                         recording=False, expected="a tensor with at least 2 modes",
+                                         copy=True))  # a C-ordered copy: the solver writes into it
     if min(x.shape) < 1:
         raise ShapeMismatchError(f"X has shape {x.shape}; expected every mode to be non-empty")
     observed = None
@@ -460,7 +462,7 @@ def _sorted_factors(factors):
 
 
 @dataclass(eq=False)
-class NTFResult:
+class NTFResult(Result):
     """A fitted non-negative CP model, returned by :func:`ntf`.
 
     Attributes
@@ -483,6 +485,16 @@ class NTFResult:
         :func:`factor_match_score` of every restart against the kept (best) one.
     restart_factors : list
         The factors of every restart (sorted like :attr:`factors`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> fit = ntf(reconstruct([rng.random((n, 2)) for n in (6, 5, 4)]), 2, random_state=0)
+    >>> fit.rank, fit.shape
+    (2, (6, 5, 4))
+    >>> fit.to_frame().columns.tolist()
+    ['mode', 'index', 'component', 'loading']
     """
 
     factors: list
@@ -537,17 +549,13 @@ class NTFResult:
 
 
 def _check_common(rank, n_restarts, tol, max_iter, init, n_sweeps):
-    from .._checks import check_int
-
     rank = check_int(rank, "rank", 1)
     n_restarts = check_int(n_restarts, "n_restarts", 1)
     max_iter = check_int(max_iter, "max_iter", 1)
     n_sweeps = check_int(n_sweeps, "n_sweeps", 1)
-    if not isinstance(tol, numbers.Real) or isinstance(tol, bool) or not tol >= 0:
-        raise ArgumentError(f"tol={tol!r}; expected a number >= 0")
-    if init not in _INITS:
-        raise ArgumentError(f"init={init!r}; expected one of {list(_INITS)}")
-    return rank, n_restarts, float(tol), max_iter, n_sweeps
+    tol = check_float(tol, "tol", low=0)
+    check_choice(init, "init", _INITS)
+    return rank, n_restarts, tol, max_iter, n_sweeps
 
 
 def ntf(X, rank, n_restarts=1, mask=None, tol=1e-6, max_iter=500, random_state=None, *,
@@ -645,7 +653,7 @@ def ntf(X, rank, n_restarts=1, mask=None, tol=1e-6, max_iter=500, random_state=N
 
 
 @dataclass(eq=False)
-class RankEnsemble:
+class RankEnsemble(Result):
     """NTF fits over several ranks with several restarts each, from :func:`rank_ensemble`.
 
     Attributes
@@ -653,6 +661,16 @@ class RankEnsemble:
     results : dict of int -> NTFResult
         The fit at each rank (best restart kept; every restart's error and similarity to
         the best in ``restart_errors`` and ``similarity``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> ens = rank_ensemble(reconstruct([rng.random((n, 2)) for n in (6, 5, 4)]), 2, n_restarts=2)
+    >>> ens
+    RankEnsemble(ranks=[1, 2])
+    >>> ens.summary().columns.tolist()
+    ['rank', 'error', 'similarity']
     """
 
     results: dict
@@ -731,7 +749,6 @@ def rank_ensemble(X, ranks, n_restarts: int = 5, mask=None, tol: float = 1e-6, m
     >>> bool(errors[0] > 0.1), bool(errors[1] < 1e-4)   # rank 2 fits exactly, rank 1 does not
     (True, True)
     """
-    from .._checks import check_int
     from ..parallel import map_chunks
 
     if isinstance(ranks, numbers.Integral) and not isinstance(ranks, bool):

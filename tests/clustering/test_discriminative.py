@@ -11,7 +11,7 @@ from sklearn.mixture import GaussianMixture
 
 from neurotk import ArgumentError, ShapeMismatchError
 from neurotk.clustering import LNModel, MDSClustering
-from neurotk.clustering.mds import _Problem
+from neurotk.clustering.discriminative import _Problem
 from neurotk.datasets import simulate_cell_types
 
 
@@ -141,7 +141,7 @@ def test_bad_input_raises_clear_errors(small_fit):
 
 
 def test_split_separates_two_groups_and_not_one():
-    from neurotk.clustering.mds import _split_cluster
+    from neurotk.clustering.discriminative import _split_cluster
 
     rng = np.random.default_rng(3)
     truth = rng.permutation(np.arange(80) % 2)
@@ -153,3 +153,15 @@ def test_split_separates_two_groups_and_not_one():
     one = (profiles[0] + 0.3 * rng.normal(size=(80, 200))).T
     _, sep_one = _split_cluster(one)
     assert sep_one < MDSClustering().min_separation
+
+
+def test_scaled_responses_are_the_competing_scale(small_fit):
+    _, model, mds = small_fit
+    z = mds.scaled_responses()
+    np.testing.assert_allclose(z, (mds.responses_ - mds.response_offset_) / mds.response_scale_)
+    # the log-probabilities the fit reports come from this scale
+    logits = z / mds.temperature_
+    logp = logits[mds.labels_, np.arange(z.shape[1])] - np.log(np.exp(logits).sum(axis=0))
+    np.testing.assert_allclose(logp, mds.log_proba_, rtol=1e-10, atol=1e-12)
+    with pytest.raises(ArgumentError, match="not fitted"):
+        MDSClustering().scaled_responses()
