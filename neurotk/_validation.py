@@ -54,7 +54,12 @@ __all__ = [
 _CHUNK = 1 << 22
 
 
+_SINGULAR = {"stimuli": "stimulus", "indices": "index", "matrices": "matrix", "vertices": "vertex"}
+
+
 def _singular(axis: str) -> str:
+    if axis in _SINGULAR:
+        return _SINGULAR[axis]
     return axis[:-1] if axis.endswith("s") else axis
 
 

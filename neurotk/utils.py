@@ -1,8 +1,9 @@
-"""Small helpers shared across neurotk: seeding and atomic file writes."""
+"""Small helpers shared across neurotk: seeding, atomic file writes and label keys."""
 
 from __future__ import annotations
 
 import contextlib
+import numbers
 import os
 import tempfile
 from pathlib import Path
@@ -11,7 +12,7 @@ import numpy as np
 
 from .errors import ArgumentError
 
-__all__ = ["as_rng", "atomic_path"]
+__all__ = ["as_rng", "atomic_path", "label_key"]
 
 
 def as_rng(random_state=None) -> np.random.Generator:
@@ -68,3 +69,28 @@ def atomic_path(path, suffix: str | None = None):
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def label_key(value):
+    """A label (run, ROI id ...) as a comparable key: ``"2"``, ``2.0`` and ``np.int64(2)`` all give 2.
+
+    Whole numbers, and strings that spell one, become ints; other strings are stripped;
+    other numpy scalars become Python scalars. Tables read from text files and arrays
+    from images then name the same label the same way.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> [label_key(v) for v in ("2", 2.0, np.int64(2), " face ", 2.5)]
+    [2, 2, 2, 'face', 2.5]
+    """
+    if isinstance(value, str):
+        text = value.strip()
+        if text.lstrip("-").isdigit():
+            return int(text)
+        return text
+    if isinstance(value, (numbers.Integral, np.integer)):
+        return int(value)
+    if isinstance(value, (numbers.Real, np.floating)) and float(value).is_integer():
+        return int(value)
+    return value.item() if isinstance(value, np.generic) else value

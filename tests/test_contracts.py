@@ -28,7 +28,6 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from sklearn.base import BaseEstimator, clone  # noqa: E402
 
-import neurotk  # noqa: E402
 from neurotk import ArgumentError, NotFittedError, Recording  # noqa: E402
 from neurotk.results import Result  # noqa: E402
 

@@ -24,6 +24,7 @@ from .._validation import check_choice, check_float
 from ..errors import ArgumentError, DataFormatError, NeurotkWarning, describe_values
 from ..recording import Recording, concat
 from ..signal import canonical_hrf, event_regressors
+from ..utils import label_key
 
 __all__ = ["glm"]
 
@@ -53,20 +54,6 @@ def _as_recording(recording) -> Recording:
         f"recording has type {type(recording).__name__}; expected a Recording of volumes x voxels (from "
         f"neurotk.io.load_fmri) or a list of them, one per run"
     )
-
-
-def _run_key(value):
-    """A run label as a comparable key: "2", 2.0 and np.int64(2) all name run 2."""
-    if isinstance(value, str):
-        text = value.strip()
-        if text.lstrip("-").isdigit():
-            return int(text)
-        return text
-    if isinstance(value, (numbers.Integral, np.integer)):
-        return int(value)
-    if isinstance(value, (numbers.Real, np.floating)) and float(value).is_integer():
-        return int(value)
-    return value.item() if isinstance(value, np.generic) else value
 
 
 def _read_events(events, what: str = "events") -> tuple[pd.DataFrame, str]:
@@ -237,7 +224,7 @@ def glm(
     samples = rec.samples
     if "run" in samples.columns:
         run_values = samples["run"].to_numpy()
-        run_keys = np.array([_run_key(v) for v in run_values], dtype=object)
+        run_keys = np.array([label_key(v) for v in run_values], dtype=object)
         order = list(dict.fromkeys(run_keys.tolist()))
         labels = {k: v for k, v in zip(run_keys.tolist(), run_values.tolist())}
     else:
@@ -269,7 +256,7 @@ def glm(
     else:
         table, name = _read_events(events)
         if "run" in table.columns:
-            keys = np.array([_run_key(v) for v in table["run"].tolist()], dtype=object)
+            keys = np.array([label_key(v) for v in table["run"].tolist()], dtype=object)
             unknown = sorted({k for k in keys.tolist() if k not in rows_of}, key=str)
             if unknown:
                 raise DataFormatError(

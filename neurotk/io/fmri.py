@@ -38,6 +38,7 @@ from ..errors import (
 )
 from .._validation import check_float, check_int
 from ..recording import Recording
+from ..utils import atomic_path, label_key
 
 __all__ = ["load_fmri", "roi_average", "to_nifti"]
 
@@ -332,7 +333,7 @@ def _read_labels(atlas_labels) -> dict:
     if atlas_labels is None:
         return {}
     if isinstance(atlas_labels, Mapping):
-        return {_label_key(k): str(v) for k, v in atlas_labels.items()}
+        return {label_key(k): str(v) for k, v in atlas_labels.items()}
     if isinstance(atlas_labels, (str, os.PathLike)):
         path = Path(atlas_labels)
         if not path.exists():
@@ -357,20 +358,7 @@ def _read_labels(atlas_labels) -> dict:
             f"{name} has columns {list(table.columns)}; expected an 'index' column (label "
             f"values) and a 'name' column"
         )
-    return {_label_key(k): str(v) for k, v in zip(table[index_col], table[name_col])}
-
-
-def _label_key(value):
-    if isinstance(value, str):
-        text = value.strip()
-        if text.lstrip("-").isdigit():
-            return int(text)
-        return text
-    if isinstance(value, (numbers.Integral, np.integer)):
-        return int(value)
-    if isinstance(value, (numbers.Real, np.floating)) and float(value).is_integer():
-        return int(value)
-    return value.item() if isinstance(value, np.generic) else value
+    return {label_key(k): str(v) for k, v in zip(table[index_col], table[name_col])}
 
 
 # --------------------------------------------------------------------------- load_fmri
@@ -474,7 +462,7 @@ def load_fmri(
         runs = list(runs) if not isinstance(runs, (str, bytes)) and np.ndim(runs) else [runs]
         if len(runs) != len(imgs):
             raise ShapeMismatchError(f"runs has {len(runs)} labels for {len(imgs)} images; expected one per run")
-        if len(set(map(_label_key, runs))) != len(runs):
+        if len(set(map(label_key, runs))) != len(runs):
             raise ArgumentError(f"runs={runs!r} repeats labels; expected one unique label per run")
 
     first, first_name = imgs[0], names[0]
@@ -646,7 +634,7 @@ def roi_average(recording: Recording, atlas=None, atlas_labels=None, include_bac
         roi_names = first.to_numpy(dtype=object)
     else:
         roi_names = np.array([str(v) for v in roi_ids], dtype=object)
-    roi_ids = [_label_key(v) for v in roi_ids]
+    roi_ids = [label_key(v) for v in roi_ids]
     new_units = pd.DataFrame({"unit_id": roi_ids, "roi": roi_ids, "roi_name": roi_names, "n_voxels": counts})
     meta["history"] = [*meta.get("history", []), "roi_average"]
     meta["units_of_measure"] = meta.get("units_of_measure", "BOLD (a.u.)")
@@ -722,7 +710,6 @@ def to_nifti(values, recording: Recording | None = None, path=None, background: 
     True
     """
     nib = _nib()
-    from ..utils import atomic_path
 
     time_series = False
     if isinstance(values, Recording):
