@@ -13,8 +13,7 @@ read-only array, and the caller's arrays and tables are never changed.
 
 from __future__ import annotations
 
-import numbers
-from typing import Any, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Iterator, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -28,8 +27,9 @@ from .errors import (
     ShapeMismatchError,
     describe_values,
 )
+from .tables import table_columns, table_positions
 
-__all__ = ["Recording", "concat", "table_positions"]
+__all__ = ["Recording", "concat"]
 
 #: Elements scanned at once when checking finiteness, so the check never holds a
 #: boolean copy of a large array.
@@ -186,19 +186,6 @@ def _ensure_unit_ids(units: pd.DataFrame) -> pd.DataFrame:
     return units
 
 
-def _columns(by, table: pd.DataFrame, argument: str, tablename: str = "samples") -> list[str]:
-    cols = [by] if isinstance(by, str) else list(by)
-    if not cols:
-        raise ArgumentError(f"{argument} is empty; expected one or more {tablename} column names")
-    missing = [c for c in cols if c not in table.columns]
-    if missing:
-        raise ArgumentError(
-            f"{argument}={by!r}: no column {describe_values(missing)} in the {tablename} table; "
-            f"its columns are {list(table.columns)}"
-        )
-    return cols
-
-
 def _group_codes(table: pd.DataFrame, cols: list[str], sort: bool = True) -> tuple[np.ndarray, int]:
     try:
         codes = table.groupby(cols, sort=sort, dropna=False).ngroup().to_numpy()
@@ -241,70 +228,6 @@ def _group_sums(data: np.ndarray, codes: np.ndarray, n_groups: int, may_have_nan
     sums = np.asarray(indicator @ data)
     counts = np.bincount(codes, minlength=n_groups).astype(data.dtype)[:, None]
     return sums, np.broadcast_to(counts, sums.shape)
-
-
-def table_positions(selector, table: pd.DataFrame, axis: str = "units") -> np.ndarray | slice:
-    """Row positions of ``table`` that a selector picks, as :meth:`Recording.select` reads it.
-
-    The selector is a pandas query string, a dict of column -> value(s), a boolean mask,
-    integer positions, a slice, a callable taking the table, or None (every row, as
-    ``slice(None)``). Loaders whose units live outside a Recording (spike trains in a
-    file) select with it, so a selector means the same everywhere; ``axis`` ("units",
-    "samples") names the table in messages.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> table_positions({"area": "V1"}, pd.DataFrame({"area": ["V1", "LM", "V1"]}))
-    array([0, 2])
-    """
-    n = len(table)
-    if selector is None:
-        return slice(None)
-    if callable(selector) and not isinstance(selector, (str, pd.Series, np.ndarray)):
-        selector = selector(table.copy())
-    if isinstance(selector, str):
-        try:
-            idx = table.query(selector, engine="python").index.to_numpy()
-        except Exception as exc:
-            raise ArgumentError(
-                f"select({axis}={selector!r}) could not be evaluated on the {axis} table "
-                f"({type(exc).__name__}: {exc}); its columns are {list(table.columns)}"
-            ) from exc
-        return idx
-    if isinstance(selector, Mapping):
-        cols = _columns(list(selector), table, f"select({axis}=...)", axis)
-        mask = np.ones(n, dtype=bool)
-        for col in cols:
-            value = selector[col]
-            if isinstance(value, (str, bytes, numbers.Number)) or value is None or not isinstance(value, Iterable):
-                mask &= (table[col] == value).to_numpy()
-            else:
-                mask &= table[col].isin(list(value)).to_numpy()
-        return np.flatnonzero(mask)
-    if isinstance(selector, slice):
-        return np.arange(n)[selector]
-    arr = np.asarray(selector)
-    if arr.dtype == bool:
-        if arr.shape != (n,):
-            raise ShapeMismatchError(
-                f"select({axis}=mask): boolean mask has shape {arr.shape}; expected ({n},), "
-                f"one value per {axis[:-1]}"
-            )
-        return np.flatnonzero(arr)
-    if arr.dtype.kind in "iu":
-        arr = arr.reshape(-1)
-        bad = arr[(arr < -n) | (arr >= n)]
-        if bad.size:
-            raise ArgumentError(
-                f"select({axis}=positions): positions {describe_values(bad)} are out of range "
-                f"for {n} {axis}"
-            )
-        return np.where(arr < 0, arr + n, arr)
-    raise ArgumentError(
-        f"select({axis}=...) got {type(selector).__name__}; expected a query string, a dict "
-        f"of column -> value(s), a boolean mask, integer positions or a callable"
-    )
 
 
 # --------------------------------------------------------------------------- the class
@@ -644,7 +567,7 @@ class Recording:
         >>> rec.average().data.ravel().tolist()
         [2.0, 10.0]
         """
-        cols = _columns(by, self._samples, "average(by)")
+        cols = table_columns(by, self._samples, "average(by)")
         codes, n_groups = _group_codes(self._samples, cols, sort)
         sums, counts = _group_sums(self._data, codes, n_groups, self._allow_nan)
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -677,7 +600,7 @@ class Recording:
         >>> {k: r.n_samples for k, r in rec.split("run").items()}
         {1: 2, 2: 2}
         """
-        cols = _columns(by, self._samples, "split(by)")
+        cols = table_columns(by, self._samples, "split(by)")
         codes, n_groups = _group_codes(self._samples, cols)
         order = np.argsort(codes, kind="stable")
         bounds = np.searchsorted(codes[order], np.arange(n_groups + 1))
@@ -700,7 +623,7 @@ class Recording:
         >>> [(k, tr.n_samples, te.n_samples) for k, tr, te in rec.leave_one_out("run")]
         [(0, 4, 2), (1, 4, 2), (2, 4, 2)]
         """
-        cols = _columns(by, self._samples, "leave_one_out(by)")
+        cols = table_columns(by, self._samples, "leave_one_out(by)")
         codes, n_groups = _group_codes(self._samples, cols)
         if n_groups < 2:
             raise ArgumentError(
@@ -729,7 +652,7 @@ class Recording:
         if by is None:
             codes, n_groups = np.zeros(self.n_samples, dtype=np.intp), 1
         else:
-            codes, n_groups = _group_codes(self._samples, _columns(by, self._samples, "zscore(by)"))
+            codes, n_groups = _group_codes(self._samples, table_columns(by, self._samples, "zscore(by)"))
         data = self._data
         sums, counts = _group_sums(data, codes, n_groups, self._allow_nan)
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -775,9 +698,9 @@ class Recording:
         >>> model.align(brain).samples["stimulus"].tolist()
         [2, 0]
         """
-        _columns(on, self._samples, "align(on)")
+        table_columns(on, self._samples, "align(on)")
         if isinstance(other, Recording):
-            _columns(on, other._samples, "align(on) (in other)")
+            table_columns(on, other._samples, "align(on) (in other)")
             target = other._samples[on]
         else:
             target = pd.Series(np.asarray(other))

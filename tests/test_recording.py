@@ -207,7 +207,7 @@ def test_select_errors(rec):
 
 
 def test_table_positions_reads_selectors_as_select_does(rec):
-    from neurotk.recording import table_positions
+    from neurotk.tables import table_positions
 
     units = rec.units
     assert table_positions(None, units) == slice(None)

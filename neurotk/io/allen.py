@@ -50,7 +50,8 @@ from ..errors import (
     describe_values,
     require,
 )
-from ..recording import Recording, table_positions
+from ..recording import Recording
+from ..tables import table_positions
 from ._hdf5 import CORRUPT_FILE_ERRORS, Reader, attr, decode, file_errors, open_hdf5, read_table
 from .nwb import read_spikes
 from .spikes import check_window, count_spikes

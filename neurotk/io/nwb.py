@@ -26,7 +26,7 @@ import pandas as pd
 
 from .._validation import check_int
 from ..errors import ArgumentError, DataFormatError, describe_values
-from ..recording import table_positions
+from ..tables import table_positions
 from ._hdf5 import Reader, attr, decode, file_errors, open_hdf5, ragged_ends, read_table
 
 __all__ = ["SpikeTrains", "read_spikes", "as_spike_trains"]
