@@ -10,7 +10,9 @@ import, function-local ones included:
 - no module takes another module's ``_private`` name;
 - no module is named like a public name of its package (``import neurotk.rsa.rdm`` can
   never mean two things);
-- two subpackages do not export different classes under one name.
+- two modules do not export different objects under one public name (``noise_ceiling``
+  of rsa and of encoding excepted: both must keep their name, and each is the noise
+  ceiling of what its analysis scores).
 """
 
 from __future__ import annotations
@@ -189,3 +191,23 @@ def test_subpackages_do_not_export_different_classes_under_one_name():
                 bad.append(f"{public}: {seen[public][0]} and {package}")
             seen.setdefault(public, (package, obj))
     assert bad == [], f"one class name, two classes: {bad}"
+
+
+#: Public names two modules may give to different objects (see the module docstring).
+SHARED_NAMES = {"noise_ceiling"}
+
+
+def test_modules_do_not_export_different_objects_under_one_name():
+    seen, bad = {}, []
+    for name in sorted(MODULES):
+        if name == "neurotk" or name.endswith("__main__"):
+            continue
+        module = importlib.import_module(name)
+        for public in getattr(module, "__all__", ()):
+            obj = getattr(module, public, None)
+            if obj is None or isinstance(obj, type(module)) or public in SHARED_NAMES or public.isupper():
+                continue
+            if public in seen and seen[public][1] is not obj:
+                bad.append(f"{public}: {seen[public][0]} and {name}")
+            seen.setdefault(public, (name, obj))
+    assert bad == [], f"one public name, two objects: {bad}"

@@ -19,7 +19,7 @@ __all__ = [
     "plot_rdm",
     "plot_embedding",
     "plot_model_comparison",
-    "plot_noise_ceiling",
+    "plot_rdm_noise_ceiling",
     "plot_layer_area",
     "plot_permutation_null",
     "plot_ssm",
@@ -195,7 +195,7 @@ def plot_model_comparison(scores, ax=None, noise_ceiling=None, significant=None,
         Columns ``model``, ``score`` and optionally ``ci_low``, ``ci_high`` (as returned by
         ``bootstrap(...).to_frame()``).
     noise_ceiling : (lower, upper), optional
-        Drawn as a grey band (:func:`plot_noise_ceiling`), e.g. an
+        Drawn as a grey band (:func:`plot_rdm_noise_ceiling`), e.g. an
         :class:`~neurotk.rsa.RDMNoiseCeiling`.
     significant : array-like of bool, optional
         Models marked with an asterisk (e.g. p < 0.05 after correction).
@@ -232,7 +232,7 @@ def plot_model_comparison(scores, ax=None, noise_ceiling=None, significant=None,
         ax.vlines(x, low, high, color="black", lw=1.0)
         ax.plot(np.r_[x, x], np.r_[low, high], linestyle="none", marker="_", markersize=8, color="black")
     if noise_ceiling is not None:
-        plot_noise_ceiling(noise_ceiling, ax=ax)
+        plot_rdm_noise_ceiling(noise_ceiling, ax=ax)
     if significant is not None:
         significant = np.asarray(significant, dtype=bool)
         top = table["ci_high"].to_numpy() if has_ci else table["score"].to_numpy()
@@ -247,7 +247,7 @@ def plot_model_comparison(scores, ax=None, noise_ceiling=None, significant=None,
     return ax
 
 
-def plot_noise_ceiling(noise_ceiling, ax=None):
+def plot_rdm_noise_ceiling(noise_ceiling, ax=None):
     """The noise ceiling of RDM comparisons as a grey band, with a legend entry.
 
     Parameters
@@ -266,7 +266,7 @@ def plot_noise_ceiling(noise_ceiling, ax=None):
     --------
     >>> import matplotlib
     >>> matplotlib.use("Agg")
-    >>> ax = plot_noise_ceiling((0.4, 0.6))
+    >>> ax = plot_rdm_noise_ceiling((0.4, 0.6))
     >>> ax.get_legend().get_texts()[0].get_text()
     'noise ceiling'
     """

@@ -226,7 +226,7 @@ class RDMNoiseCeiling(_Bounds, Result):
     def plot(self, ax=None):
         """The ceiling as a grey band, as :meth:`BootstrapResult.plot` draws it; returns the Axes.
 
-        Draws through :func:`neurotk.plotting.rsa.plot_noise_ceiling`.
+        Draws through :func:`neurotk.plotting.rsa.plot_rdm_noise_ceiling`.
 
         Examples
         --------
@@ -236,9 +236,9 @@ class RDMNoiseCeiling(_Bounds, Result):
         >>> [round(float(y), 2) for y in ax.get_ylim()], ax.get_ylabel()
         ([0.39, 0.61], 'RDM similarity')
         """
-        from ..plotting.rsa import plot_noise_ceiling
+        from ..plotting.rsa import plot_rdm_noise_ceiling
 
-        return plot_noise_ceiling(self, ax=ax)
+        return plot_rdm_noise_ceiling(self, ax=ax)
 
 
 class BootstrapResult(Result):

@@ -104,17 +104,17 @@ def test_plot_rdm_ranks_are_the_rdms_own():
 
 
 def test_noise_ceiling_band_is_the_model_comparison_band():
-    from neurotk.plotting.rsa import plot_noise_ceiling
+    from neurotk.plotting.rsa import plot_rdm_noise_ceiling
 
     table = pd.DataFrame({"model": ["m1", "m2"], "score": [0.1, 0.4]})
     bars = plot_model_comparison(table, noise_ceiling=(0.45, 0.6))
-    band = plot_noise_ceiling((0.45, 0.6))
+    band = plot_rdm_noise_ceiling((0.45, 0.6))
     spans = [p for p in bars.patches if p.get_label() == "noise ceiling"]
     assert len(spans) == 1 and band.patches[0].get_label() == "noise ceiling"
     assert spans[0].get_facecolor() == band.patches[0].get_facecolor()
     assert band.get_ylabel() == "RDM similarity" and len(band.get_xticks()) == 0
     with pytest.raises(ArgumentError, match="two numbers"):
-        plot_noise_ceiling(0.5)
+        plot_rdm_noise_ceiling(0.5)
 
 
 def test_permutation_ssm_and_kernel_analysis_figures():
