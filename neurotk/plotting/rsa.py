@@ -416,7 +416,8 @@ def plot_ssm(score: float, null=(), bootstrap=(), ax=None):
     return ax
 
 
-def plot_kernel_analysis(complexity, precision, auc: float | None = None, log: bool = True, ax=None, **kwargs):
+def plot_kernel_analysis(complexity, precision, auc: float | None = None, log: bool = True, ax=None, *,
+                         cv_complexity=None, cv_precision=None, cv_auc: float | None = None, **kwargs):
     """Precision against complexity of a kernel analysis (Cadieu et al. 2013).
 
     Parameters
@@ -427,9 +428,13 @@ def plot_kernel_analysis(complexity, precision, auc: float | None = None, log: b
         Shown in the default legend label.
     log : bool, default True
         A logarithmic complexity axis.
+    cv_complexity, cv_precision : array-like, optional
+        The cross-validated prediction curve, drawn dashed in the same colour.
+    cv_auc : float, optional
+        Shown in the prediction curve's legend label.
     **kwargs
-        Passed to matplotlib's ``plot`` (several curves on one Axes: pass ``ax`` and
-        ``label``).
+        Passed to matplotlib's ``plot`` for the first curve (several curves on one Axes:
+        pass ``ax`` and ``label``).
 
     Returns
     -------
@@ -442,16 +447,23 @@ def plot_kernel_analysis(complexity, precision, auc: float | None = None, log: b
     >>> ax = plot_kernel_analysis(np.arange(1, 5) / 4, [0.4, 0.7, 0.9, 1.0], auc=0.8)
     >>> ax.get_legend().get_texts()[0].get_text()
     'KA-AUC = 0.800'
+    >>> ax = plot_kernel_analysis(np.arange(4) / 3, [0.0, 0.7, 0.9, 1.0], auc=0.65, log=False,
+    ...                           cv_complexity=np.arange(3) / 2, cv_precision=[0.0, 0.6, 0.7], cv_auc=0.43)
+    >>> [t.get_text() for t in ax.get_legend().get_texts()]
+    ['KA-AUC = 0.650', 'prediction (cv), AUC = 0.430']
     """
     ax = axes_or_new(ax, (4.5, 3.5))
     if auc is not None:
         kwargs.setdefault("label", f"KA-AUC = {auc:.3f}")
-    ax.plot(complexity, precision, **kwargs)
+    (line,) = ax.plot(complexity, precision, **kwargs)
+    if cv_precision is not None:
+        label = "prediction (cv)" + ("" if cv_auc is None else f", AUC = {cv_auc:.3f}")
+        ax.plot(cv_complexity, cv_precision, ls="--", color=line.get_color(), label=label)
     if log:
         ax.set_xscale("log")
     ax.set_xlabel("complexity (kernel principal components / D)")
     ax.set_ylabel("precision (1 - normalised loss)")
     ax.set_ylim(0, 1.02)
-    if kwargs.get("label") is not None:
+    if kwargs.get("label") is not None or cv_precision is not None:
         ax.legend(frameon=False)
     return ax

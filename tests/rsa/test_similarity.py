@@ -224,11 +224,16 @@ def _classes(rng, separation, n_per=15, n_classes=3, p=4):
     return centres[labels] + rng.normal(size=(len(labels), p)), labels
 
 
+#: neurotk's definition before issue 14 (one median width, log axis, numerical rank), kept as
+#: options; the reference's defaults are tested in test_kernel_analysis.py.
+_FORMER = {"sigma": "median", "axis": "log", "null_space": "rank"}
+
+
 def test_kernel_analysis_separated_vs_random_labels():
     rng = _rng(16)
     x, labels = _classes(rng, separation=6.0)
-    good = kernel_analysis(x, labels)
-    shuffled = kernel_analysis(x, rng.permutation(labels))
+    good = kernel_analysis(x, labels, **_FORMER)
+    shuffled = kernel_analysis(x, rng.permutation(labels), **_FORMER)
     assert good.auc > 0.6
     assert shuffled.auc < 0.4
     assert good.auc > shuffled.auc + 0.3
@@ -241,14 +246,14 @@ def test_kernel_analysis_separated_vs_random_labels():
 def test_kernel_analysis_scale_invariant_and_grid():
     rng = _rng(17)
     x, labels = _classes(rng, separation=2.0)
-    a, b = kernel_analysis(x, labels), kernel_analysis(1000.0 * x, labels)
+    a, b = kernel_analysis(x, labels, **_FORMER), kernel_analysis(1000.0 * x, labels, **_FORMER)
     np.testing.assert_allclose(a.precision, b.precision, atol=1e-8)
-    grid = kernel_analysis(x, labels, sigma="grid")
+    grid = kernel_analysis(x, labels, **{**_FORMER, "sigma": "grid"})
     assert np.all(grid.precision >= a.precision - 1e-12)  # the median is in the grid
     assert grid.sigmas.shape == (9,)
     frame = grid.to_frame()
     assert list(frame.columns) == ["n_components", "complexity", "precision", "sigma"]
-    linear = kernel_analysis(x, labels, axis="linear")
+    linear = kernel_analysis(x, labels, **{**_FORMER, "axis": "linear"})
     assert 0 <= linear.auc <= 1 and linear.auc > a.auc  # the linear axis favours high complexity
 
 
@@ -258,7 +263,7 @@ def test_kernel_analysis_recording_labels_and_plot():
     rng = _rng(18)
     x, labels = _classes(rng, separation=4.0)
     rec = Recording(x, samples={"category": np.array(["cat", "dog", "car"])[labels]})
-    res = kernel_analysis(rec, "category")
+    res = kernel_analysis(rec, "category", axis="log")
     ax = res.plot()
     assert ax.get_xlabel().startswith("complexity") and ax.get_xscale() == "log"
     import matplotlib.pyplot as plt
@@ -297,7 +302,7 @@ def test_results_have_reprs_tables_and_files(tmp_path):
     assert ax.get_xlabel().startswith("SSM") and len(ax.lines) == 1
     assert res.save(tmp_path / "ssm.csv").stat().st_size > 0
     xk, labels = _classes(rng, separation=3.0)
-    ka = kernel_analysis(xk, labels, sigma="grid")
+    ka = kernel_analysis(xk, labels, sigma="grid", axis="log")
     assert isinstance(ka, KernelAnalysisResult) and isinstance(ka, Result)
     assert repr(ka) == f"KernelAnalysisResult(44 complexities, auc={ka.auc:.4g}, axis='log', 9 kernel widths)"
     assert ka.plot(color="k").get_legend().get_texts()[0].get_text() == f"KA-AUC = {ka.auc:.3f}"
