@@ -28,6 +28,7 @@ from .errors import (
     describe_values,
 )
 from .tables import table_columns, table_positions
+from .utils import natural_key
 
 __all__ = ["Recording", "concat"]
 
@@ -187,11 +188,20 @@ def _ensure_unit_ids(units: pd.DataFrame) -> pd.DataFrame:
 
 
 def _group_codes(table: pd.DataFrame, cols: list[str], sort: bool = True) -> tuple[np.ndarray, int]:
+    """Group code of every row: groups in natural order of their keys (``sort``) or by first appearance."""
     try:
-        codes = table.groupby(cols, sort=sort, dropna=False).ngroup().to_numpy()
+        codes = table.groupby(cols, sort=False, dropna=False).ngroup().to_numpy().astype(np.intp)
     except TypeError as exc:
         raise ArgumentError(f"cannot group by {cols}: values are not hashable ({exc})") from exc
-    return codes.astype(np.intp), int(codes.max()) + 1
+    n_groups = int(codes.max()) + 1
+    if sort and n_groups > 1:  # natural order ("s2" before "s10"), sorting the groups, not the rows
+        _, first = np.unique(codes, return_index=True)
+        keys = table[cols].iloc[first].itertuples(index=False, name=None)
+        order = sorted(range(n_groups), key=[natural_key(k) for k in keys].__getitem__)
+        rank = np.empty(n_groups, dtype=np.intp)
+        rank[order] = np.arange(n_groups)
+        codes = rank[codes]
+    return codes, n_groups
 
 
 def _row_chunks(n_rows: int, n_cols: int) -> Iterator[slice]:
@@ -408,8 +418,9 @@ class Recording:
               expected: str | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Integer codes of a column's values and the values they stand for.
 
-        ``codes[i]`` is the position of row i's value in ``values`` (sorted, or in order of
-        first appearance with ``sort=False``). Missing values are refused.
+        ``codes[i]`` is the position of row i's value in ``values`` (in natural order,
+        :func:`neurotk.utils.natural_key`: ``"s2"`` before ``"s10"``; or in order of first
+        appearance with ``sort=False``). Missing values are refused.
 
         Examples
         --------
@@ -421,16 +432,23 @@ class Recording:
         """
         values = self.column(name, table=table, argument=argument, expected=expected)
         try:
-            codes, uniques = pd.factorize(values, sort=sort)
+            codes, uniques = pd.factorize(values, sort=False)
         except TypeError as exc:
-            raise ArgumentError(f"{argument}={name!r}: the values cannot be sorted ({exc}); expected values of "
-                                f"one type (all numbers or all strings)") from exc
+            raise ArgumentError(f"{argument}={name!r}: the values cannot be coded ({exc}); expected hashable "
+                                f"values") from exc
+        uniques = np.asarray(uniques)
+        if sort and uniques.size > 1:  # natural order: "s2" before "s10"
+            order = sorted(range(uniques.size), key=lambda k: natural_key(uniques[k]))
+            rank = np.empty(uniques.size, dtype=np.intp)
+            rank[order] = np.arange(uniques.size)
+            codes = np.where(codes < 0, codes, rank[np.maximum(codes, 0)])
+            uniques = uniques[order]
         if (codes < 0).any():
             raise ArgumentError(
                 f"{argument}={name!r}: the {table} column has missing values at rows "
                 f"{describe_values(np.flatnonzero(codes < 0))}; expected a value in every row"
             )
-        return codes.astype(np.intp), np.asarray(uniques)
+        return codes.astype(np.intp), uniques
 
     def __array__(self, dtype=None, copy=None):
         if dtype is None:
@@ -558,7 +576,8 @@ class Recording:
         by : str or list of str, default "stimulus"
             Samples columns to group by.
         sort : bool, default True
-            Order groups by their key; otherwise by first appearance.
+            Order groups by their key, in natural order (:func:`neurotk.utils.natural_key`:
+            ``"s2"`` before ``"s10"``, numbers by value); otherwise by first appearance.
 
         Examples
         --------

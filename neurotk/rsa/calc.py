@@ -24,6 +24,7 @@ import numpy as np
 from .._validation import check_matrix
 from ..errors import ArgumentError, NonFiniteDataError, ShapeMismatchError, describe_values
 from ..recording import Recording
+from ..utils import natural_codes
 from .noise import Precision, noise_precision
 from .rdms import RDM
 
@@ -38,7 +39,7 @@ _CROSS_VALIDATED = frozenset({"crossnobis", "poisson_cv"})
 
 
 def _labels(values, n_rows: int, argument: str) -> tuple[np.ndarray, np.ndarray]:
-    """Sorted unique labels and the code (position in them) of every row."""
+    """Unique labels in natural order ("s2" before "s10") and the code (position in them) of every row."""
     arr = np.asarray(values)
     if arr.ndim != 1 or arr.shape[0] != n_rows:
         raise ShapeMismatchError(
@@ -51,12 +52,9 @@ def _labels(values, n_rows: int, argument: str) -> tuple[np.ndarray, np.ndarray]
             f"expected a label for every row"
         )
     try:
-        unique, codes = np.unique(arr, return_inverse=True)
+        unique, codes = natural_codes(arr)
     except TypeError as exc:
-        raise ArgumentError(
-            f"{argument} labels cannot be sorted ({exc}); expected labels of one type "
-            f"(all numbers or all strings)"
-        ) from exc
+        raise ArgumentError(f"{argument} labels cannot be coded ({exc}); expected hashable labels") from exc
     return unique, codes.reshape(-1).astype(np.intp)
 
 
@@ -193,7 +191,9 @@ def rdm(
     Returns
     -------
     RDM
-        Conditions in **sorted order of their labels** (``np.unique``), in ``RDM.conditions``;
+        Conditions in **natural order of their labels** (numbers by value, strings with
+        their digit runs read as numbers: ``"s2"`` before ``"s10"``;
+        :func:`neurotk.utils.natural_key`), in ``RDM.conditions``;
         provenance (metric, n_channels, n_measurements, source, conditions column, folds,
         noise, normalize) in ``RDM.meta``.
 
