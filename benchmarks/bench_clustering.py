@@ -11,6 +11,17 @@ functional types, Poisson counts), in one process:
   correlation of each learned stimulus with the planted filter of its cluster's majority
   type. Run on the issue's population (400 neurons, 6 types, 20 x 20, 2,000 stimuli) and
   on a harder one with few stimuli (500);
+* typing unseen neurons (the paper's practical claim): a population is split in half, the
+  LN model and the clusterings see one half only, and the other half's neurons are typed
+  from one Poisson presentation of each of K stimuli: the K contrastive MDS stimuli
+  (``objective="contrastive"``, the default), the K most exciting inputs
+  (``objective="mei"``) and K random training images of the same norm, each neuron given
+  the stimulus it responds to most (``MDSClustering.predict``). ARI against the planted
+  types, median and interquartile range over seeds, in the default regime and in the
+  hard ones (``type_similarity``, ``position_jitter``, ``gain_spread``), next to
+  clustering the seen neurons by response PCA + k-means (which, to type new neurons,
+  needs their responses to every training image); wall and CPU time per fit, the
+  methods interleaved seed by seed;
 * speed: the issue's large case, 1,000 neurons of 8 types on 36 x 64 stimuli (5,000
   stimuli), LN fit + MDS fit with ``n_clusters=8`` and with ``n_clusters=None``, against
   the 60 s goal (2 cores); the k-means baseline's time for scale.
@@ -57,10 +68,15 @@ def stimulus_correlations(sim, mds):
     return np.array([np.corrcoef(s, t)[0, 1] for s, t in zip(stim, planted)])
 
 
-def quality(n_neurons, n_types, shape, n_stimuli, label):
+def quality(n_neurons, n_types, shape, n_stimuli, label, quick=False):
     from sklearn.metrics import adjusted_rand_score
 
-    from neurotk.clustering import GaussianMixtureClustering, KMeansClustering, LNModel, MDSClustering
+    from neurotk.clustering import (
+        GaussianMixtureClustering,
+        KMeansClustering,
+        LNModel,
+        MDSClustering,
+    )
     from neurotk.datasets import simulate_cell_types
 
     sim = simulate_cell_types(n_neurons=n_neurons, n_types=n_types, image_shape=shape, n_stimuli=n_stimuli,
@@ -75,9 +91,11 @@ def quality(n_neurons, n_types, shape, n_stimuli, label):
     t, mds6 = timed(lambda: MDSClustering(n_clusters=n_types, random_state=0).fit(model))
     rows.append((f"neurotk MDS (LN model, K={n_types})", t_ln + t, mds6))
     for name, est in [(f"neurotk KMeansClustering(K={n_types})", KMeansClustering(n_clusters=n_types)),
-                      ("neurotk KMeansClustering (K by silhouette)", KMeansClustering()),
+                      ("neurotk KMeansClustering (K by silhouette)", None if quick else KMeansClustering()),
                       (f"neurotk GaussianMixtureClustering(K={n_types})", GaussianMixtureClustering(n_clusters=n_types)),
-                      ("neurotk GaussianMixtureClustering (K by BIC)", GaussianMixtureClustering())]:
+                      ("neurotk GaussianMixtureClustering (K by BIC)", None if quick else GaussianMixtureClustering())]:
+        if est is None:  # --quick: the K-choosing baselines are the slow ones
+            continue
         t, fitted = timed(lambda est=est: est.fit(sim.responses))
         rows.append((name, t, fitted))
     for name, t, fitted in rows:
@@ -90,6 +108,93 @@ def quality(n_neurons, n_types, shape, n_stimuli, label):
     corr = stimulus_correlations(sim, mds)
     print("learned stimulus vs planted filter of the cluster's majority type, correlation:",
           np.array2string(corr, precision=2), f"mean {corr.mean():.2f}")
+
+
+REGIMES = {
+    "default": {},
+    "type_similarity=0.6": {"type_similarity": 0.6},
+    "position_jitter=0.7 px": {"position_jitter": 0.7},
+    "gain_spread=0.8": {"gain_spread": 0.8},
+}
+
+
+def _same_norm(images, centre, norm):
+    x = images - centre
+    return centre + x * (norm / np.linalg.norm(x.reshape(len(x), -1), axis=1))[:, None, None]
+
+
+def _clocked(fn, clock):
+    w0, c0 = time.perf_counter(), time.process_time()
+    out = fn()
+    clock.append((time.perf_counter() - w0, time.process_time() - c0))
+    return out
+
+
+def typing_one(seed, n_half, n_types, shape, n_stimuli, regime, clocks):
+    """ARIs of one population: unseen neurons typed by each stimulus set, seen ones by each clustering."""
+    from sklearn.cluster import KMeans
+    from sklearn.decomposition import PCA
+    from sklearn.metrics import adjusted_rand_score
+
+    from neurotk.clustering import LNModel, MDSClustering
+    from neurotk.datasets import simulate_cell_types
+
+    sim = simulate_cell_types(n_neurons=2 * n_half, n_types=n_types, image_shape=shape, n_stimuli=n_stimuli,
+                              noise="poisson", random_state=seed, **regime)
+    rng = np.random.default_rng(1000 + seed)
+    order = rng.permutation(2 * n_half)
+    seen, unseen = order[:n_half], order[n_half:]
+    y = sim.responses.data
+    model = _clocked(lambda: LNModel().fit(sim.stimuli, y[:, seen]), clocks["LN model"])
+    con = _clocked(lambda: MDSClustering(n_clusters=n_types, random_state=seed).fit(model), clocks["MDS contrastive"])
+    mei = _clocked(lambda: MDSClustering(n_clusters=n_types, objective="mei", random_state=seed).fit(model),
+                   clocks["MDS mei"])
+
+    def pca_kmeans():
+        z = y[:, seen].T
+        mean, sd = z.mean(1, keepdims=True), np.maximum(z.std(1, keepdims=True), 1e-12)
+        pca = PCA(n_components=min(20, n_half - 1), random_state=0).fit((z - mean) / sd)
+        km = KMeans(n_clusters=n_types, n_init=10, random_state=0).fit(pca.transform((z - mean) / sd))
+        return pca, km
+
+    pca, km = _clocked(pca_kmeans, clocks["PCA + k-means"])
+    random = _same_norm(sim.stimuli[rng.choice(n_stimuli, n_types, replace=False)], con.centre_, con.norm_)
+    truth = sim.labels[unseen]
+    out = {}
+    for name, stimuli in (("contrastive", con.stimuli_), ("mei", mei.stimuli_), ("random", random)):
+        counts = rng.poisson(sim.predict(stimuli)[:, unseen]).astype(float)  # one presentation each
+        out[f"unseen: {name}"] = adjusted_rand_score(truth, con.predict(counts))
+    new = rng.poisson(sim.rates[:, unseen]).T.astype(float)  # every training image, once
+    new = (new - new.mean(1, keepdims=True)) / np.maximum(new.std(1, keepdims=True), 1e-12)
+    out[f"unseen: PCA+k-means ({n_stimuli} images)"] = adjusted_rand_score(truth, km.predict(pca.transform(new)))
+    out["seen: MDS contrastive"] = adjusted_rand_score(sim.labels[seen], con.labels_)
+    out["seen: MDS mei"] = adjusted_rand_score(sim.labels[seen], mei.labels_)
+    out["seen: PCA+k-means"] = adjusted_rand_score(sim.labels[seen], km.labels_)
+    return out
+
+
+def typing(quick):
+    seeds = range(3) if quick else range(6)
+    n_half, n_types, shape, n_stimuli = (100, 4, (12, 12), 800) if quick else (200, 5, (16, 16), 1500)
+    regimes = REGIMES if not quick else {k: REGIMES[k] for k in ("default", "type_similarity=0.6")}
+    print(f"\ntyping unseen neurons: {2 * n_half} neurons of {n_types} types ({n_half} seen by the fits, "
+          f"{n_half} unseen), {shape[0]} x {shape[1]}, {n_stimuli} stimuli, Poisson; K = {n_types} stimuli, "
+          f"one presentation each; ARI median [IQR] over {len(seeds)} seeds")
+    clocks = {name: [] for name in ("LN model", "MDS contrastive", "MDS mei", "PCA + k-means")}
+    for label, regime in regimes.items():
+        rows = [typing_one(seed, n_half, n_types, shape, n_stimuli, regime, clocks) for seed in seeds]
+        print(f"  regime {label}")
+        for key in rows[0]:
+            v = np.array([r[key] for r in rows])
+            q1, med, q3 = np.percentile(v, [25, 50, 75])
+            print(f"    {key:42s} {med:6.3f} [{q1:.3f}, {q3:.3f}]   per seed {np.array2string(v, precision=2)}")
+        con, mei = np.array([r["unseen: contrastive"] for r in rows]), np.array([r["unseen: mei"] for r in rows])
+        rnd = np.array([r["unseen: random"] for r in rows])
+        print(f"    contrastive > MEI in {np.sum(con > mei)}/{len(rows)} seeds, > random in "
+              f"{np.sum(con > rnd)}/{len(rows)}")
+    print("  time per fit, median over all fits (wall / CPU s):",
+          ", ".join(f"{k} {np.median([c[0] for c in v]):.2f} / {np.median([c[1] for c in v]):.2f}"
+                    for k, v in clocks.items()))
 
 
 def large(quick):
@@ -119,6 +224,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes (seconds)")
     parser.add_argument("--skip-large", action="store_true", help="leave out the 1,000-neuron timing")
+    parser.add_argument("--only-typing", action="store_true", help="run the typing comparison only")
     args = parser.parse_args(argv)
     try:
         from threadpoolctl import threadpool_info
@@ -127,8 +233,11 @@ def main(argv=None):
         print("BLAS/OpenMP threads:", threads)
     except ImportError:  # pragma: no cover
         pass
+    typing(args.quick)
+    if args.only_typing:
+        return
     if args.quick:
-        quality(120, 4, (12, 12), 800, "quality (quick)")
+        quality(120, 4, (12, 12), 800, "quality (quick)", quick=True)
     else:
         quality(400, 6, (20, 20), 2000, "quality, the issue's population")
         quality(400, 6, (20, 20), 500, "quality, few stimuli")

@@ -30,7 +30,7 @@ _EXPORTS = {
     "TorchModel": "models", "check_model": "models", "check_n_clusters": "models",
     "is_torch_module": "models",
     # discriminative.py: most discriminative stimuli (MDS) clustering
-    "MDSClustering": "discriminative",
+    "MDSClustering": "discriminative", "contrastive_objective": "discriminative",
     # baselines.py: k-means / Gaussian mixtures on PCA of responses
     "KMeansClustering": "baselines", "GaussianMixtureClustering": "baselines",
 }

@@ -23,7 +23,7 @@ from ..errors import ArgumentError, ShapeMismatchError
 from ..utils import as_rng
 from .models import check_n_clusters
 
-__all__ = ["KMeansClustering", "GaussianMixtureClustering"]
+__all__ = ["GaussianMixtureClustering", "KMeansClustering"]
 
 _COVARIANCES = ("full", "tied", "diag", "spherical")
 

@@ -51,8 +51,15 @@ from .._validation import (
 from ..encoding.scoring import correlation_scores
 from ..errors import ArgumentError, ShapeMismatchError
 
-__all__ = ["ResponseModel", "LNModel", "SharedFeatureModel", "TorchModel", "check_model", "check_n_clusters",
-           "is_torch_module"]
+__all__ = [
+    "LNModel",
+    "ResponseModel",
+    "SharedFeatureModel",
+    "TorchModel",
+    "check_model",
+    "check_n_clusters",
+    "is_torch_module",
+]
 
 _NONLINEARITIES = ("softplus", "exp", "linear")
 _LOSSES = ("auto", "poisson", "squared")
@@ -273,7 +280,7 @@ def check_model(model, probe=None) -> tuple[int, tuple[int, int]]:
             f"model with predict(stimuli), gradient(stimuli, weights), n_neurons and image_shape "
             f"(e.g. LNModel, SharedFeatureModel or TorchModel)"
         )
-    n_neurons = getattr(model, "n_neurons")
+    n_neurons = model.n_neurons
     if n_neurons is None:
         raise ArgumentError(f"model of type {type(model).__name__} is not fitted yet; call fit() first")
     n_neurons = check_int(n_neurons, "model.n_neurons", 1)
@@ -388,7 +395,7 @@ class LNModel(ResponseModel, Parameters):
         return f"LNModel(nonlinearity={self.nonlinearity!r}, smoothness={self.smoothness}; {state})"
 
     # ------------------------------------------------------------------ fitting
-    def fit(self, stimuli, responses) -> "LNModel":
+    def fit(self, stimuli, responses) -> LNModel:
         """Fit every neuron's filter and nonlinearity to responses to known images.
 
         Parameters
@@ -728,7 +735,7 @@ class SharedFeatureModel(ResponseModel, Parameters):
         act = np.asarray(outputs[self.layer], dtype=np.float64)
         return act.reshape(len(images), -1)
 
-    def fit(self, stimuli, responses) -> "SharedFeatureModel":
+    def fit(self, stimuli, responses) -> SharedFeatureModel:
         """Fit each neuron's readout of the layer's features.
 
         Parameters

@@ -52,6 +52,36 @@ def _filter_bank(h: int, w: int, x0, y0, theta, sigma, wavelength, phase, polari
     return bank / np.linalg.norm(bank.reshape(len(bank), -1), axis=1)[:, None, None]
 
 
+def _mean_similarity(unit: np.ndarray) -> float:
+    """Mean off-diagonal cosine similarity of the rows of ``unit`` (unit-norm rows)."""
+    n = unit.shape[0]
+    gram = unit @ unit.T
+    return float((gram.sum() - np.trace(gram)) / (n * (n - 1)))
+
+
+def _blend_types(type_filters: np.ndarray, filters: np.ndarray, target: float):
+    """Type and neuron filters moved toward the types' common pattern (see ``type_similarity``)."""
+    from scipy.optimize import brentq
+
+    n_types, h, w = type_filters.shape
+    t = type_filters.reshape(n_types, -1)
+    common = t.sum(axis=0)
+    size = np.linalg.norm(common)
+    common = common / size if size > 1e-8 else t[0]  # types that cancel out: use the first
+
+    def blend(rows, a):
+        out = rows + a * common
+        return out / np.linalg.norm(out, axis=1, keepdims=True)
+
+    if _mean_similarity(t) >= target:
+        return type_filters, filters
+    hi = 1.0
+    while _mean_similarity(blend(t, hi)) < target:  # similarity -> 1 as a grows
+        hi *= 2.0
+    a = brentq(lambda v: _mean_similarity(blend(t, v)) - target, 0.0, hi, xtol=1e-12)
+    return blend(t, a).reshape(n_types, h, w), blend(filters.reshape(len(filters), -1), a).reshape(filters.shape)
+
+
 @dataclass(eq=False, repr=False)
 class CellTypePopulation:
     """Linear-nonlinear model neurons of planted functional types and their responses.
@@ -168,6 +198,9 @@ def simulate_cell_types(
     jitter: float = 1.0,
     stimulus_smoothness: float = 1.5,
     noise_level: float = 1.0,
+    position_jitter: float | None = None,
+    gain_spread: float = 0.2,
+    type_similarity: float | None = None,
 ) -> CellTypePopulation:
     r"""Simulate linear-nonlinear neurons of a few planted functional types.
 
@@ -211,6 +244,28 @@ def simulate_cell_types(
         Standard deviation, in pixels, of the Gaussian that smooths the stimuli.
     noise_level : float, default 1.0
         Standard deviation of the Gaussian noise (``noise="gaussian"`` only).
+    position_jitter : float, optional
+        Standard deviation, in pixels, of each neuron's receptive-field shift from its
+        type's position (each of x and y; normal draws clipped at two standard
+        deviations). Default: ``0.06 * jitter`` wavelengths of the type's filter, about
+        0.4 pixels at the default size. Larger values make a type's neurons see
+        different parts of the image, which one stimulus per type cannot all drive.
+    gain_spread : float, default 0.2
+        Standard deviation of the log of each neuron's individual gain factor (the
+        log-normal factor above): how much neurons of one type differ in how strongly
+        the drive moves them.
+    type_similarity : float in [0, 1), optional
+        Make the types alike: the mean pairwise cosine similarity of the type filters.
+        The types are drawn as above, then every filter (the types' and the neurons')
+        is moved toward the types' common pattern ``c`` (their mean, scaled to unit
+        norm), ``w <- (w + a c) / ||w + a c||``, with the one ``a >= 0`` that brings the
+        type filters' mean pairwise similarity to ``type_similarity`` (no change if they
+        are that similar already). Default: no blending (types stay as drawn, no two
+        above 0.35).
+
+    The three regime options draw no extra random numbers: for one ``random_state``
+    the stimuli, labels and all other draws are those of the default regime, and with
+    the defaults the output is identical to earlier releases.
 
     Returns
     -------
@@ -258,6 +313,10 @@ def simulate_cell_types(
     jitter = check_float(jitter, "jitter", low=0)
     stimulus_smoothness = check_float(stimulus_smoothness, "stimulus_smoothness", low=0)
     noise_level = check_float(noise_level, "noise_level", low=0)
+    position_jitter = check_float(position_jitter, "position_jitter", low=0, unit="pixels", allow_none=True)
+    gain_spread = check_float(gain_spread, "gain_spread", low=0)
+    type_similarity = check_float(type_similarity, "type_similarity", low=0, high=1, high_open=True,
+                                  allow_none=True)
 
     rng = as_rng(random_state)
     side = min(h, w)
@@ -266,13 +325,13 @@ def simulate_cell_types(
     def draw(n):
         kind = (rng.random(n) < 0.3).astype(int)
         sigma = rng.uniform(0.09, 0.15, n) * side
-        return dict(
-            kind=kind,
-            x0=rng.uniform(0.3, 0.7, n) * (w - 1), y0=rng.uniform(0.3, 0.7, n) * (h - 1),
-            theta=rng.uniform(0, np.pi, n), sigma=sigma,
-            wavelength=sigma * rng.uniform(2.2, 3.2, n),
-            phase=rng.choice([0.0, np.pi / 2], n), polarity=rng.choice([-1.0, 1.0], n),
-        )
+        return {
+            "kind": kind,
+            "x0": rng.uniform(0.3, 0.7, n) * (w - 1), "y0": rng.uniform(0.3, 0.7, n) * (h - 1),
+            "theta": rng.uniform(0, np.pi, n), "sigma": sigma,
+            "wavelength": sigma * rng.uniform(2.2, 3.2, n),
+            "phase": rng.choice([0.0, np.pi / 2], n), "polarity": rng.choice([-1.0, 1.0], n),
+        }
 
     chosen = {k: [] for k in ("kind", "x0", "y0", "theta", "sigma", "wavelength", "phase", "polarity")}
     kept = np.empty((0, h * w))
@@ -285,8 +344,8 @@ def simulate_cell_types(
                 break
             if len(kept) == 0 or (kept @ bank[j]).max() < threshold:
                 kept = np.vstack([kept, bank[j]])
-                for k in chosen:
-                    chosen[k].append(cand[k][j])
+                for k, values in chosen.items():
+                    values.append(cand[k][j])
         if len(kept) == n_types:
             break
         if attempt % 20 == 19:
@@ -303,14 +362,21 @@ def simulate_cell_types(
         return scale * jitter * np.clip(rng.standard_normal(n_neurons), -2.0, 2.0)
 
     size_factor = np.exp(bounded(0.06))
-    shift = p["wavelength"] * 0.06
+    if position_jitter is None:
+        shift = p["wavelength"] * 0.06
+        x0, y0 = p["x0"] + shift * bounded(1.0), p["y0"] + shift * bounded(1.0)
+    else:  # the same draws, another scale: shifts in pixels
+        x0 = p["x0"] + position_jitter * np.clip(rng.standard_normal(n_neurons), -2.0, 2.0)
+        y0 = p["y0"] + position_jitter * np.clip(rng.standard_normal(n_neurons), -2.0, 2.0)
     filters = _filter_bank(
         h, w,
-        x0=p["x0"] + shift * bounded(1.0), y0=p["y0"] + shift * bounded(1.0),
+        x0=x0, y0=y0,
         theta=p["theta"] + bounded(np.deg2rad(6.0)),
         sigma=p["sigma"] * size_factor, wavelength=p["wavelength"] * size_factor,
         phase=p["phase"] + bounded(0.15), polarity=p["polarity"], kind=p["kind"],
     )
+    if type_similarity is not None and n_types > 1:
+        type_filters, filters = _blend_types(type_filters, filters, type_similarity)
 
     # ---- stimuli with unit pixel variance; gains from the exact projection variance
     delta = np.zeros((h, w))
@@ -322,7 +388,7 @@ def simulate_cell_types(
         gaussian_filter(filters, (0, stimulus_smoothness, stimulus_smoothness), mode="wrap").reshape(n_neurons, -1),
         axis=1,
     ) / pixel_sd
-    gains = drive_sd / projection_sd * np.exp(0.2 * rng.standard_normal(n_neurons))
+    gains = drive_sd / projection_sd * np.exp(gain_spread * rng.standard_normal(n_neurons))
     type_bias = rng.uniform(-1.0, 0.5, n_types)
     biases = type_bias[labels] + 0.25 * rng.standard_normal(n_neurons)
 
@@ -351,10 +417,11 @@ def simulate_cell_types(
         },
         copy=False,
     )
-    sim.params = dict(
-        n_neurons=n_neurons, n_types=n_types, image_shape=(h, w), n_stimuli=n_stimuli,
-        noise=noise, nonlinearity=nonlinearity, rate_scale=rate_scale, drive_sd=drive_sd,
-        jitter=jitter, stimulus_smoothness=stimulus_smoothness, noise_level=noise_level,
-    )
+    sim.params = {
+        "n_neurons": n_neurons, "n_types": n_types, "image_shape": (h, w), "n_stimuli": n_stimuli,
+        "noise": noise, "nonlinearity": nonlinearity, "rate_scale": rate_scale, "drive_sd": drive_sd,
+        "jitter": jitter, "stimulus_smoothness": stimulus_smoothness, "noise_level": noise_level,
+        "position_jitter": position_jitter, "gain_spread": gain_spread, "type_similarity": type_similarity,
+    }
     return sim
 

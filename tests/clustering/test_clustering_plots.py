@@ -3,13 +3,17 @@
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
 
-from neurotk import ArgumentError, ShapeMismatchError  # noqa: E402
-from neurotk.clustering import MDSClustering  # noqa: E402
-from neurotk.plotting.clustering import plot_mds_stimuli, plot_objective, plot_response_matrix  # noqa: E402
+from neurotk import ArgumentError, ShapeMismatchError
+from neurotk.clustering import MDSClustering
+from neurotk.plotting.clustering import (
+    plot_mds_stimuli,
+    plot_objective,
+    plot_response_matrix,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -26,7 +30,7 @@ def test_stimuli_are_drawn_one_per_cluster(small_fit):
         np.testing.assert_allclose(ax.images[0].get_array(), mds.stimuli_[c] - mds.centre_)
         assert ax.get_title() == f"cluster {c} (n={int((mds.labels_ == c).sum())})"
     lims = {ax.images[0].get_clim() for ax in axes}
-    assert len(lims) == 1 and list(lims)[0][0] == -list(lims)[0][1]  # one symmetric scale
+    assert len(lims) == 1 and next(iter(lims))[0] == -next(iter(lims))[1]  # one symmetric scale
     _, own = plt.subplots(1, 4)
     assert len(plot_mds_stimuli(mds, axes=own)) == 3
     with pytest.raises(ShapeMismatchError, match="one per cluster"):

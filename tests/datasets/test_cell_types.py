@@ -143,3 +143,79 @@ def test_default_simulation_is_fast():
     start = time.perf_counter()
     simulate_cell_types(random_state=1)
     assert time.perf_counter() - start < 2.0
+
+
+def _centroids(filters):
+    """Energy centroid (x, y) of each filter, in pixels."""
+    energy = filters**2
+    energy = energy / energy.sum(axis=(1, 2), keepdims=True)
+    yy, xx = np.mgrid[0:filters.shape[1], 0:filters.shape[2]]
+    return np.stack([(energy * xx).sum(axis=(1, 2)), (energy * yy).sum(axis=(1, 2))], axis=1)
+
+
+def test_position_jitter_shifts_receptive_fields_by_the_given_pixels():
+    kw = {"n_neurons": 300, "n_types": 3, "image_shape": (40, 40), "n_stimuli": 10, "jitter": 0.0, "random_state": 3}
+    still = simulate_cell_types(position_jitter=0.0, **kw)
+    np.testing.assert_allclose(still.filters, still.type_filters[still.labels], atol=1e-12)
+    spread = {}
+    for p in (1.0, 2.0):
+        sim = simulate_cell_types(position_jitter=p, **kw)
+        np.testing.assert_array_equal(sim.labels, still.labels)  # the same other draws
+        np.testing.assert_array_equal(sim.stimuli, still.stimuli)
+        shift = _centroids(sim.filters) - _centroids(sim.type_filters)[sim.labels]
+        spread[p] = shift.std()
+        assert np.abs(shift).max() <= 2 * p + 0.3  # draws clipped at two standard deviations
+    # a normal clipped at +-2 sd has sd 0.88; the energy centroid moves with the filter
+    assert spread[1.0] == pytest.approx(0.88, rel=0.15)
+    assert spread[2.0] / spread[1.0] == pytest.approx(2.0, rel=0.1)
+
+
+def test_gain_spread_sets_the_spread_of_log_gains():
+    kw = {"n_neurons": 400, "n_types": 2, "n_stimuli": 10, "jitter": 0.0, "random_state": 4}
+    logs = {g: np.log(simulate_cell_types(gain_spread=g, **kw).gains) for g in (0.0, 0.2, 0.8)}
+    for t in range(2):  # without jitter, neurons of a type differ by their gain factor only
+        same = simulate_cell_types(**kw).labels == t
+        assert logs[0.0][same].std() < 1e-10
+        assert logs[0.8][same].std() == pytest.approx(0.8, rel=0.15)
+    # one log-normal draw, scaled by gain_spread (0.2 is the default)
+    np.testing.assert_allclose(logs[0.8] - logs[0.0], 4.0 * (logs[0.2] - logs[0.0]), rtol=1e-10)
+    np.testing.assert_array_equal(np.log(simulate_cell_types(**kw).gains), logs[0.2])
+
+
+def test_type_similarity_sets_the_mean_cosine_of_the_type_filters():
+    base = simulate_cell_types(n_neurons=60, n_types=4, n_stimuli=10, random_state=5)
+    t = base.type_filters.reshape(4, -1)
+    before = (t @ t.T)[~np.eye(4, dtype=bool)].mean()
+    for target in (0.5, 0.8):
+        sim = simulate_cell_types(n_neurons=60, n_types=4, n_stimuli=10, random_state=5, type_similarity=target)
+        u = sim.type_filters.reshape(4, -1)
+        np.testing.assert_allclose(np.linalg.norm(u, axis=1), 1.0)
+        assert (u @ u.T)[~np.eye(4, dtype=bool)].mean() == pytest.approx(target, abs=1e-8)
+        # every filter moved toward the types' common pattern, c = sum of the types, unit norm
+        c = t.sum(0) / np.linalg.norm(t.sum(0))
+        a = (u[0] - t[0] * (u[0] @ t[0]))  # the part of u[0] outside t[0] lies along c's
+        assert abs(np.corrcoef(a, c - t[0] * (c @ t[0]))[0, 1]) == pytest.approx(1.0, abs=1e-8)
+        f = sim.filters.reshape(60, -1)
+        np.testing.assert_array_equal(np.argmax(f @ u.T, axis=1), sim.labels)
+        np.testing.assert_array_equal(sim.labels, base.labels)
+    # a target at or below the drawn similarity changes nothing
+    seed = next(s for s in range(50) if _mean_cosine(simulate_cell_types(
+        n_neurons=8, n_types=4, n_stimuli=2, random_state=s).type_filters) > 0.02)
+    drawn = simulate_cell_types(n_neurons=60, n_types=4, n_stimuli=10, random_state=seed)
+    low = simulate_cell_types(n_neurons=60, n_types=4, n_stimuli=10, random_state=seed, type_similarity=0.01)
+    np.testing.assert_array_equal(low.type_filters, drawn.type_filters)
+    np.testing.assert_array_equal(low.filters, drawn.filters)
+    assert before < 0.35
+
+
+def _mean_cosine(type_filters):
+    t = type_filters.reshape(len(type_filters), -1)
+    return (t @ t.T)[~np.eye(len(t), dtype=bool)].mean()
+
+
+@pytest.mark.parametrize("kwargs, word", [({"position_jitter": -1.0}, "position_jitter"),
+                                          ({"gain_spread": -0.1}, "gain_spread"),
+                                          ({"type_similarity": 1.0}, "type_similarity")])
+def test_regime_arguments_reject_bad_values(kwargs, word):
+    with pytest.raises(ArgumentError, match=word):
+        simulate_cell_types(n_neurons=20, n_types=2, n_stimuli=10, **kwargs)
