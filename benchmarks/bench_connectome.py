@@ -20,7 +20,17 @@ penalty; ``fms-`` without it) against the planted factors: the median and the sh
 seeds reaching 0.99. Then the time of ``differential_affinity`` for 300 neurons x 20,000
 time points (window 20).
 
-Run: ``python benchmarks/bench_connectome.py [--quick] [--seeds N] [--peer-seeds N] [--skip-peers]``
+Last, community detection on one motif-like graph (``find_communities``, each method that
+is importable here, interleaved A B A B, median of 3 calls, wall and CPU time): planted
+communities of 10 neurons with exponential weights of mean 1 inside and 0.05 between,
+plus as many weakly connected "background" neurons (mean 0.01), the shape of an NTF
+component's pair loadings. Adjusted Rand index against the planted labels (background as
+one more label). The paper's method, graph-tool's nested SBM (``"sbm"``), runs only where
+graph-tool is importable (``.ci/sbm.sh`` builds such a venv); ``--only-communities`` runs
+just this part.
+
+Run: ``python benchmarks/bench_connectome.py [--quick] [--seeds N] [--peer-seeds N] [--skip-peers]
+[--only-communities]``
 """
 
 from __future__ import annotations
@@ -79,6 +89,46 @@ def run_tensorly(x, rank, seed):
     return factors
 
 
+def community_graph(n_communities, size=10, seed=0):
+    rng = np.random.default_rng(seed)
+    labels = np.repeat(np.arange(n_communities + 1), size)       # the last label: background
+    same = (labels[:, None] == labels[None, :]) & (labels[:, None] < n_communities)
+    bg = (labels[:, None] == n_communities) | (labels[None, :] == n_communities)
+    scale = np.where(same, 1.0, np.where(bg, 0.01, 0.05))
+    w = np.triu(scale * rng.exponential(1.0, (labels.size,) * 2), 1)
+    perm = rng.permutation(labels.size)
+    w = (w + w.T)[np.ix_(perm, perm)]
+    return w, labels[perm]
+
+
+def bench_communities(quick: bool, repeat: int = 3):
+    from sklearn.metrics import adjusted_rand_score
+
+    from neurotk.connectome import find_communities
+    from neurotk.connectome.communities import available_methods
+
+    methods = available_methods()
+    if "sbm" not in methods:
+        print("\ngraph-tool is not importable here: the paper's SBM is not timed (see .ci/sbm.sh)")
+    print(f"\ncommunities, median of {repeat} interleaved calls; background neurons as one more label")
+    print(f"{'neurons':>8} {'method':10} {'wall s':>8} {'cpu s':>8} {'ARI':>6} {'found':>6}")
+    for k in ([3] if quick else [3, 10]):
+        w, truth = community_graph(k)
+        find_communities(w[:12, :12], method=methods[-1])          # warm up imports
+        wall = {m: [] for m in methods}
+        cpu = {m: [] for m in methods}
+        found = {}
+        for rep in range(repeat):
+            for m in methods:                                      # A B A B ...
+                t0, c0 = time.perf_counter(), time.process_time()
+                found[m] = find_communities(w, method=m, random_state=rep)
+                wall[m].append(time.perf_counter() - t0)
+                cpu[m].append(time.process_time() - c0)
+        for m in methods:
+            print(f"{w.shape[0]:8d} {m:10} {np.median(wall[m]):8.3f} {np.median(cpu[m]):8.3f} "
+                  f"{adjusted_rand_score(truth, found[m].labels):6.3f} {found[m].n_communities:6d}")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes only (seconds)")
@@ -86,7 +136,11 @@ def main(argv=None):
     parser.add_argument("--peer-seeds", type=int, default=None,
                         help="seeds for the peers (default: --seeds); they take ~30 s a fit at the large sizes")
     parser.add_argument("--skip-peers", action="store_true")
+    parser.add_argument("--only-communities", action="store_true", help="only the community-detection part")
     args = parser.parse_args(argv)
+    if args.only_communities:
+        bench_communities(args.quick)
+        return
     from neurotk.connectome import differential_affinity, factor_match_score
 
     sizes = [(100, 100, 50), (2016, 100, 10)] if args.quick else [(100, 100, 50), (300, 300, 200), (11175, 100, 10)]
@@ -111,7 +165,7 @@ def main(argv=None):
     print(f"{'shape':>16} {'method':26} {'seconds':>8} {'ratio':>6} {'error':>8} {'vs floor':>9} "
           f"{'fms':>6} {'>=.99':>6} {'fms-':>6} {'>=.99':>6}")
     for shape in sizes:
-        rows = {name: dict(t=[], err=[], excess=[], fms=[], fmsu=[]) for name, _ in methods}
+        rows = {name: {"t": [], "err": [], "excess": [], "fms": [], "fmsu": []} for name, _ in methods}
         for seed in range(args.seeds):
             x, truth, floor = planted(shape, rank, seed=seed)
             for name, fn in methods:
@@ -141,6 +195,7 @@ def main(argv=None):
     secs = time.perf_counter() - t0
     print(f"\ndifferential_affinity {n} neurons x {t_len} time points (window 20): {secs:.2f} s, "
           f"output {aff.values.shape} = {aff.values.nbytes / 2**20:.0f} MiB")
+    bench_communities(args.quick)
 
 
 if __name__ == "__main__":

@@ -6,8 +6,10 @@ one column per time window. All pairs of a window come from matrix products over
 window's time points (batched over windows with ``np.matmul``), never from a loop over
 pairs; windows are processed in chunks that fit in ``max_memory``.
 
-- :func:`differential_affinity`: co-rising and co-falling of the smoothed traces, after
-  Dyballa et al. (ICLR 2024); see its docstring for the exact formula.
+- :func:`differential_affinity`: co-rising and co-falling of the smoothed traces. This is
+  **neurotk's own construction**, inspired by the "differential affinity" of Dyballa et
+  al. (ICLR 2024), **not the paper's equation**: the paper's definition was not available
+  when it was written (see its docstring); its docstring gives the exact formula.
 - :func:`sliding_correlation`: Pearson correlation in sliding windows, the usual baseline.
 - :func:`affinity_tensor`: the affinities of several Recordings (animals, sessions) stacked
   into a pairs x windows x animals tensor, with neurons matched by ``unit_id`` and the
@@ -275,7 +277,20 @@ def differential_affinity(traces, window: int = 20, step: int | None = None, *, 
     r"""Differential affinity of every pair of neurons, averaged in time windows.
 
     Two neurons are affine at time :math:`t` when their (smoothed) activity rises together
-    or falls together (after Dyballa et al., ICLR 2024). The exact formula:
+    or falls together.
+
+    **Provenance: neurotk's construction, not the paper's equation.** Dyballa et al.,
+    "Learning dynamic representations of the functional connectome in neurobiological
+    networks" (ICLR 2024, arXiv 2402.14102) build their tensor from a "differential
+    affinity" (Figure 3: "the differential affinity computation compares traces"; the
+    abstract: "pairwise non-linear affinities between neuronal traces"). The section that
+    defines it was not available to neurotk (only the abstract and the start of the
+    introduction could be read; the authors' repository, github.com/dyballa/dynamic-connectomes,
+    as available held only its README and ``benchmark.ipynb``, the community-detection
+    benchmark, with no affinity code). So this measure follows that description
+    (non-linear, comparing the traces' changes, non-negative for NTF), and neurotk does not
+    claim it reproduces the paper's affinities. Its tests check it against the formula
+    below. The exact formula:
 
     1. Smoothed derivative: :math:`d_i = (g_\sigma' * x_i)`, the trace convolved with the
        derivative of a Gaussian of standard deviation ``smooth`` samples (with

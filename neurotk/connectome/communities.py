@@ -1,25 +1,35 @@
 """Communities of neurons in a weighted graph (one NTF component's pair loadings).
 
 :func:`find_communities` splits a neuron x neuron weighted graph into communities with the
-best method that is importable:
+best method that is importable. **In a pip install of neurotk the default is Leiden, not
+the paper's method**: the paper's nested SBM needs graph-tool, which is not on PyPI.
 
-1. ``"sbm"``: graph-tool's nested stochastic block model with real-exponential edge
-   weights, degree correction chosen by description length, as in Dyballa et al. (ICLR
-   2024). graph-tool is not on PyPI (Debian: ``python3-graph-tool``, or conda-forge).
+1. ``"sbm"``: the method of Dyballa et al. (ICLR 2024), as in the authors' repository
+   (github.com/dyballa/dynamic-connectomes, ``benchmark.ipynb``): graph-tool's
+   ``minimize_nested_blockmodel_dl`` with the weights as edge covariates
+   (``recs=[weight]``, ``rec_types=["real-exponential"]``), fitted once with and once
+   without degree correction, keeping the degree-corrected fit only when its description
+   length is lower; the communities are the blocks of the hierarchy's lowest level
+   (skipping a level of one neuron per block, which the greedy fit sometimes returns).
+   graph-tool is not on PyPI (Debian: ``python3-graph-tool`` for the system Python;
+   conda-forge: ``graph-tool``); ``.ci/sbm.sh`` tests this path in a virtual environment
+   made from Debian's Python.
 2. ``"leiden"``: the Leiden algorithm (Traag et al. 2019) maximising weighted modularity
    (``resolution`` = 1) with leidenalg + python-igraph (``pip install "neurotk[leiden]"``).
    Unlike the SBM it looks only for assortative groups (dense inside, sparse between) and
    has a resolution limit; it has no notion of a "background" block, hence the background
-   step below.
+   step below. Not the paper's method.
 3. ``"spectral"``: dependency-free fallback: spectral clustering (scikit-learn) of the
    graph, with the number of communities chosen by the largest eigengap of the normalised
    Laplacian (up to ``max_communities``). Faster but cruder; it needs a clear gap.
 
-Whatever the method, neurons with weak total weight (``background``) are first set apart
-as label -1: an NTF component's loadings are large only for the pairs that interact in it,
-and the many neurons that do not take part would otherwise be forced into some community.
-The split is a two-class Otsu threshold on the neurons' strengths (weighted degrees),
-applied only when the strengths are clearly bimodal.
+For Leiden and spectral clustering, neurons with weak total weight (``background``) are
+first set apart as label -1: an NTF component's loadings are large only for the pairs
+that interact in it, and the many neurons that do not take part would otherwise be forced
+into some community. The split is a two-class Otsu threshold on the neurons' strengths
+(weighted degrees), applied only when the strengths are clearly bimodal. The SBM, as in the
+paper, gets the whole graph by default (``background=None``): it can give the weakly
+connected neurons a block of their own.
 
 The result, :class:`Communities`, is a :class:`~neurotk.results.Result` (``to_frame()``,
 ``plot()``, ``save()``).
@@ -34,12 +44,12 @@ import numpy as np
 import pandas as pd
 
 from .._validation import check_array, check_choice, check_float
-from ..errors import ArgumentError, ShapeMismatchError
+from ..errors import ArgumentError, OptionalDependencyError, ShapeMismatchError
 from ..results import Result
 from ..utils import as_rng
 from .affinity import pairs_to_matrix
 
-__all__ = ["find_communities", "Communities", "available_methods", "background_split"]
+__all__ = ["Communities", "available_methods", "background_split", "find_communities"]
 
 _METHODS = ("auto", "sbm", "leiden", "spectral")
 
@@ -68,8 +78,10 @@ class Communities(Result):
     Attributes
     ----------
     labels : ndarray of int, shape (n_neurons,)
-        Community of each neuron, 0, 1, ... by decreasing total weight inside; -1 for
-        background neurons (weakly connected, in no community).
+        Community of each neuron, 0, 1, ... by decreasing total weight inside (for
+        ``"sbm"``: by decreasing mean weight of the pairs inside, so that the block of
+        weakly connected neurons the SBM forms comes last, not first); -1 for background
+        neurons (weakly connected, in no community) and for communities under ``min_size``.
     method : str
         The method used (``"sbm"``, ``"leiden"`` or ``"spectral"``).
     strength : ndarray, shape (n_neurons,)
@@ -195,25 +207,62 @@ def _leiden(w, resolution, seed):
     return np.asarray(part.membership)
 
 
-def _sbm(w, seed):  # pragma: no cover - graph-tool is not installable from PyPI
-    import graph_tool.all as gt
+def _sbm(w, seed):
+    """Lowest-level blocks of the paper's nested weighted SBM, and the fit's description.
 
-    gt.seed_rng(int(seed))
+    As ``benchmark.ipynb`` of github.com/dyballa/dynamic-connectomes: one undirected edge
+    per pair with a positive weight, the weight a ``"real-exponential"`` edge covariate;
+    ``minimize_nested_blockmodel_dl`` with ``deg_corr=True`` and then ``deg_corr=False``
+    after one ``seed_rng``; the degree-corrected fit is kept when the other's description
+    length exceeds it (``entropy()``, nats), else the non-corrected one. The communities
+    are the blocks of the lowest level of the hierarchy, skipping a level where every
+    neuron is a block of its own (which groups nothing; the reference's level walk stops
+    there with no partition at all).
+    """
+    import warnings
+
+    with warnings.catch_warnings():   # graph-tool warns when its drawing part (cairo) is missing
+        warnings.filterwarnings("ignore", message="Error importing", category=RuntimeWarning)
+        import graph_tool
+        from graph_tool.inference import minimize_nested_blockmodel_dl
+
     i, j = np.nonzero(np.triu(w, 1))
-    g = gt.Graph(directed=False)
+    g = graph_tool.Graph(directed=False)
     g.add_vertex(w.shape[0])
     weight = g.new_edge_property("double")
     g.add_edge_list(np.column_stack([i, j, w[i, j]]), eprops=[weight])
-    g.ep["weight"] = weight
-    best, best_dl = None, np.inf
-    for deg_corr in (True, False):  # degree correction chosen by description length
-        state = gt.minimize_nested_blockmodel_dl(
-            g, state_args=dict(recs=[g.ep["weight"]], rec_types=["real-exponential"], deg_corr=deg_corr)
-        )
-        dl = state.entropy()
-        if dl < best_dl:
-            best, best_dl = state, dl
-    return np.asarray(best.levels[0].get_blocks().a)
+    # graph-tool draws from its own generator and, in places, numpy's global one: seed
+    # both, as the reference does, and give numpy's state back afterwards
+    np_state = np.random.get_state()
+    try:
+        np.random.seed(seed)
+        graph_tool.seed_rng(seed)
+        states, dls = {}, {}
+        for deg_corr in (True, False):
+            states[deg_corr] = minimize_nested_blockmodel_dl(
+                g, state_args={"deg_corr": deg_corr, "recs": [weight], "rec_types": ["real-exponential"]})
+            dls[deg_corr] = float(states[deg_corr].entropy())
+    finally:
+        np.random.set_state(np_state)
+    chosen = dls[False] - dls[True] > 0    # True: the degree-corrected model describes it shorter
+    state = states[chosen]
+    n_blocks = [int(lv.get_nonempty_B()) for lv in state.levels]
+    top = next((k + 1 for k, b in enumerate(n_blocks) if b == 1), len(n_blocks))
+    # each neuron's block at each level: level l's blocks are indexed by level l-1's blocks
+    # (as the reference walks them); hold each map while reading its .a, a view of its memory
+    labels, level = None, 0
+    for level in range(top):
+        blocks = state.levels[level].get_blocks()
+        ids = np.array(blocks.a, dtype=np.int64)
+        labels = ids if labels is None else ids[labels]
+        # the greedy fit now and then leaves every neuron alone at the lowest level; such a
+        # level groups nothing, so the communities are the lowest level that groups neurons
+        if np.unique(labels).size < w.shape[0] or n_blocks[level] == 1:
+            break
+    info = {"deg_corr": bool(chosen), "level": int(level), "description_length": dls[chosen],
+            "description_length_deg_corr": dls[True], "description_length_no_deg_corr": dls[False],
+            "blocks_per_level": n_blocks[:top]}
+    return labels, info
 
 
 def _spectral(w, max_communities, seed):
@@ -235,9 +284,15 @@ def _spectral(w, max_communities, seed):
     return model.fit_predict(w + 1e-12)
 
 
-def find_communities(graph, method: str = "auto", *, background: bool = True, resolution: float = 1.0,
+def find_communities(graph, method: str = "auto", *, background: bool | None = None, resolution: float = 1.0,
                      max_communities: int = 10, min_size: int = 2, random_state=0) -> Communities:
     """Communities of a weighted graph of neurons.
+
+    With ``method="auto"`` (the default) this is the paper's nested weighted SBM when
+    graph-tool is importable, and otherwise (a pip install) **the Leiden algorithm, which
+    is not the paper's method** (Dyballa et al., ICLR 2024, use graph-tool's
+    ``minimize_nested_blockmodel_dl`` with real-exponential edge weights; see the module
+    docstring). ``Communities.method`` says which one ran.
 
     Parameters
     ----------
@@ -247,8 +302,11 @@ def find_communities(graph, method: str = "auto", *, background: bool = True, re
     method : {"auto", "sbm", "leiden", "spectral"}, default "auto"
         ``"auto"`` takes the first of :func:`available_methods` (graph-tool's nested SBM,
         then Leiden, then spectral clustering); see the module docstring for how they differ.
-    background : bool, default True
-        Set weakly connected neurons apart as label -1 (:func:`background_split`).
+    background : bool, optional
+        Set weakly connected neurons apart as label -1 (:func:`background_split`) before
+        the method runs. Default: off for ``"sbm"`` (the paper fits the whole graph; the
+        SBM can put weak neurons in a block of their own), on for Leiden and spectral
+        clustering, which would otherwise force every neuron into an assortative group.
     resolution : float, default 1.0
         Leiden's resolution (higher: smaller communities).
     max_communities : int, default 10
@@ -260,6 +318,13 @@ def find_communities(graph, method: str = "auto", *, background: bool = True, re
     Returns
     -------
     Communities
+        For ``"sbm"``, ``params["sbm"]`` has the chosen ``deg_corr``, the description
+        lengths (nats) of both fits and the number of blocks per level of the hierarchy.
+
+    Raises
+    ------
+    OptionalDependencyError
+        ``method="sbm"`` without graph-tool, or ``"leiden"`` without leidenalg/igraph.
 
     Examples
     --------
@@ -273,33 +338,45 @@ def find_communities(graph, method: str = "auto", *, background: bool = True, re
     avail = available_methods()
     if method == "auto":
         method = avail[0]
+    elif method == "sbm" and method not in avail:
+        raise OptionalDependencyError(
+            "find_communities(method='sbm') needs graph-tool, which is not installed (it is not on "
+            "PyPI); expected an importable graph_tool: Debian's python3-graph-tool for the system "
+            "Python (a venv made with --system-site-packages sees it; .ci/sbm.sh shows how) or "
+            "conda-forge's graph-tool. Without it use method='leiden' or 'spectral'."
+        )
     elif method not in avail:
         from ..errors import require
 
-        require("graph_tool" if method == "sbm" else "leidenalg", f"find_communities(method={method!r})",
-                None if method == "sbm" else "leiden")
-        if method == "leiden":
-            require("igraph", "find_communities(method='leiden')", "leiden")
+        require("leidenalg", "find_communities(method='leiden')", "leiden")
+        require("igraph", "find_communities(method='leiden')", "leiden")
     resolution = check_float(resolution, "resolution", low=0, low_open=True)
     w = _as_graph(graph)
     n = w.shape[0]
     seed = int(as_rng(random_state).integers(2**31 - 1))
+    if background is None:
+        background = method != "sbm"
+    background = bool(background)
     strength = w.sum(axis=1)
     fg = background_split(strength) if background else np.ones(n, dtype=bool)
     labels = np.full(n, -1)
+    extra = {}
     if fg.sum() >= 2 and w[np.ix_(fg, fg)].sum() > 0:
         sub = w[np.ix_(fg, fg)]
         if method == "leiden":
             raw = _leiden(sub, resolution, seed)
-        elif method == "sbm":  # pragma: no cover
-            raw = _sbm(sub, seed)
+        elif method == "sbm":
+            raw, extra["sbm"] = _sbm(sub, seed)
         else:
             raw = _spectral(sub, max_communities, seed)
         labels[fg] = raw
-    # relabel by total internal weight; drop tiny communities
+    # relabel by total internal weight (the SBM: by mean internal pair weight, since its
+    # blocks include the large, weakly connected rest); drop tiny communities
     found = [c for c in np.unique(labels) if c >= 0]
     sizes = {c: int((labels == c).sum()) for c in found}
     inside = {c: float(w[np.ix_(labels == c, labels == c)].sum()) for c in found}
+    if method == "sbm":
+        inside = {c: inside[c] / max(sizes[c] * (sizes[c] - 1), 1) for c in found}
     # ties (equal internal weight) are broken by the lowest neuron index, so labels are
     # deterministic
     first = {c: int(np.flatnonzero(labels == c)[0]) for c in found}
@@ -308,4 +385,4 @@ def find_communities(graph, method: str = "auto", *, background: bool = True, re
     for k, c in enumerate(keep):
         new[labels == c] = k
     return Communities(new, method, strength, dict(background=background, resolution=float(resolution),
-                                                    min_size=int(min_size)))
+                                                    min_size=int(min_size), **extra))

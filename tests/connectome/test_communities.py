@@ -31,7 +31,7 @@ def test_planted_blocks_are_found(method):
 @pytest.mark.parametrize("method", [m for m in available_methods()])
 def test_background_neurons_are_set_apart(method):
     w, truth = block_graph([8, 7], n_background=12, outside=0.01, seed=1)
-    found = find_communities(w, method=method)
+    found = find_communities(w, method=method, background=True)
     assert adjusted_rand_score(truth, found.labels) == pytest.approx(1.0)
     assert ((found.labels == -1) == (truth == -1)).all()
 
@@ -47,6 +47,23 @@ def test_pairs_vector_input_and_label_order():
     assert inside == sorted(inside, reverse=True)
     df = a.to_frame(unit_ids=np.arange(8) + 100)
     assert df["unit_id"].tolist() == list(range(100, 108))
+
+
+def test_background_default_is_off_only_for_the_sbm():
+    w, _ = block_graph([8, 7], n_background=12, outside=0.01, seed=1)
+    assert find_communities(w, method="spectral").params["background"] is True
+    assert (find_communities(w, method="spectral").labels == -1).sum() == 12
+
+
+def test_sbm_without_graph_tool_says_how_to_get_it(monkeypatch):
+    import importlib.util
+
+    from neurotk.errors import OptionalDependencyError
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "graph_tool" else real(name, *a))
+    with pytest.raises(OptionalDependencyError, match="python3-graph-tool.*expected|expected.*python3-graph-tool"):
+        find_communities(block_graph([4, 4])[0], method="sbm")
 
 
 def test_background_split_needs_bimodal_strengths():
