@@ -125,6 +125,9 @@ def _result_examples():
         "rsa.KernelAnalysisResult": lambda: rsa.kernel_analysis(_rng(1).normal(size=(12, 4)), np.arange(12) % 2,
                                                              cv=2, random_state=0),
         "rsa.Embedding": lambda: rsa.classical_mds(_rdms(1)),
+        "rsa.ModelSelection": lambda: rsa.model_selection(
+            _rdms(6), instances=np.repeat([0, 1, 2], 2), layers=[0, 1] * 3, noise_levels=[0.0, 0.5], n_repeats=2,
+            transforms=["rdm", "rgtm"], random_state=0),
         "encoding.NoiseCeiling": lambda: encoding.noise_ceiling(_repeats()),
         "encoding.LayerMapping": mapping,
         "connectome.Affinity": lambda: connectome.differential_affinity(_traces(), window=30),

@@ -23,6 +23,7 @@ __all__ = [
     "plot_layer_area",
     "plot_permutation_null",
     "plot_ssm",
+    "plot_model_selection",
     "plot_kernel_analysis",
 ]
 
@@ -375,6 +376,62 @@ def plot_permutation_null(null, observed: float, p_value: float | None = None, a
     if title is not None:
         ax.set_title(title)
     ax.legend(fontsize="small")
+    return ax
+
+
+def plot_model_selection(table, ax=None, title: str | None = None):
+    """Model-selection accuracy against noise, one line per summary statistic (tRSA).
+
+    Parameters
+    ----------
+    table : DataFrame
+        Columns ``transform``, ``lower``, ``upper``, ``noise_level``, ``accuracy`` and
+        optionally ``sem`` (error bars) and ``chance`` (a dashed line), as
+        :meth:`neurotk.rsa.ModelSelection.to_frame` returns.
+    ax : matplotlib Axes, optional
+    title : str, optional
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import matplotlib, numpy as np, pandas as pd
+    >>> matplotlib.use("Agg")
+    >>> t = pd.DataFrame({"transform": ["rdm"] * 2 + ["rgtm"] * 2, "lower": [np.nan] * 2 + [0.2] * 2,
+    ...                   "upper": [np.nan] * 2 + [0.8] * 2, "noise_level": [0.0, 1.0] * 2,
+    ...                   "accuracy": [1.0, 0.6, 1.0, 0.7], "sem": 0.05, "chance": 0.25})
+    >>> ax = plot_model_selection(t)
+    >>> [x.get_text() for x in ax.get_legend().get_texts()]
+    ['RDM', 'RGTM l=0.2, u=0.8', 'chance']
+    """
+    table = pd.DataFrame(table)
+    missing = [c for c in ("transform", "lower", "upper", "noise_level", "accuracy") if c not in table.columns]
+    if missing:
+        raise ArgumentError(f"table lacks the column(s) {missing}; expected ModelSelection.to_frame()")
+    ax = axes_or_new(ax, (5.5, 4.0))
+    keys = table[["transform", "lower", "upper"]].drop_duplicates()
+    handles = []
+    for _, key in keys.iterrows():  # one line per statistic
+        same = (table["transform"] == key["transform"]) & (
+            (table["lower"] == key["lower"]) | (table["lower"].isna() & pd.isna(key["lower"]))) & (
+            (table["upper"] == key["upper"]) | (table["upper"].isna() & pd.isna(key["upper"])))
+        rows = table[same].sort_values("noise_level")
+        label = key["transform"].upper()
+        if not pd.isna(key["lower"]):
+            label += f" l={key['lower']:g}, u={key['upper']:g}"
+        yerr = rows["sem"].fillna(0).to_numpy() if "sem" in rows else None
+        handles.append(ax.errorbar(rows["noise_level"].to_numpy(float), rows["accuracy"].to_numpy(float),
+                                   yerr=yerr, marker="o", capsize=3, label=label))
+    if "chance" in table.columns:
+        handles.append(ax.axhline(float(table["chance"].iloc[0]), color="grey", ls="--", label="chance"))
+    ax.set_xlabel("noise level (SD relative to the dissimilarities' SD)")
+    ax.set_ylabel("layer identification accuracy (fraction)")
+    ax.set_ylim(0, 1.05)
+    if title:
+        ax.set_title(title)
+    ax.legend(handles=handles, frameon=False, fontsize="small")
     return ax
 
 

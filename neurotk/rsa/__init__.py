@@ -39,7 +39,8 @@ _EXPORTS = {
     "procrustes_distance": "similarity", "kernel_analysis": "similarity", "KernelAnalysisResult": "similarity",
     # topology.py: topological RSA
     "geotopological": "topology", "geodesic": "topology", "topological_family": "topology",
-    "model_selection_accuracy": "topology",
+    "model_selection_accuracy": "topology", "model_selection": "topology", "ModelSelection": "topology",
+    "layer_rdms": "topology",
     # inference.py: bootstrap, permutation, noise ceilings, model comparison
     "bootstrap": "inference", "BootstrapResult": "inference", "permutation_test": "inference",
     "PermutationResult": "inference", "noise_ceiling": "inference", "RDMNoiseCeiling": "inference",

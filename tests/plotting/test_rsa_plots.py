@@ -129,3 +129,25 @@ def test_permutation_ssm_and_kernel_analysis_figures():
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["permutation null", "SSM = 0.300"]
     ax = plot_kernel_analysis([0.5, 1.0], [0.6, 1.0], log=False)
     assert ax.get_xscale() == "linear" and ax.get_legend() is None
+
+
+def test_plot_model_selection_draws_one_line_per_statistic_and_chance():
+    from neurotk.plotting.rsa import plot_model_selection
+
+    t = pd.DataFrame({"transform": ["rdm"] * 3 + ["rgtm"] * 3 + ["rgtm"] * 3,
+                      "lower": [np.nan] * 3 + [0.2] * 3 + [0.1] * 3, "upper": [np.nan] * 3 + [0.8] * 3 + [0.5] * 3,
+                      "noise_level": [0.4, 0.0, 0.2] * 3, "accuracy": np.linspace(0.3, 0.9, 9), "sem": 0.01,
+                      "chance": 0.25})
+    ax = plot_model_selection(t, title="x")
+    assert [x.get_text() for x in ax.get_legend().get_texts()] == ["RDM", "RGTM l=0.2, u=0.8", "RGTM l=0.1, u=0.5",
+                                                                   "chance"]
+    lines = [line for line in ax.get_lines() if line.get_marker() == "o"]
+    for line, rows in zip(lines, (t.iloc[:3], t.iloc[3:6], t.iloc[6:])):
+        rows = rows.sort_values("noise_level")
+        np.testing.assert_allclose(line.get_xdata(), rows["noise_level"])
+        np.testing.assert_allclose(line.get_ydata(), rows["accuracy"])
+    chance = [line for line in ax.get_lines() if line.get_label() == "chance"]
+    assert len(chance) == 1 and np.allclose(np.asarray(chance[0].get_ydata(), dtype=float), 0.25)
+    assert "noise level" in ax.get_xlabel() and "accuracy" in ax.get_ylabel() and ax.get_title() == "x"
+    with pytest.raises(ArgumentError, match="noise_level"):
+        plot_model_selection(t.drop(columns="noise_level"))
