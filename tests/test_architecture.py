@@ -128,11 +128,17 @@ def test_plotting_imports_nothing_that_computes():
     assert bad == [], f"plotting imports: {bad}"
 
 
+#: Data containers that loaders build although they live in an analysis package: the RDM
+#: container, which io/rdmfiles.py fills from RDM files (DESIGN.md, Layout: "rdmfiles.py RDMs
+#: saved by other tools -> rsa.RDM").
+LOADERS_MAY_BUILD = ("neurotk.rsa.rdms",)
+
+
 def test_no_analysis_imports_a_loader_and_no_loader_an_analysis():
     bad = [(name, target) for name in MODULES if _within(name, ANALYSES)
            for target in GRAPH[name] if _within(target, ("neurotk.io",))]
     bad += [(name, target) for name in MODULES if _within(name, ("neurotk.io",))
-            for target in GRAPH[name] if _within(target, ANALYSES)]
+            for target in GRAPH[name] if _within(target, ANALYSES) and target not in LOADERS_MAY_BUILD]
     assert bad == [], f"analysis <-> loader imports: {bad}"
 
 

@@ -4,7 +4,9 @@
 (:func:`neurotk.signal.canonical_hrf`, regressors from
 :func:`neurotk.signal.event_regressors`), SPM's cosine drifts, confounds and an
 intercept to a Recording of volumes x voxels (or ROIs), and returns a Recording of
-estimates x voxels, ready for RSA or encoding models. Images are loaded by
+estimates x voxels (betas, t-values or contrasts), ready for RSA or encoding models. The
+regressors follow SPM's sampling scheme by default; ``hrf_convention="nilearn"`` builds
+them as nilearn's ``FirstLevelModel`` does, to reproduce its betas. Images are loaded by
 :func:`neurotk.io.load_fmri` first: an analysis never reads files of images itself.
 Events tables are DataFrames or BIDS ``events.tsv`` files.
 """
@@ -14,13 +16,13 @@ from __future__ import annotations
 import numbers
 import os
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from .._validation import check_choice, check_float
+from .._validation import check_choice, check_float, check_int
 from ..errors import ArgumentError, DataFormatError, NeurotkWarning, describe_values
 from ..recording import Recording, concat
 from ..signal import canonical_hrf, event_regressors
@@ -103,14 +105,86 @@ def _cosine_drift(n_scans: int, tr: float, high_pass: float) -> np.ndarray:
     return np.sqrt(2.0 / n_scans) * np.cos(np.pi * np.outer(np.arange(n_scans) + 0.5, k) / n_scans)
 
 
-def _hrf_kernel(hrf, tr, oversampling):
+def _hrf_kernel(hrf, tr, oversampling, convention="spm"):
     if isinstance(hrf, str):
         if hrf.lower() in ("spm", "canonical"):
-            return canonical_hrf(tr, oversampling)
+            return canonical_hrf(tr, oversampling) if convention == "spm" else _nilearn_spm_hrf(tr, oversampling)
         raise ArgumentError(f"hrf={hrf!r}; expected 'spm', an array sampled every tr / oversampling s, or a callable")
     if callable(hrf):
         return np.asarray(hrf(tr, oversampling), dtype=float)
     return np.asarray(hrf, dtype=float)
+
+
+#: Seconds before the first scan where nilearn's high-resolution event grid starts
+#: (``min_onset`` of ``nilearn.glm.first_level.compute_regressor``).
+_NILEARN_MIN_ONSET = -24.0
+
+
+def _nilearn_spm_hrf(tr: float, oversampling: int) -> np.ndarray:
+    """nilearn's "spm" HRF (``hemodynamic_models._gamma_difference_hrf``).
+
+    The same double gamma as :func:`~neurotk.signal.canonical_hrf`, but sampled as nilearn
+    samples it: ``round(32 / dt)`` points spread over ``linspace(0, 32)`` (a spacing of
+    ``32 / (n - 1)``, slightly more than ``dt = tr / oversampling``), both gammas shifted
+    by ``dt`` (scipy's ``loc=dt``), an undershoot ratio of 0.167 (SPM: 1/6), and the
+    samples scaled to sum to one.
+    """
+    from scipy.stats import gamma
+
+    dt = tr / oversampling
+    t = np.linspace(0.0, 32.0, int(np.rint(32.0 / dt)))
+    hrf = gamma.pdf(t, 6.0, loc=dt, scale=1.0) - 0.167 * gamma.pdf(t, 16.0, loc=dt, scale=1.0)
+    return hrf / hrf.sum()
+
+
+def _nilearn_regressors(onsets, durations, codes, n_conditions, n_scans, tr, oversampling, kernel) -> np.ndarray:
+    """Event regressors built the way nilearn's ``compute_regressor`` builds them.
+
+    The events are placed on nilearn's high-resolution grid (``linspace`` from 24 s
+    before the first scan to ``n_scans * tr``, about ``oversampling`` points per TR), an
+    event covering the grid points from the first at or after its onset up to (not
+    including) the first at or after its end (at least one point), convolved with
+    ``kernel`` and read at the scan times ``k * tr`` by linear interpolation.
+    """
+    from scipy.signal import fftconvolve
+
+    frame_times = np.arange(n_scans) * tr
+    # nilearn's expressions, term for term (its grid points fall on event onsets to the last bit)
+    last = float(frame_times[-1]) if n_scans > 1 else tr
+    t_max = last * (1 + 1.0 / max(n_scans - 1, 1))
+    n_high = max(n_scans - 1, 1) * 1.0 / last * (t_max - 0.0 - _NILEARN_MIN_ONSET) * oversampling + 1
+    grid = np.linspace(_NILEARN_MIN_ONSET, t_max, int(np.rint(n_high)))
+    n_grid = grid.size
+    start = np.minimum(np.searchsorted(grid, onsets), n_grid - 1)
+    stop = np.minimum(np.searchsorted(grid, onsets + durations), n_grid - 1)
+    stop = np.where((stop == start) & (start < n_grid - 1), stop + 1, stop)
+    steps = np.zeros((n_conditions, n_grid))
+    np.add.at(steps, (codes, start), 1.0)
+    np.add.at(steps, (codes, stop), -1.0)
+    boxcars = np.cumsum(steps, axis=1)
+    convolved = fftconvolve(boxcars, kernel[None, :], axes=1)[:, :n_grid]
+    # linear interpolation at the scan times (scipy's interp1d), all conditions at once
+    right = np.clip(np.searchsorted(grid, frame_times, side="right"), 1, n_grid - 1)
+    weight = (frame_times - grid[right - 1]) / (grid[right] - grid[right - 1])
+    design = convolved[:, right - 1] * (1.0 - weight) + convolved[:, right] * weight
+    design = design.T
+    design[np.abs(design) < 1e-12 * max(1.0, np.abs(design).max(initial=0.0))] = 0.0
+    return np.ascontiguousarray(design)
+
+
+def _task_regressors(table, conditions, n_scans, tr, oversampling, kernel, convention) -> np.ndarray:
+    """One regressor per entry of ``conditions`` (trial types of ``table``, or its row positions)."""
+    onsets = table["onset"].to_numpy(dtype=float)
+    durations = table["duration"].to_numpy(dtype=float)
+    trial_types = table["trial_type"].tolist() if conditions is not None else list(range(len(table)))
+    if conditions is None:
+        conditions = list(range(len(table)))
+    if convention == "spm":
+        return event_regressors(onsets, durations, n_scans, tr, trial_types=trial_types, conditions=conditions,
+                                oversampling=oversampling, hrf=kernel)
+    lookup = {c: i for i, c in enumerate(conditions)}
+    codes = np.fromiter((lookup[t] for t in trial_types), dtype=np.intp, count=len(trial_types))
+    return _nilearn_regressors(onsets, durations, codes, len(conditions), n_scans, tr, oversampling, kernel)
 
 
 def glm(
@@ -125,9 +199,11 @@ def glm(
     *,
     pool_runs: bool = False,
     stat: str = "beta",
-    oversampling: int = 16,
+    oversampling: int | None = None,
+    hrf_convention: str = "spm",
+    contrasts=None,
 ) -> Recording:
-    """Least-squares GLM: one beta (or t-value) per condition or trial, per run, for all voxels.
+    """Least-squares GLM: one beta (or t-value, or contrast) per condition or trial, per run, for all voxels.
 
     For each run the design holds one HRF-convolved regressor per condition (or per
     event) from :func:`neurotk.signal.event_regressors`, cosine drifts (SPM's DCT
@@ -169,8 +245,34 @@ def glm(
     stat : {"beta", "t"}, default "beta"
         Return betas or their t-values (``beta / se``, residual variance with
         ``n_scans - rank(X)`` degrees of freedom).
-    oversampling : int, default 16
-        Time grid per TR on which regressors are built.
+    oversampling : int, optional
+        Time grid points per TR on which regressors are built: by default 16 (SPM's
+        microtime resolution ``fMRI_T``) with ``hrf_convention="spm"`` and 50 (nilearn's
+        default) with ``"nilearn"``.
+    hrf_convention : {"spm", "nilearn"}, default "spm"
+        How the task regressors are sampled. ``"spm"`` (the default, SPM's
+        ``spm_get_bf``/``spm_fMRI_design`` scheme): the HRF
+        (:func:`~neurotk.signal.canonical_hrf`) sampled at ``0, dt, 2 dt, ...`` with
+        ``dt = tr / oversampling``, boxcars on the grid ``k * dt`` from scan 0 (onsets
+        rounded to the nearest grid point), and the convolved regressors read at the grid
+        points of the scans. ``"nilearn"`` reproduces ``nilearn.glm.first_level``
+        (``FirstLevelModel`` / ``make_first_level_design_matrix`` with
+        ``hrf_model="spm"``, ``slice_time_ref=0``; nilearn's
+        ``glm/first_level/hemodynamic_models.py``): the HRF sampled on
+        ``linspace(0, 32, round(32 / dt))`` with both gammas delayed by ``dt`` and an
+        undershoot ratio of 0.167, an event grid that starts 24 s before the first scan,
+        onsets moved to the next grid point, 50x oversampling, and the scans read off
+        the grid by linear interpolation. It is offered to reproduce nilearn's betas
+        (their correlation with the default's is about 0.9998 on a real localizer run;
+        see the docs of :func:`neurotk.io.read_bids_run`); the drift, intercept and
+        least-squares fit are the same in both.
+    contrasts : dict, optional
+        Linear contrasts of the conditions, ``{name: {condition: weight}}`` (e.g.
+        ``{"face > house": {"face": 1, "house": -1}}``); with them the result holds one
+        row per contrast (per run) instead of one per condition: the contrast of the
+        betas ``c @ beta`` or, with ``stat="t"``, its t-value
+        ``c @ beta / sqrt(sigma2 * c @ pinv(X) @ pinv(X).T @ c)`` (SPM's and nilearn's
+        t-contrast). Needs ``per="condition"``.
 
     Returns
     -------
@@ -207,11 +309,18 @@ def glm(
     ['face', 'house']
     >>> (np.round(betas.data, 6) + 0.0).tolist()
     [[2.0, 0.0], [0.5, 1.0]]
+    >>> diff = glm(rec, events, contrasts={"face - house": {"face": 1, "house": -1}})
+    >>> diff.samples["condition"].tolist(), (np.round(diff.data, 6) + 0.0).tolist()
+    (['face - house'], [[1.5, -1.0]])
     """
     check_choice(per, "per", ("condition", "trial"))
     check_choice(stat, "stat", ("beta", "t"))
     check_choice(drift, "drift", ("cosine", None, "none"))
     check_float(high_pass, "high_pass", low=0, unit="Hz")
+    check_choice(hrf_convention, "hrf_convention", ("spm", "nilearn"))
+    if oversampling is None:
+        oversampling = 16 if hrf_convention == "spm" else 50
+    oversampling = check_int(oversampling, "oversampling")
     rec = _as_recording(recording)
     if tr is None:
         tr = rec.meta.get("tr")
@@ -279,7 +388,7 @@ def glm(
         conditions = sorted(conditions)
     except TypeError:  # mixed types
         conditions = sorted(conditions, key=str)
-    kernel = _hrf_kernel(hrf, tr, oversampling)
+    kernel = _hrf_kernel(hrf, tr, oversampling, hrf_convention)
 
     if confounds is not None:
         conf = confounds.to_numpy(dtype=float) if isinstance(confounds, pd.DataFrame) else np.asarray(confounds, dtype=float)
@@ -311,9 +420,7 @@ def glm(
             )
         if per == "condition":
             present = [c for c in conditions if (table["trial_type"] == c).any()]
-            X = event_regressors(table["onset"], table["duration"], n_scans, tr,
-                                 trial_types=table["trial_type"].tolist(), conditions=present,
-                                 oversampling=oversampling, hrf=kernel)
+            X = _task_regressors(table, present, n_scans, tr, oversampling, kernel, hrf_convention)
             counts = table["trial_type"].value_counts()
             est = pd.DataFrame({"condition": present, "stimulus": present,
                                 "run": [labels[k]] * len(present),
@@ -323,9 +430,7 @@ def glm(
             if n_ev == 0:
                 X = np.zeros((n_scans, 0))
             else:
-                X = event_regressors(table["onset"], table["duration"], n_scans, tr,
-                                     trial_types=np.arange(n_ev), conditions=list(range(n_ev)),
-                                     oversampling=oversampling, hrf=kernel)
+                X = _task_regressors(table, None, n_scans, tr, oversampling, kernel, hrf_convention)
             tt = table["trial_type"].tolist()
             est = pd.DataFrame({"condition": tt, "stimulus": tt, "run": [labels[k]] * n_ev,
                                 "trial": table.index.to_numpy(), "onset": table["onset"].to_numpy(),
@@ -368,9 +473,13 @@ def glm(
         fits = [(rows_of[k], np.hstack([X, N]), X.shape[1]) for k, X, N in zip(order, task_blocks, nuisance_blocks)]
         tables = estimate_tables
 
+    weights = [None] * len(fits)
+    if contrasts is not None:
+        weights, tables = _contrast_weights(contrasts, tables, per)
+
     results = []
     rank_warned = False
-    for rows, X, n_task in fits:
+    for (rows, X, n_task), W in zip(fits, weights):
         pinv = np.linalg.pinv(X)
         rank = np.linalg.matrix_rank(X)
         if rank < X.shape[1] and not rank_warned:
@@ -386,31 +495,78 @@ def glm(
                 f"{rows.size} scans for {rank} independent regressors leave no degrees of "
                 f"freedom for t-values; use stat='beta'"
             )
-        out = np.empty((n_task, rec.n_units))
+        if W is None:
+            W = np.eye(n_task)
+        C = W @ pinv[:n_task]  # the estimates are C @ Y
+        out = np.empty((W.shape[0], rec.n_units))
         step = max(1, (1 << 22) // max(rows.size, 1))
         contiguous = np.array_equal(rows, np.arange(rows[0], rows[0] + rows.size))
         for c0 in range(0, rec.n_units, step):
             Y = data[rows[0] : rows[0] + rows.size, c0 : c0 + step] if contiguous else data[rows, c0 : c0 + step]
             B = pinv @ Y
+            effect = W @ B[:n_task]
             if stat == "beta":
-                out[:, c0 : c0 + step] = B[:n_task]
+                out[:, c0 : c0 + step] = effect
             else:
                 resid = Y - X @ B
                 sigma2 = np.einsum("ij,ij->j", resid, resid) / (rows.size - rank)
-                var = np.einsum("ij,ij->i", pinv[:n_task], pinv[:n_task])
+                var = np.einsum("ij,ij->i", C, C)
                 with np.errstate(divide="ignore", invalid="ignore"):
-                    out[:, c0 : c0 + step] = B[:n_task] / np.sqrt(np.outer(var, sigma2))
+                    out[:, c0 : c0 + step] = effect / np.sqrt(np.outer(var, sigma2))
         results.append(out)
 
     values = np.concatenate(results, axis=0).astype(rec.dtype, copy=False)
     est_samples = pd.concat(tables, ignore_index=True)
     meta = rec.meta
     meta["glm"] = {"per": per, "hrf": hrf if isinstance(hrf, str) else "custom", "drift": drift,
+                   "hrf_convention": hrf_convention, "oversampling": int(oversampling),
                    "high_pass": float(high_pass), "pool_runs": bool(pool_runs), "stat": stat,
-                   "tr": tr, "conditions": conditions}
+                   "tr": tr, "conditions": conditions,
+                   "contrasts": None if contrasts is None else {str(k): dict(v) for k, v in contrasts.items()}}
     meta["units_of_measure"] = "t" if stat == "t" else f"beta ({rec.meta.get('units_of_measure', 'a.u.')} per unit regressor)"
     meta["history"] = [*meta.get("history", []), f"glm(per={per!r}, stat={stat!r})"]
     return Recording(values, est_samples, rec.units, meta, allow_nan=stat == "t" or rec.allow_nan, copy=False)
+
+
+def _contrast_weights(contrasts, tables, per):
+    """Weight matrices (contrasts x task columns) and estimate tables, one per fit."""
+    if per != "condition":
+        raise ArgumentError(f"contrasts= needs per='condition' (got per={per!r}); contrasts weigh conditions")
+    if not isinstance(contrasts, Mapping) or not contrasts:
+        raise ArgumentError(
+            f"contrasts has type {type(contrasts).__name__}; expected a non-empty dict of name -> "
+            f"{{condition: weight}}, e.g. {{'face > house': {{'face': 1, 'house': -1}}}}"
+        )
+    for name, spec in contrasts.items():
+        if not isinstance(spec, Mapping) or not spec:
+            raise ArgumentError(
+                f"contrasts[{name!r}] has type {type(spec).__name__}; expected a non-empty dict of "
+                f"condition -> weight"
+            )
+        for cond, w in spec.items():
+            if isinstance(w, bool) or not isinstance(w, numbers.Real) or not np.isfinite(w):
+                raise ArgumentError(f"contrasts[{name!r}][{cond!r}] = {w!r}; expected a finite number")
+    weights, new_tables = [], []
+    for est in tables:
+        present = est["condition"].tolist()
+        W = np.zeros((len(contrasts), len(present)))
+        for i, (name, spec) in enumerate(contrasts.items()):
+            for cond, w in spec.items():
+                if cond not in present:
+                    where = f" in run {est['run'].tolist()[0]!r}" if "run" in est.columns and len(est) else ""
+                    raise ArgumentError(
+                        f"contrasts[{name!r}] weighs condition {cond!r}, which has no events{where}; "
+                        f"expected one of the conditions {describe_values(present)}"
+                    )
+                W[i, present.index(cond)] = float(w)
+        counts = dict(zip(present, est["n_events"].tolist()))
+        table = {"condition": [str(n) for n in contrasts], "stimulus": [str(n) for n in contrasts]}
+        if "run" in est.columns:
+            table["run"] = [est["run"].tolist()[0]] * len(contrasts)
+        table["n_events"] = [int(sum(counts[c] for c in spec)) for spec in contrasts.values()]
+        weights.append(W)
+        new_tables.append(pd.DataFrame(table))
+    return weights, new_tables
 
 
 def _block_diag(blocks: Sequence[np.ndarray]) -> np.ndarray:

@@ -25,9 +25,14 @@ _EXPORTS = {
     "bin_spikes": "spikes",
     "count_spikes": "spikes",
     "psth": "spikes",
+    "read_intervals": "nwb",
+    "read_ophys": "ophys",
+    "ophys_series": "ophys",
+    "event_average": "ophys",
     "load_fmri": "fmri",
     "to_nifti": "fmri",
     "roi_average": "fmri",
+    "read_bids_run": "bids",
     "load_allen": "allen",
     "allen_info": "allen",
     "allen_stimulus_table": "allen",
@@ -35,6 +40,8 @@ _EXPORTS = {
     "activations": "networks",
     "from_arrays": "networks",
     "pool_spatial": "networks",
+    "read_suite2p": "suite2p",
+    "read_rdms": "rdmfiles",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -12,6 +12,23 @@ Two kinds of file are read directly, without allensdk, and told apart by their l
   A response is the mean dF/F of a cell over the frames of a presentation (or over a
   window after its onset): one cumulative sum of each trace and two look-ups per
   presentation, never a loop over cells or presentations.
+* **Two-photon on NWB 2**, as DANDI:000728 publishes the same experiments (converted by
+  catalystneuro/visual-coding-to-nwb-v2, ``interfaces/_processed_ophys.py`` and the
+  ``_*_stimulus.py`` interfaces): the traces are ``RoiResponseSeries`` read by
+  :func:`neurotk.io.read_ophys` (``processing/ophys/DfOverF/DfOverF`` by default;
+  ``Fluorescence/Corrected``, ``Neuropil``, ``Demixed`` and ``DfOverF/DfOverFEvents`` by
+  ``series=``), cells are the rows of ``ImageSegmentation/PlaneSegmentation``, and the
+  stimulus tables are under ``stimulus/presentation``: ``TimeIntervals`` for gratings and
+  spontaneous activity (columns ``orientation_in_degrees``,
+  ``spatial_frequency_in_cycles_per_degree``, ``temporal_frequency_in_hz``, ``phase``,
+  ``is_blank_sweep``, renamed to allensdk's ``orientation``, ``spatial_frequency``,
+  ``temporal_frequency``), ``IndexSeries`` of image or movie-frame indices with onset
+  timestamps for natural scenes, natural movies and locally sparse noise. An
+  ``IndexSeries`` presentation lasts until the next onset, at most the median interval
+  between onsets (the converted files keep no end times). The conversion stored image
+  indices as ``uint32``, so a blank (-1 in the NWB 1 file) reads as 4294967295: it is
+  read back as -1. Responses are the mean dF/F over the frames of each presentation, as
+  for NWB 1 files (:func:`neurotk.io.event_average` with frame binning).
 * **Neuropixels** sessions (``session_<id>/session_<id>.nwb``, NWB 2.x) are read with
   :func:`neurotk.io.read_spikes` and :func:`neurotk.io.count_spikes`: each unit's area is
   the structure acronym of its peak channel (``units/peak_channel_id`` ->
@@ -23,7 +40,10 @@ Both give ``{area: Recording}`` with one sample per presentation; ``samples`` ho
 ``stimulus`` (the stimulus name), ``stimulus_id`` (a condition label usable for RSA and
 for :meth:`~neurotk.Recording.average`: the image index for natural scenes and movies, a
 ``"orientation=90|temporal_frequency=2"`` label for gratings), ``start_time``,
-``stop_time`` and the stimulus parameters (``frame``, ``orientation``, ...).
+``stop_time`` and the stimulus parameters (``frame``, ``orientation``, ...). Blank
+presentations are labelled ``"blank"`` for every stimulus: grating blank sweeps (all
+parameters NaN, or ``is_blank_sweep``) and natural-scene or sparse-noise blanks (image
+index -1), so averaging by ``stimulus_id`` never treats a blank as one more image.
 
 Files are opened read-only and never modified. With the optional ``allen`` extra,
 :func:`download_allen_session` fetches files through allensdk's caches.
@@ -52,12 +72,22 @@ from ..errors import (
 )
 from ..recording import Recording
 from ..tables import table_positions
-from ._hdf5 import CORRUPT_FILE_ERRORS, Reader, attr, decode, file_errors, open_hdf5, read_table
+from ._hdf5 import (
+    CORRUPT_FILE_ERRORS,
+    Reader,
+    attr,
+    decode,
+    file_errors,
+    open_hdf5,
+    read_table,
+)
 from .nwb import read_spikes
+from .ophys import event_average, ophys_series, read_ophys
 from .spikes import check_window, count_spikes
 
 __all__ = [
     "QUALITY_FILTER",
+    "STIMULUS_NAMES",
     "allen_info",
     "allen_stimulus_table",
     "download_allen_session",
@@ -94,6 +124,16 @@ _ID_COLUMNS = (
     ("dot_motion", ("Dir", "Speed")),
     ("spontaneous", ()),
 )
+
+#: Names (prefixes) of the Visual Coding stimuli, as the stimulus tables of every layout start.
+STIMULUS_NAMES = tuple(prefix for prefix, _ in _ID_COLUMNS)
+
+#: Column names of the NWB 2 two-photon conversion (DANDI:000728) -> allensdk's names.
+_NWB2_COLUMNS = {
+    "orientation_in_degrees": "orientation",
+    "spatial_frequency_in_cycles_per_degree": "spatial_frequency",
+    "temporal_frequency_in_hz": "temporal_frequency",
+}
 
 #: Electrode columns naming a unit's brain structure, most specific first.
 _AREA_COLUMNS = ("ecephys_structure_acronym", "structure_acronym", "manual_structure_acronym", "location")
@@ -149,6 +189,8 @@ class _File:
                 raise self.fail(DFF, "not found: the file has the Allen two-photon pipeline module but no "
                                 "dF/F traces; expected a group with 'data' (cells x frames) and 'timestamps'")
             return "two-photon"
+        if _nwb2_2p_stimuli(self) and isinstance(h.get("processing"), h5py.Group) and ophys_series(self.path):
+            return "two-photon-nwb2"
         units = h.get("units")
         intervals = h.get("intervals")
         presentations = [k for k in (intervals or {}) if k.endswith("_presentations")]
@@ -234,13 +276,23 @@ def _stimulus_ids(name: str, table: pd.DataFrame) -> pd.Series:
     if len(cols) == 1 and cols[0] == "frame":
         frame = pd.to_numeric(table["frame"], errors="coerce").to_numpy(dtype=np.float64)
         if np.isfinite(frame).all() and (frame == np.round(frame)).all():
-            return pd.Series(frame.astype(np.int64))
-        return pd.Series(frame)
+            ids = pd.Series(frame.astype(np.int64))
+        else:
+            ids = pd.Series(frame)
+        blank = frame == -1  # natural scenes, sparse noise: image index -1 is a blank (gray) screen
+        if name.startswith("natural_movie") or not blank.any():
+            return ids
+        ids = ids.astype(object)
+        ids[blank] = "blank"
+        return ids
     parts = [table[c].map(_format_value) for c in cols]
     label = parts[0].radd(f"{cols[0]}=")
     for c, part in zip(cols[1:], parts[1:]):
         label = label + f"|{c}=" + part
     blank = np.logical_and.reduce([p.isin(["nan"]).to_numpy() for p in parts])
+    for flag in ("is_blank_sweep", "blank_sweep"):
+        if flag in table:
+            blank |= pd.to_numeric(table[flag], errors="coerce").fillna(0).to_numpy() > 0
     label = label.astype(object)
     label[blank] = "blank"
     return label.reset_index(drop=True)
@@ -520,6 +572,129 @@ def _load_2p(f: _File, stimulus, window, areas, dtype) -> dict:
     return {area: Recording(data, table, units, meta, allow_nan=nan, copy=False)}
 
 
+# --------------------------------------------------------------------------- two-photon, NWB 2 (DANDI:000728)
+def _nwb2_2p_groups(f: _File) -> dict:
+    """Stimulus name -> group of ``stimulus/presentation``: TimeIntervals or IndexSeries with timestamps."""
+    group = f.h.get(PRESENTATION)
+    out = {}
+    if not isinstance(group, h5py.Group):
+        return out
+    for key, child in group.items():
+        if not isinstance(child, h5py.Group):
+            continue
+        is_table = isinstance(child.get("start_time"), h5py.Dataset)
+        is_index = isinstance(child.get("data"), h5py.Dataset) and isinstance(child.get("timestamps"), h5py.Dataset)
+        if is_table or (is_index and "frame_duration" not in child):  # NWB 1 tables have frame_duration
+            out[key.removesuffix("_stimulus")] = child
+    return out
+
+
+def _nwb2_2p_stimuli(f: _File) -> list[str]:
+    known = tuple(prefix for prefix, _ in _ID_COLUMNS)
+    groups = _nwb2_2p_groups(f)
+    return list(groups) if any(name.startswith(known) for name in groups) else []
+
+
+def _nwb2_2p_table(f: _File, name: str) -> pd.DataFrame:
+    """One stimulus table of an NWB 2 two-photon file, with allensdk's column names and blanks as -1."""
+    group = _nwb2_2p_groups(f)[name]
+    if isinstance(group.get("start_time"), h5py.Dataset):
+        table = read_table(f.reader, group, skip=("tags", "timeseries"), ragged=False)
+        table = table.rename(columns={"id": "presentation_id", **_NWB2_COLUMNS})
+        for col in ("start_time", "stop_time"):
+            if col not in table:
+                raise f.fail(f"{group.name}/{col}", "not found; expected presentation times (s)")
+            values = pd.to_numeric(table[col], errors="coerce").to_numpy(np.float64)
+            if not np.isfinite(values).all():
+                raise f.fail(f"{group.name}/{col}", f"has {int((~np.isfinite(values)).sum())} missing values; "
+                             f"expected finite times (s)")
+            table[col] = values
+    else:
+        data_ds, stamps_ds = group["data"], group["timestamps"]
+        frames = f.reader.read(data_ds)
+        onset = f.reader.read(stamps_ds).astype(np.float64).ravel()
+        if frames.ndim != 1 or frames.dtype.kind not in "iu" or len(frames) != len(onset):
+            raise f.fail(data_ds.name, f"has shape {frames.shape} and dtype {frames.dtype} for {len(onset)} "
+                         f"timestamps; expected one image (frame) index per presentation")
+        if not np.isfinite(onset).all() or (np.diff(onset) < 0).any():
+            raise f.fail(stamps_ds.name, "is not finite and ascending; expected the onset (s) of each presentation")
+        frame = frames.astype(np.int64)
+        if frames.dtype.kind == "u":  # -1 (blank) stored as uint32 by the conversion
+            frame[frames == np.iinfo(frames.dtype).max] = -1
+        gaps = np.diff(onset)
+        typical = float(np.median(gaps)) if gaps.size else 0.0
+        stop = np.append(np.minimum(onset[1:], onset[:-1] + typical), onset[-1:] + typical)
+        table = pd.DataFrame({"start_time": onset, "stop_time": stop, "frame": frame})
+        if name.startswith("natural_movie"):
+            table["repeat"] = table.groupby("frame", sort=False).cumcount().astype(np.int64)
+    for col in table.columns:
+        table[col] = _clean_column(table[col])
+    table.insert(0, "stimulus", name)
+    table.insert(1, "stimulus_id", _stimulus_ids(name, table).to_numpy())
+    table.insert(4, "presentation", np.arange(len(table)))
+    return table
+
+
+def _nwb2_2p_meta(f: _File, rec: Recording) -> dict:
+    get = f.scalar
+    meta = {"format": "allen-visual-coding-2p-nwb2", "path": str(f.path)}
+    location = rec.meta.get("location")
+    for key, value in (
+        ("session_id", get("general/session_id", get("identifier"))),
+        ("targeted_structure", location),
+        ("genotype", get("general/subject/genotype")),
+        ("specimen_name", get("general/subject/subject_id")),
+        ("indicator", rec.meta.get("indicator")),
+        ("imaging_rate", rec.meta.get("imaging_rate")),
+        ("imaging_depth_um", _parse_depth(rec.meta.get("imaging_plane_description"))),
+        ("sex", get("general/subject/sex")),
+        ("age", get("general/subject/age")),
+        ("session_start_time", get("session_start_time")),
+        ("series", rec.meta.get("series")),
+    ):
+        if value is None or (isinstance(value, float) and np.isnan(value)):
+            continue
+        if key == "session_id" and isinstance(value, str) and value.isdigit():
+            value = int(value)
+        meta[key] = value
+    if meta.get("genotype"):
+        meta["cre_line"] = str(meta["genotype"]).split(";")[0]
+    return meta
+
+
+def _nwb2_2p_recording(f: _File, series, dtype) -> Recording:
+    if series is None:
+        names = ophys_series(f.path)
+        dff = [n for n in names if n.endswith("DfOverF/DfOverF")] or [n for n in names if "/DfOverF/" in n]
+        series = dff[0] if len(dff) == 1 or (dff and dff[0].endswith("DfOverF/DfOverF")) else None
+        if series is None:
+            raise ArgumentError(f"{f.path}: no single dF/F series among {names}; expected series= naming one")
+    return read_ophys(f.path, series=series, dtype=np.float64)
+
+
+def _load_2p_nwb2(f: _File, stimulus, window, areas, dtype, series) -> dict:
+    available = _nwb2_2p_stimuli(f)
+    names = _choose(available, stimulus, f.path)
+    table = _finish_table([_nwb2_2p_table(f, name) for name in names])
+    trace = _nwb2_2p_recording(f, series, dtype)
+    meta = _nwb2_2p_meta(f, trace)
+    area = str(meta.get("targeted_structure", "unknown"))
+    _check_areas(areas, [area], f.path)
+    rec = event_average(trace, table, window="interval" if window is None else window)
+    units = trace.units.copy()
+    units["area"] = area
+    units["depth"] = float(meta.get("imaging_depth_um", np.nan))
+    units["cre_line"] = meta.get("cre_line")
+    units["source"] = "brain"
+    is_dff = "DfOverF" in str(meta.get("series", "")) and "Events" not in str(meta.get("series", ""))
+    meta.update(name=f"{f.path.stem}:{area}", stimulus=names if stimulus is None or not isinstance(stimulus, str)
+                else stimulus, window="presentation" if window is None else window,
+                units_of_measure="dF/F" if is_dff else trace.meta.get("units_of_measure"),
+                n_frames=trace.n_samples)
+    data = rec.data.astype(dtype, copy=False)
+    return {area: Recording(data, rec.samples, units, meta, allow_nan=bool(np.isnan(data).any()), copy=False)}
+
+
 # --------------------------------------------------------------------------- Neuropixels
 def _np_stimuli(f: _File) -> list[str]:
     return [k[: -len("_presentations")] for k in f.h["intervals"] if k.endswith("_presentations")]
@@ -678,12 +853,14 @@ def _session_id(f: _File):
 
 # --------------------------------------------------------------------------- public functions
 def load_allen(path, stimulus=None, window=None, *, areas=None, filter_units=True, units=None,
-               rate: bool = False, dtype=np.float64, progress=None) -> dict:
+               rate: bool = False, dtype=np.float64, progress=None, series=None) -> dict:
     """Read an Allen Brain Observatory file into Recordings of presentations x cells/units, per area.
 
     The kind of file is detected from its layout: a Visual Coding **two-photon**
-    experiment (NWB 1, ``processing/brain_observatory_pipeline/DfOverF``) gives mean dF/F
-    responses of its cells; a Visual Coding **Neuropixels** session (NWB 2, ``units`` with
+    experiment (NWB 1, ``processing/brain_observatory_pipeline/DfOverF``, or its NWB 2
+    conversion on DANDI:000728, ``processing/ophys`` with the stimulus tables under
+    ``stimulus/presentation``) gives mean dF/F responses of its cells; a Visual Coding
+    **Neuropixels** session (NWB 2, ``units`` with
     ``intervals/<stimulus>_presentations``) gives spike counts of its units. Neither needs
     allensdk.
 
@@ -718,6 +895,9 @@ def load_allen(path, stimulus=None, window=None, *, areas=None, filter_units=Tru
         float32 halves the memory of the responses.
     progress : bool, optional
         Neuropixels only: progress bar over spike chunks (default: only for large files).
+    series : str, optional
+        Two-photon NWB 2 only: the ROI series to average (see :func:`neurotk.io.read_ophys`),
+        e.g. ``"Fluorescence/Corrected"``; default ``"DfOverF/DfOverF"``.
 
     Returns
     -------
@@ -764,6 +944,8 @@ def load_allen(path, stimulus=None, window=None, *, areas=None, filter_units=Tru
     with _File(path) as f:
         if f.kind == "two-photon":
             return _load_2p(f, stimulus, window, areas, dtype)
+        if f.kind == "two-photon-nwb2":
+            return _load_2p_nwb2(f, stimulus, window, areas, dtype, series)
         return _load_neuropixels(f, stimulus, window, areas, filter_units, units, rate, dtype, progress)
 
 
@@ -797,6 +979,9 @@ def allen_stimulus_table(path, stimulus=None) -> pd.DataFrame:
             ts = _2p_timestamps(f)
             names = _choose(_2p_stimuli(f), stimulus, f.path)
             return _finish_table([_2p_table(f, name, ts) for name in names])
+        if f.kind == "two-photon-nwb2":
+            names = _choose(_nwb2_2p_stimuli(f), stimulus, f.path)
+            return _finish_table([_nwb2_2p_table(f, name) for name in names])
         names = _choose(_np_stimuli(f), stimulus, f.path)
         return _finish_table([_np_table(f, name) for name in names])
 
@@ -828,6 +1013,13 @@ def allen_info(path) -> dict:
             info = {"kind": f.kind, "stimuli": _2p_stimuli(f),
                     "areas": [meta.get("targeted_structure", "unknown")],
                     "n_units": int(ds.shape[0]) if ds.ndim == 2 else 0}
+            info.update(meta)
+            return info
+        if f.kind == "two-photon-nwb2":
+            trace = _nwb2_2p_recording(f, None, np.float64)
+            meta = _nwb2_2p_meta(f, trace)
+            info = {"kind": "two-photon", "stimuli": _nwb2_2p_stimuli(f),
+                    "areas": [meta.get("targeted_structure", "unknown")], "n_units": trace.n_units}
             info.update(meta)
             return info
         units = _np_units(f, read_spikes(f.path))

@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .._validation import check_float, check_int
 from ..errors import (
     ArgumentError,
     DataFormatError,
@@ -36,7 +37,6 @@ from ..errors import (
     ShapeMismatchError,
     describe_values,
 )
-from .._validation import check_float, check_int
 from ..recording import Recording
 from ..utils import atomic_path, label_key
 
@@ -402,7 +402,9 @@ def load_fmri(
         volumes (at least one); the peak working memory is the output plus about two
         chunks.
     tr : float, optional
-        Repetition time in seconds; by default the header's fourth zoom (converted from
+        Repetition time in seconds; by default, for a BIDS image path
+        (``..._bold.nii[.gz]``), the ``RepetitionTime`` of its JSON sidecar (see
+        :func:`neurotk.io.read_bids_run`), else the header's fourth zoom (converted from
         ms or us when the header says so).
     average_rois : bool, default False
         Return :func:`roi_average` of the result (needs ``atlas``).
@@ -473,8 +475,12 @@ def load_fmri(
 
     trs = [tr] * len(imgs)
     if tr is None:
-        for index, (im, nm) in enumerate(zip(imgs, names)):
-            trs[index] = _repetition_time(im, nm)
+        from .bidsnames import bids_repetition_time
+
+        for index, (src, im, nm) in enumerate(zip(sources, imgs, names)):
+            # a BIDS image: the JSON sidecar's RepetitionTime, as BIDS intends; else the header
+            sidecar_tr = bids_repetition_time(src) if isinstance(src, (str, os.PathLike)) else None
+            trs[index] = sidecar_tr if sidecar_tr is not None else _repetition_time(im, nm)
     known = [t for t in trs if t is not None]
     if known and not np.allclose(known, known[0], rtol=1e-4):
         raise DataFormatError(

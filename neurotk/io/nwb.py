@@ -11,25 +11,34 @@ session metadata); spike times are read when they are binned or counted
 (:meth:`SpikeTrains.chunks`), so a file larger than memory is processed in bounded
 memory. The file's interval tables (trials, stimulus presentations ...) are read by
 :meth:`SpikeTrains.intervals`.
+
+Spike times that are not ascending within a unit (some converters write them so; the
+NWB schema asks for ascending times) are sorted on read: each chunk holds whole units
+(unless a unit alone has more spikes than a chunk), and the units found out of order are
+sorted with one ``np.lexsort`` on (unit run, time) per chunk. One
+:class:`~neurotk.NeurotkWarning` names the file and how many units were unsorted, at the
+end of the first pass that finds them. NaN or infinite times and an index pointing beyond
+the data remain errors.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import h5py
 import numpy as np
 import pandas as pd
 
 from .._validation import check_int
-from ..errors import ArgumentError, DataFormatError, describe_values
+from ..errors import ArgumentError, DataFormatError, NeurotkWarning, describe_values
 from ..tables import table_positions
 from ._hdf5 import Reader, attr, decode, file_errors, open_hdf5, ragged_ends, read_table
 
-__all__ = ["SpikeTrains", "read_spikes", "as_spike_trains"]
+__all__ = ["SpikeTrains", "as_spike_trains", "read_intervals", "read_spikes"]
 
 #: Spikes read from the file at once (8 MiB of float64 times). Peak working memory of
 #: binning is a small multiple of this, whatever the size of the file.
@@ -167,13 +176,13 @@ class SpikeTrains:
     9 True
     """
 
-    def __init__(self, path, *, units_table: str | None = None, allow_unsorted: bool = False,
-                 chunk_size: int = DEFAULT_CHUNK_SPIKES):
+    def __init__(self, path, *, units_table: str | None = None, chunk_size: int = DEFAULT_CHUNK_SPIKES):
         if not isinstance(path, (str, os.PathLike)):
             raise ArgumentError(f"path has type {type(path).__name__}; expected a str or pathlib.Path")
         self._path = Path(path)
         self._chunk_size = check_int(chunk_size, "chunk_size", minimum=1)
-        self._allow_unsorted = bool(allow_unsorted)
+        # file positions of the units found unsorted so far; shared by selections (one warning per unit)
+        self._unsorted = set()
         self._handle = None
         self._range = None
         with self._reader() as f:
@@ -198,7 +207,7 @@ class SpikeTrains:
             if table["unit_id"].duplicated().any():
                 dup = table["unit_id"][table["unit_id"].duplicated()].unique()
                 raise f.fail(f"{group.name}/id", f"has duplicated unit ids {describe_values(dup)}; expected unique ids")
-            self._meta = _session_meta(f)
+            self._meta = session_meta(f)
         self._ends = ends
         self._starts = np.concatenate([[0], ends[:-1]]).astype(np.int64)
         self._all_units = table.reset_index(drop=True)
@@ -218,7 +227,7 @@ class SpikeTrains:
         finally:
             handle.close()
 
-    def __enter__(self) -> "SpikeTrains":
+    def __enter__(self) -> SpikeTrains:
         if self._handle is None:
             self._handle = open_hdf5(self._path)
         return self
@@ -237,7 +246,7 @@ class SpikeTrains:
         state["_handle"] = None  # pickles (e.g. for joblib) carry the path, not the handle
         return state
 
-    def _copy(self, selected: np.ndarray) -> "SpikeTrains":
+    def _copy(self, selected: np.ndarray) -> SpikeTrains:
         new = object.__new__(SpikeTrains)
         new.__dict__.update(self.__dict__)
         new._handle = None  # a selection never closes its parent's file
@@ -320,7 +329,7 @@ class SpikeTrains:
         """
         return self._range
 
-    def select(self, units=None) -> "SpikeTrains":
+    def select(self, units=None) -> SpikeTrains:
         """Keep the units that match ``units`` (a lazy selection; nothing is read).
 
         Parameters
@@ -379,7 +388,11 @@ class SpikeTrains:
             ds = f.h[self._table_path]["spike_times"]
             out = f.read(ds, slice(int(self._starts[u]), int(self._ends[u]))).astype(np.float64)
         if out.size:
-            self._validate(out, np.array([col]), np.array([out.size]), None)
+            cols = np.array([col])
+            self._check_finite(out, cols, np.array([out.size]))
+            if (out[1:] < out[:-1]).any():
+                out = np.sort(out, kind="stable")
+                self._report_unsorted(cols, 1)
         return out
 
     # ------------------------------------------------------------------ intervals
@@ -387,7 +400,7 @@ class SpikeTrains:
     def interval_names(self) -> list[str]:
         """Names of the interval tables in the file (``intervals/<name>``)."""
         with self._reader() as f:
-            return list(_interval_groups(f))
+            return list(interval_groups(f))
 
     def intervals(self, name: str | None = None) -> pd.DataFrame:
         """An interval table of the file as a DataFrame (``id``, ``start_time``, ``stop_time`` ...).
@@ -397,7 +410,7 @@ class SpikeTrains:
         name : str, optional
             The table's name (``"trials"``, ``"encoding_table"``, ``"epochs"`` ...) or part
             of it. ``"stimulus"`` finds the stimulus-presentation tables (names containing
-            "stim" or "presentation"); several (as in Allen Neuropixels files) are
+            "stim" or "presentation", and the tables under ``stimulus/presentation``); several (as in Allen Neuropixels files) are
             concatenated in order of ``start_time`` with their name in ``interval_table``.
             ``None``: the stimulus tables, else the trials, else the only table.
 
@@ -418,24 +431,7 @@ class SpikeTrains:
         (20, ['id', 'start_time', 'stop_time', 'stimulus', 'category'])
         """
         with self._reader() as f:
-            groups = _interval_groups(f)
-            names = _resolve_intervals(f, groups, name)
-            frames = [read_table(f, groups[n]) for n in names]
-            for n, frame in zip(names, frames):
-                if "start_time" not in frame:  # present, but not one number per row of the table
-                    ds = groups[n]["start_time"]
-                    raise f.fail(
-                        ds.name,
-                        f"has shape {getattr(ds, 'shape', None)} and dtype {getattr(ds, 'dtype', None)} but the "
-                        f"table has {len(frame)} ids; expected one onset time (s) per row. The file may be corrupt",
-                    )
-        if len(frames) == 1:
-            return frames[0]
-        for n, frame in zip(names, frames):
-            frame.insert(1, "interval_table", n)
-        table = pd.concat(frames, ignore_index=True, sort=False)
-        order = np.argsort(table["start_time"].to_numpy(), kind="stable")
-        return table.iloc[order].reset_index(drop=True)
+            return interval_table(f, name)
 
     # ------------------------------------------------------------------ spikes
     def _read_ranges(self, gap: int) -> tuple[np.ndarray, np.ndarray]:
@@ -459,9 +455,15 @@ class SpikeTrains:
 
         ``times`` (float64, s) are the spikes of the chunk, unit after unit, as run lengths:
         ``lengths[i]`` spikes of the unit at position ``cols[i]`` of the selection
-        (``cols`` increasing). Spike times are validated: finite, and sorted within each
-        unit unless ``allow_unsorted``, across chunk borders too. This is the one pass
-        over the spikes that binning, counting and PSTHs (:mod:`neurotk.io.spikes`) make.
+        (``cols`` increasing). Chunks hold whole units, except a unit with more spikes
+        than ``chunk_size``, which is cut into pieces of consecutive chunks. Spike times are
+        validated (finite) and ascending within each run: a unit stored out of order is
+        sorted here (one ``np.lexsort`` per chunk holding such units; a unit cut into
+        pieces is sorted within each piece), and one :class:`~neurotk.NeurotkWarning`
+        at the end of the pass names the file and the number of units that were
+        unsorted (a unit is reported once per :class:`SpikeTrains`). This is the one pass
+        over the spikes that binning, counting and PSTHs (:mod:`neurotk.io.spikes`) make;
+        none of them depends on the order of spikes.
 
         Parameters
         ----------
@@ -473,7 +475,12 @@ class SpikeTrains:
         Raises
         ------
         DataFormatError
-            NaN, infinite or (unless allowed) unsorted spike times, naming the unit.
+            NaN or infinite spike times, naming the unit.
+
+        Warns
+        -----
+        NeurotkWarning
+            Spike times not ascending within some units (they are sorted).
 
         Examples
         --------
@@ -491,13 +498,14 @@ class SpikeTrains:
         lut = np.full(len(self._ends), -1, dtype=np.int64)
         lut[self._selected] = np.arange(len(self._selected))
         r_starts, r_ends = self._read_ranges(gap=chunk // 8)
-        bounds = [(int(c), int(min(c + chunk, e))) for s, e in zip(r_starts, r_ends) for c in range(s, e, chunk)]
+        bounds = [b for s, e in zip(r_starts, r_ends) for b in self._chunk_bounds(int(s), int(e), chunk)]
         show = (len(bounds) > _PROGRESS_MIN_CHUNKS) if progress is None else bool(progress)
         if show:
             from tqdm.auto import tqdm
 
             bounds = tqdm(bounds, desc=f"reading spikes of {self._path.name}", unit="chunk")
         previous = None  # (time, selected column) of the last spike of the previous chunk
+        found = []  # selected columns of units found unsorted in this pass
         with self._reader() as f:
             ds = f.h[self._table_path]["spike_times"]
             for cs, ce in bounds:
@@ -515,16 +523,39 @@ class SpikeTrains:
                     cols, lengths = cols[keep], lengths[keep]
                 if times.size == 0:
                     continue
-                self._validate(times, cols, lengths, previous)
+                self._check_finite(times, cols, lengths)
+                times, bad = self._sort_runs(times, cols, lengths, previous)
+                if bad.size:
+                    found.append(bad)
                 previous = (float(times[-1]), int(cols[-1]))
                 yield times, cols, lengths
+        if found:
+            self._report_unsorted(np.unique(np.concatenate(found)), self.n_units)
+
+    def _chunk_bounds(self, start: int, stop: int, chunk: int) -> list[tuple[int, int]]:
+        """``[start, stop)`` of the flat spikes cut into chunks of at most ``chunk`` spikes at unit borders.
+
+        A cut goes at the last unit end within ``chunk`` spikes of the chunk's start; a unit
+        longer than ``chunk`` is cut inside. One step per chunk (not per unit).
+        """
+        out = []
+        pos = start
+        while pos < stop:
+            target = pos + chunk
+            if target >= stop:
+                out.append((pos, stop))
+                break
+            k = int(np.searchsorted(self._ends, target, side="right")) - 1
+            cut = int(self._ends[k]) if k >= 0 and self._ends[k] > pos else target
+            out.append((pos, cut))
+            pos = cut
+        return out
 
     def _unit_id(self, col) -> object:
         return _py(self._all_units["unit_id"].iloc[int(self._selected[int(col)])])
 
-    def _validate(self, times, cols, lengths, previous):
-        """Finite times; sorted within each unit (unless allowed), across chunk borders too."""
-        field = f"{self._table_path}/spike_times"
+    def _check_finite(self, times, cols, lengths):
+        """Refuse NaN or infinite spike times, naming the unit of the first."""
         lo, hi = times.min(), times.max()  # NaN propagates: no boolean copy in the common case
         if not (np.isfinite(lo) and np.isfinite(hi)):
             bad = ~np.isfinite(times)
@@ -532,24 +563,45 @@ class SpikeTrains:
             col = cols[np.searchsorted(np.cumsum(lengths), at, side="right")]
             what = "NaN" if np.isnan(times[at]) else "infinite"
             raise DataFormatError(
-                f"{self._path}: field '{field}' has {int(bad.sum())} non-finite spike times in a chunk "
-                f"(first: {what} for unit id {self._unit_id(col)!r}); expected finite times in seconds"
+                f"{self._path}: field '{self._table_path}/spike_times' has {int(bad.sum())} non-finite spike "
+                f"times in a chunk (first: {what} for unit id {self._unit_id(col)!r}); expected finite times "
+                f"in seconds"
             )
-        if self._allow_unsorted:
-            return
+
+    @staticmethod
+    def _sort_runs(times, cols, lengths, previous) -> tuple[np.ndarray, np.ndarray]:
+        """``times`` with each run (unit) ascending, and the columns of the runs that were not.
+
+        Sorting happens only when a run is out of order: one ``np.lexsort`` on (run, time)
+        over the whole chunk. A unit continued from the previous chunk whose first spike
+        here precedes the last one there is reported too (its pieces stay apart).
+        """
         back = times[1:] < times[:-1]
-        back[np.cumsum(lengths)[:-1] - 1] = False  # a new unit may start earlier
-        bad_first = previous is not None and previous[1] == cols[0] and previous[0] > times[0]
-        if bad_first or back.any():
-            at = 0 if bad_first else int(np.flatnonzero(back)[0]) + 1
-            before = previous[0] if bad_first else float(times[at - 1])
-            col = cols[np.searchsorted(np.cumsum(lengths), at, side="right")]
-            raise DataFormatError(
-                f"{self._path}: field '{field}' is not sorted within unit id {self._unit_id(col)!r} (a "
-                f"spike at {float(times[at])!r} s follows one at {before!r} s); NWB expects each unit's "
-                f"spike times in ascending order. Counts do not depend on the order: pass "
-                f"read_spikes(..., allow_unsorted=True) to accept the file as it is"
-            )
+        ends = np.cumsum(lengths)
+        back[ends[:-1] - 1] = False  # a new unit may start earlier
+        bad = np.zeros(0, dtype=np.int64)
+        if back.any():
+            run = np.repeat(np.arange(len(lengths)), lengths)
+            bad = cols[np.unique(run[1:][back])]
+            times = times[np.lexsort((times, run))]
+        if previous is not None and previous[1] == cols[0] and previous[0] > times[0]:
+            bad = np.union1d(bad, cols[:1])
+        return times, bad
+
+    def _report_unsorted(self, cols, n_checked: int):
+        """Warn (once per unit) that the units at selected columns ``cols`` were sorted on read."""
+        positions = {int(p) for p in self._selected[np.asarray(cols, dtype=np.int64)]}
+        new = sorted(positions - self._unsorted)
+        if not new:
+            return
+        self._unsorted.update(new)
+        ids = self._all_units["unit_id"].to_numpy()[new]
+        warnings.warn(
+            f"{self._path}: field '{self._table_path}/spike_times': the spike times of {len(new)} of "
+            f"{n_checked} units (unit ids {describe_values(ids)}) are not in ascending order, as NWB expects; "
+            f"they were sorted on read (counts, bins and PSTHs do not depend on the order)",
+            NeurotkWarning, stacklevel=3,
+        )
 
     def __repr__(self) -> str:
         cols = [c for c in self._all_units.columns if c != "unit_id"]
@@ -562,7 +614,20 @@ def _py(value):
     return value.item() if isinstance(value, np.generic) else value
 
 
-def _session_meta(f: Reader) -> dict:
+def session_meta(f: Reader) -> dict:
+    """Session metadata of an open NWB file: identifier, description, start time, NWB version.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, h5py
+    >>> from neurotk.io._hdf5 import Reader, open_hdf5
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "f.nwb"
+    >>> with h5py.File(path, "w") as f:
+    ...     _ = f.create_dataset("identifier", data="session-1")
+    >>> with open_hdf5(path) as f:
+    ...     session_meta(Reader(f, path))
+    {'source': 'nwb', 'identifier': 'session-1'}
+    """
     meta = {"source": "nwb"}
     for key in ("identifier", "session_description", "session_start_time"):
         ds = f.h.get(key)
@@ -577,21 +642,54 @@ def _session_meta(f: Reader) -> dict:
     return meta
 
 
-def _interval_groups(f: Reader) -> dict:
+def interval_groups(f: Reader) -> dict:
+    """The NWB 2 ``TimeIntervals`` tables of an open file: name -> group.
+
+    Tables under ``intervals/`` (trials, epochs, Allen Neuropixels ``*_presentations`` ...)
+    and under ``stimulus/presentation/`` (where some converters put stimulus tables, e.g.
+    the DANDI 000728 Allen two-photon files); a table is a group with ``start_time``. A
+    name found in both places keeps the ``intervals/`` table and gives the other the name
+    ``stimulus/<name>``.
+    """
     out = {}
-    intervals = f.h.get("intervals")
-    if isinstance(intervals, h5py.Group):
-        for name, group in intervals.items():
-            if isinstance(group, h5py.Group) and "start_time" in group:
-                out[name] = group
+    for where in ("intervals", "stimulus/presentation"):
+        parent = f.h.get(where)
+        if not isinstance(parent, h5py.Group):
+            continue
+        for name, group in parent.items():
+            if isinstance(group, h5py.Group) and isinstance(group.get("start_time"), h5py.Dataset):
+                out[name if name not in out else f"stimulus/{name}"] = group
     return out
+
+
+def interval_table(f: Reader, name=None) -> pd.DataFrame:
+    """An interval table of an open NWB file (see :meth:`SpikeTrains.intervals` for ``name``)."""
+    groups = interval_groups(f)
+    names = _resolve_intervals(f, groups, name)
+    frames = [read_table(f, groups[n]) for n in names]
+    for n, frame in zip(names, frames):
+        if "start_time" not in frame:  # present, but not one number per row of the table
+            ds = groups[n]["start_time"]
+            raise f.fail(
+                ds.name,
+                f"has shape {getattr(ds, 'shape', None)} and dtype {getattr(ds, 'dtype', None)} but the "
+                f"table has {len(frame)} ids; expected one onset time (s) per row. The file may be corrupt",
+            )
+    if len(frames) == 1:
+        return frames[0]
+    for n, frame in zip(names, frames):
+        frame.insert(1, "interval_table", n)
+    table = pd.concat(frames, ignore_index=True, sort=False)
+    order = np.argsort(table["start_time"].to_numpy(), kind="stable")
+    return table.iloc[order].reset_index(drop=True)
 
 
 def _resolve_intervals(f: Reader, groups: dict, name) -> list[str]:
     available = list(groups)
     if name is not None and not isinstance(name, str):
         raise ArgumentError(f"intervals name has type {type(name).__name__}; expected a table name (str)")
-    stimulus_like = [n for n in available if "stim" in n.lower() or "presentation" in n.lower()]
+    stimulus_like = [n for n in available if "stim" in n.lower() or "presentation" in n.lower()
+                     or groups[n].name.startswith("/stimulus/")]
     if name is None:
         if stimulus_like:
             return stimulus_like
@@ -617,7 +715,7 @@ def _resolve_intervals(f: Reader, groups: dict, name) -> list[str]:
 
 
 # --------------------------------------------------------------------------- functions
-def read_spikes(path, units=None, *, units_table: str | None = None, allow_unsorted: bool = False,
+def read_spikes(path, units=None, *, units_table: str | None = None,
                 chunk_size: int = DEFAULT_CHUNK_SPIKES) -> SpikeTrains:
     """Open the spike trains of an NWB file lazily.
 
@@ -636,9 +734,6 @@ def read_spikes(path, units=None, *, units_table: str | None = None, allow_unsor
     units_table : str, optional
         HDF5 path of the Units table. Default ``/units``, else the first Units table found
         in a processing module.
-    allow_unsorted : bool, default False
-        Accept spike times that are not ascending within a unit (counts do not depend on
-        the order). By default they raise :class:`DataFormatError`.
     chunk_size : int, default 1,048,576
         Spikes read at once; bounds the working memory of every pass over the file.
 
@@ -651,7 +746,14 @@ def read_spikes(path, units=None, *, units_table: str | None = None, allow_unsor
     DataFormatError
         Not an HDF5 file (truncated, corrupt), no Units table (the message lists the
         top-level groups), a spike index that is not monotone or points beyond the data.
-        NaN or unsorted spike times are reported when spikes are read.
+        NaN or infinite spike times are reported when spikes are read.
+
+    Warns
+    -----
+    NeurotkWarning
+        When spikes are read: spike times not ascending within some units (they are
+        sorted on read, see :meth:`SpikeTrains.chunks`); the message names the file and
+        the number of units.
 
     Examples
     --------
@@ -664,8 +766,94 @@ def read_spikes(path, units=None, *, units_table: str | None = None, allow_unsor
     >>> spikes.n_units, list(spikes.units.columns)[:4]
     (6, ['unit_id', 'area', 'depth', 'quality'])
     """
-    return SpikeTrains(path, units_table=units_table, allow_unsorted=allow_unsorted,
-                       chunk_size=chunk_size).select(units)
+    return SpikeTrains(path, units_table=units_table, chunk_size=chunk_size).select(units)
+
+
+def read_intervals(path, name=None) -> pd.DataFrame:
+    """An NWB 2 interval table (trials, stimulus presentations, epochs ...) as a DataFrame.
+
+    The same tables, by the same names, as :meth:`SpikeTrains.intervals`, for any NWB 2
+    file (spikes, two-photon, behaviour): ``intervals/<name>`` and the ``TimeIntervals``
+    tables under ``stimulus/presentation``. The file is opened read-only.
+
+    Parameters
+    ----------
+    path : str or Path
+    name : str, optional
+        The table's name or part of it; ``"stimulus"`` gives the stimulus-presentation
+        tables (concatenated in order of onset, with ``interval_table``); ``None``: the
+        stimulus tables, else the trials, else the only table.
+
+    Returns
+    -------
+    DataFrame
+        ``id``, ``start_time``, ``stop_time`` and the table's other columns.
+
+    Raises
+    ------
+    DataFormatError
+        No such table (the message lists the tables of the file), or not an HDF5 file.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from neurotk.datasets import make_demo_session
+    >>> from neurotk.io import read_intervals
+    >>> path = make_demo_session(pathlib.Path(tempfile.mkdtemp()) / "s.nwb", n_stimuli=10,
+    ...                          n_repeats=2, n_units_per_area=3)
+    >>> len(read_intervals(path, "stimulus"))
+    20
+    """
+    if not isinstance(path, (str, os.PathLike)):
+        raise ArgumentError(f"path has type {type(path).__name__}; expected the path of an NWB file")
+    path = Path(path)
+    with open_hdf5(path) as handle, file_errors(path):
+        return interval_table(Reader(handle, path), name)
+
+
+def as_intervals(intervals, path=None) -> tuple[pd.DataFrame, str]:
+    """The ``intervals=`` argument of the counting and averaging functions, as ``(table, label)``.
+
+    ``intervals`` is a table name of the NWB file ``path`` (see :func:`read_intervals`;
+    ``None`` for the default table), a DataFrame or dict with ``start_time`` (and
+    ``stop_time``), or a 1-D array of onset times (s). ``label`` is the name, or
+    ``"table"`` for a table given in memory.
+
+    Raises
+    ------
+    ArgumentError
+        A name without a file, an array that is not 1-D numbers, a table without ``start_time``.
+
+    Examples
+    --------
+    >>> table, label = as_intervals([1.0, 2.5])
+    >>> table["start_time"].tolist(), label
+    ([1.0, 2.5], 'table')
+    """
+    if isinstance(intervals, str) or intervals is None:
+        if path is None:
+            raise ArgumentError(
+                f"intervals={intervals!r} names a table of an NWB file, but no file is known (the recording's "
+                f"meta has no 'path'); expected a DataFrame with start_time or an array of onset times"
+            )
+        if isinstance(path, SpikeTrains):
+            return path.intervals(intervals), str(intervals)
+        return read_intervals(path, intervals), str(intervals)
+    if isinstance(intervals, pd.DataFrame):
+        table = intervals.reset_index(drop=True).copy()
+    elif isinstance(intervals, dict):
+        table = pd.DataFrame(dict(intervals))
+    else:
+        onsets = np.asarray(intervals)
+        if onsets.ndim != 1 or onsets.dtype.kind not in "fiu":
+            raise ArgumentError(
+                f"intervals of type {type(intervals).__name__} (shape {onsets.shape}); expected a table "
+                f"name, a DataFrame with start_time, or a 1-D array of onset times"
+            )
+        table = pd.DataFrame({"start_time": onsets.astype(np.float64)})
+    if "start_time" not in table:
+        raise ArgumentError(f"intervals table has columns {list(table.columns)}; expected a start_time column")
+    return table, "table"
 
 
 def as_spike_trains(path_or_spikes, units=None) -> SpikeTrains:

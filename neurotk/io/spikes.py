@@ -20,8 +20,6 @@ a spike twice (``np.histogram`` differs only in closing its last bin).
 
 from __future__ import annotations
 
-from typing import Mapping
-
 import numpy as np
 import pandas as pd
 
@@ -29,9 +27,9 @@ from .._validation import check_float
 from ..errors import ArgumentError, DataFormatError, describe_values
 from ..recording import Recording
 from ._hdf5 import memory_bytes
-from .nwb import SpikeTrains, as_spike_trains
+from .nwb import SpikeTrains, as_intervals, as_spike_trains
 
-__all__ = ["bin_spikes", "count_spikes", "psth", "check_window"]
+__all__ = ["bin_spikes", "check_window", "count_spikes", "psth"]
 
 
 def _n_bins(span: float, bin_size: float) -> int:
@@ -176,8 +174,17 @@ def bin_spikes(path_or_spikes, bin_size, start=None, stop=None, units=None, *, d
             if start > lo:  # floating-point safety
                 start -= bin_size
         if stop is None:
-            n_bins = int(np.floor((hi - start) / bin_size)) + 1
-            while start + n_bins * bin_size <= hi:
+            # the bin count from arithmetic, never from a loop: a corrupt spike time (e.g. -1e300)
+            # gives a count no float can step through, which is refused here
+            span = (hi - start) / bin_size
+            if not np.isfinite(span) or span >= 2.0**52:
+                raise ArgumentError(
+                    f"{spikes.path}: spikes from {lo} s to {hi} s in bins of {bin_size} s would need "
+                    f"{span:.3g} bins; expected a time range that fits in memory: pass start and stop, a "
+                    f"larger bin_size, or check the file's spike times"
+                )
+            n_bins = int(np.floor(span)) + 1
+            if start + n_bins * bin_size <= hi:  # rounding: one more bin covers the last spike
                 n_bins += 1
             stop = start + n_bins * bin_size
     if stop <= start:
@@ -194,24 +201,7 @@ def bin_spikes(path_or_spikes, bin_size, start=None, stop=None, units=None, *, d
 
 def _events_table(spikes: SpikeTrains, intervals) -> tuple[pd.DataFrame, str]:
     """The interval table (and a name for it) from a name, DataFrame, dict or onset times."""
-    if isinstance(intervals, str) or intervals is None:
-        table = spikes.intervals(intervals)
-        return table, str(intervals)
-    if isinstance(intervals, pd.DataFrame):
-        table = intervals.reset_index(drop=True).copy()
-    elif isinstance(intervals, Mapping):
-        table = pd.DataFrame(dict(intervals))
-    else:
-        onsets = np.asarray(intervals)
-        if onsets.ndim != 1 or onsets.dtype.kind not in "fiu":
-            raise ArgumentError(
-                f"intervals of type {type(intervals).__name__} (shape {onsets.shape}); expected a table "
-                f"name, a DataFrame with start_time, or a 1-D array of onset times"
-            )
-        table = pd.DataFrame({"start_time": onsets.astype(np.float64)})
-    if "start_time" not in table:
-        raise ArgumentError(f"intervals table has columns {list(table.columns)}; expected a start_time column")
-    return table, "table"
+    return as_intervals(intervals, spikes)
 
 
 def _column(table, name, label, path) -> np.ndarray:

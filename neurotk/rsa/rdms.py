@@ -217,6 +217,101 @@ class RDM(Result):
         i, j = pair_index(n)
         return cls(m[:, i, j], conditions, names, metric, meta, descriptors, allow_nan=allow_nan)
 
+    # ------------------------------------------------------------------ rsatoolbox
+    @classmethod
+    def from_rsatoolbox(cls, rdms, conditions: str | None = None) -> RDM:
+        """Build from an ``rsatoolbox.rdm.RDMs`` object (rsagroup/rsatoolbox, ``rdm/rdms.py``).
+
+        rsatoolbox stores dissimilarities as condensed vectors in scipy's ``squareform``
+        order, as neurotk does, so the values are copied as they are.
+
+        Parameters
+        ----------
+        rdms : rsatoolbox.rdm.RDMs
+        conditions : str, optional
+            The pattern descriptor that labels the conditions: default ``"conds"`` when
+            present, else ``"index"``.
+
+        Returns
+        -------
+        RDM
+            ``vectors`` = ``rdms.dissimilarities``; ``metric`` =
+            ``rdms.dissimilarity_measure``; ``descriptors`` = ``rdms.rdm_descriptors``
+            (names from its ``name`` column when present); ``meta`` = ``rdms.descriptors``
+            plus ``pattern_descriptors`` (the other pattern descriptors) and
+            ``conditions_descriptor`` (the one used for the labels), so that
+            :meth:`to_rsatoolbox` gives the same object back.
+
+        Examples
+        --------
+        >>> import numpy as np, rsatoolbox
+        >>> r = rsatoolbox.rdm.RDMs(np.array([[1.0, 2.0, 3.0]]), dissimilarity_measure="euclidean",
+        ...                         pattern_descriptors={"conds": ["a", "b", "c"]})
+        >>> d = RDM.from_rsatoolbox(r)
+        >>> d.conditions.tolist(), d.metric
+        (['a', 'b', 'c'], 'euclidean')
+        """
+        try:
+            vectors = np.asarray(rdms.dissimilarities, dtype=np.float64)
+            pattern = {k: list(v) for k, v in dict(rdms.pattern_descriptors).items()}
+            rdm_desc = {k: list(v) for k, v in dict(rdms.rdm_descriptors).items()}
+            measure = rdms.dissimilarity_measure
+            global_desc = dict(rdms.descriptors or {})
+        except (AttributeError, TypeError, ValueError) as exc:
+            raise ArgumentError(
+                f"rdms is a {type(rdms).__name__} ({exc}); expected an rsatoolbox.rdm.RDMs object"
+            ) from None
+        key = conditions if conditions is not None else next((k for k in ("conds", "index") if k in pattern), None)
+        if key is not None and key not in pattern:
+            raise ArgumentError(f"conditions={key!r} is not a pattern descriptor of rdms; it has {sorted(pattern)}")
+        labels = None if key is None else np.asarray(pattern.pop(key))
+        desc = pd.DataFrame(rdm_desc) if rdm_desc else None
+        names = [str(x) for x in desc["name"]] if desc is not None and "name" in desc else None
+        meta = dict(global_desc, pattern_descriptors=pattern, conditions_descriptor=key)
+        return cls(vectors, labels, names, measure, meta, desc, allow_nan=bool(np.isnan(vectors).any()))
+
+    def to_rsatoolbox(self, conditions: str | None = None):
+        """This stack as an ``rsatoolbox.rdm.RDMs`` object (needs rsatoolbox).
+
+        Parameters
+        ----------
+        conditions : str, optional
+            The pattern descriptor to hold the condition labels: default
+            ``meta["conditions_descriptor"]`` (set by :meth:`from_rsatoolbox`), else
+            ``"conds"``.
+
+        Returns
+        -------
+        rsatoolbox.rdm.RDMs
+            ``dissimilarities`` = ``vectors`` (a copy), ``dissimilarity_measure`` =
+            ``metric``, ``rdm_descriptors`` = every column of ``descriptors``,
+            ``pattern_descriptors`` = the labels plus ``meta["pattern_descriptors"]``,
+            ``descriptors`` = the rest of ``meta``.
+
+        Examples
+        --------
+        >>> d = RDM([[1.0, 2.0, 3.0]], conditions=["a", "b", "c"], names=["V1"], metric="euclidean")
+        >>> r = d.to_rsatoolbox()
+        >>> r.pattern_descriptors["conds"], r.rdm_descriptors["name"], r.dissimilarity_measure
+        (['a', 'b', 'c'], ['V1'], 'euclidean')
+        """
+        from ..errors import require
+
+        rdm_module = require("rsatoolbox.rdm", "RDM.to_rsatoolbox")
+        meta = dict(self.meta)
+        pattern = {k: list(v) for k, v in dict(meta.pop("pattern_descriptors", None) or {}).items()}
+        key = conditions or meta.pop("conditions_descriptor", None) or "conds"
+        meta.pop("conditions_descriptor", None)
+        pattern = {key: self._conditions.tolist(), **{k: v for k, v in pattern.items() if k != key}}
+        bad = [k for k, v in pattern.items() if len(v) != self.n_conditions]
+        if bad:
+            raise ShapeMismatchError(
+                f"meta['pattern_descriptors'] {bad} do not have {self.n_conditions} entries, one per condition"
+            )
+        rdm_desc = {col: self._descriptors[col].tolist() for col in self._descriptors.columns}
+        return rdm_module.RDMs(self._vectors.copy(), dissimilarity_measure=self.metric, descriptors=meta,
+                               rdm_descriptors=rdm_desc, pattern_descriptors=pattern)
+
     # ------------------------------------------------------------------ properties
     @property
     def vectors(self) -> np.ndarray:

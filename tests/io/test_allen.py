@@ -3,7 +3,7 @@ paths and dtypes as ALLEN_LAYOUT.md), planted responses recovered exactly, bad f
 
 import hashlib
 import warnings
-from datetime import timezone
+from datetime import UTC
 from pathlib import Path
 
 import h5py
@@ -134,8 +134,8 @@ def test_2p_natural_scenes_planted_responses_recovered_exactly(tmp_path):
     assert list(s.columns[:4]) == ["stimulus", "stimulus_id", "start_time", "stop_time"]
     assert (s["stimulus"] == "natural_scenes").all()
     np.testing.assert_array_equal(s["frame"], truth["scenes"])
-    np.testing.assert_array_equal(s["stimulus_id"], truth["scenes"])
-    assert s["stimulus_id"].dtype.kind == "i"
+    # blanks (-1) are labelled "blank", as grating blanks are; images keep their index
+    assert s["stimulus_id"].tolist() == [("blank" if k < 0 else int(k)) for k in truth["scenes"]]
     np.testing.assert_array_equal(s["start_time"], truth["ts"][fd[:, 0]])
     np.testing.assert_array_equal(s["stop_time"], truth["ts"][fd[:, 1]])
     np.testing.assert_array_equal(s["start_frame"], fd[:, 0])
@@ -274,7 +274,7 @@ def write_neuropixels(path, seed=1):
     from pynwb.epoch import TimeIntervals
 
     rng = np.random.default_rng(seed)
-    nwb = NWBFile("Allen ecephys session", "715093703", datetime(2019, 1, 1, tzinfo=timezone.utc))
+    nwb = NWBFile("Allen ecephys session", "715093703", datetime(2019, 1, 1, tzinfo=UTC))
     device = nwb.create_device("neuropixels")
     areas = ["VISp", "VISp", "VISl", "VISl", "CA1", "None"]  # "None": a channel outside the brain
     groups = {p: nwb.create_electrode_group(p, "probe", "brain", device) for p in ("probeA", "probeB")}
@@ -285,6 +285,7 @@ def write_neuropixels(path, seed=1):
     # natural scenes (frame) then drifting gratings (orientation, temporal frequency)
     n_ns, n_dg = 24, 8
     ns_frames = np.tile(np.arange(6), 4)
+    ns_frames[-1] = -1  # a blank (gray screen), as allensdk's tables mark it
     ns_start = 10.0 + 0.25 * np.arange(n_ns)
     dg_start = 20.0 + 3.0 * np.arange(n_dg)
     dg_ori = np.tile([0.0, 90.0], 4)
@@ -428,3 +429,211 @@ def test_download_needs_allensdk(tmp_path):
         pytest.skip("allensdk is installed")
     with pytest.raises(ArgumentError, match="kind"):
         download_allen_session(1, tmp_path, kind="fmri")
+
+
+# --------------------------------------------------------------------------- two-photon on NWB 2 (DANDI:000728)
+def write_2p_nwb2(path, n_cells=5, n_scenes=4, n_repeats=3, seed=2):
+    """An Allen Visual Coding 2P session in the DANDI:000728 layout, written with pynwb as
+    catalystneuro/visual-coding-to-nwb-v2 writes it: processing/ophys with ImageSegmentation/
+    PlaneSegmentation (ids = cell specimen ids, global_roi_id), Fluorescence/{Corrected, Neuropil}
+    (Neuropil's timestamps linked to Corrected's), DfOverF/{DfOverF, DfOverFEvents}; the stimulus
+    tables under stimulus/presentation: natural_scenes_stimulus and natural_movie_one_stimulus as
+    IndexSeries of uint32 indices (blank -1 stored as 4294967295) with onset timestamps,
+    static_gratings / drifting_gratings / spontaneous_stimulus as TimeIntervals; epochs.
+    Cell c responds with +2 dF/F to scene c % n_scenes (noise in multiples of 1/64)."""
+    from datetime import datetime
+
+    from pynwb import NWBHDF5IO, NWBFile
+    from pynwb.base import Images
+    from pynwb.epoch import TimeIntervals
+    from pynwb.file import Subject
+    from pynwb.image import GrayscaleImage, IndexSeries
+    from pynwb.ophys import (
+        DfOverF,
+        Fluorescence,
+        ImageSegmentation,
+        OpticalChannel,
+        RoiResponseSeries,
+    )
+
+    rng = np.random.default_rng(seed)
+    nwb = NWBFile(session_description="Allen Brain Observatory Visual Coding 2P", identifier="501940850",
+                  session_start_time=datetime(2016, 2, 4, tzinfo=UTC), session_id="501940850",
+                  subject=Subject(subject_id="230570", species="Mus musculus", sex="F", age="P104D",
+                                  genotype="Emx1-IRES-Cre/wt;Camk2a-tTA/wt;Ai93(TITL-GCaMP6f)/wt"))
+    device = nwb.create_device(name="Microscope")
+    channel = OpticalChannel(name="OpticalChannel", description="emission", emission_lambda=np.nan)
+    plane = nwb.create_imaging_plane(
+        name="ImagingPlane", optical_channel=channel, device=device, excitation_lambda=910.0,
+        description="The imaging plane sampled by the two-photon calcium imaging at a depth of {depth} µm.",
+        indicator="GCaMP6f", location="VISal", grid_spacing=[0.78, 0.78], grid_spacing_unit="micrometers")
+    module = nwb.create_processing_module(name="ophys", description="Contains processed optical physiology data.")
+    segmentation = ImageSegmentation(name="ImageSegmentation")
+    seg = segmentation.create_plane_segmentation(name="PlaneSegmentation", description="Segmented ROIs",
+                                                 imaging_plane=plane)
+    seg.add_column(name="global_roi_id", description="The global ID assigned to each unique ROI across sessions.")
+    ids = (589000000 + 11 * np.arange(n_cells)).astype(np.int64)
+    for k in range(n_cells):
+        seg.add_roi(id=int(ids[k]), pixel_mask=[(k, 3, 1.0), (k, 4, 0.5)], global_roi_id=int(ids[k]))
+    module.add(segmentation)
+    region = seg.create_roi_table_region(region=list(range(n_cells)), description="The ROIs")
+    # frames at ~30 Hz; stimuli: scenes back to back (7 frames each), gratings, a movie, spontaneous
+    n_frames = 900
+    ts = 5.0 + np.arange(n_frames) / RATE + rng.uniform(-1e-4, 1e-4, n_frames)
+    scenes = np.concatenate([np.append(rng.permutation(n_scenes), -1) for _ in range(n_repeats)])
+    ns_onset = ts[30] + np.arange(len(scenes)) * 0.25
+    dff = (rng.integers(-8, 9, size=(n_frames, n_cells)) / 64.0).astype(np.float32)
+    for k, scene in enumerate(scenes):
+        inside = (ts >= ns_onset[k]) & (ts < ns_onset[k] + 0.25)
+        if scene >= 0:
+            dff[np.ix_(inside, np.arange(n_cells) % n_scenes == scene)] += 2.0
+    corrected = RoiResponseSeries(name="Corrected", description="corrected", data=rng.normal(100, 5, (n_frames, n_cells)),
+                                  timestamps=ts, unit="n.a.", rois=region)
+    neuropil = RoiResponseSeries(name="Neuropil", description="neuropil", data=rng.normal(50, 5, (n_frames, n_cells)),
+                                 timestamps=corrected, unit="n.a.", rois=region)
+    module.add(Fluorescence(name="Fluorescence", roi_response_series=[neuropil, corrected]))
+    dff_series = RoiResponseSeries(name="DfOverF", description="dF/F", data=dff, timestamps=corrected,
+                                   unit="a.u.", rois=region)
+    events = RoiResponseSeries(name="DfOverFEvents", description="L0 events", data=np.maximum(dff, 0),
+                               timestamps=corrected, unit="a.u.", rois=region)
+    module.add(DfOverF(name="DfOverF", roi_response_series=[dff_series, events]))
+    # stimuli
+    images = Images(name="natural_scenes_template", description="scenes",
+                    images=[GrayscaleImage(name=f"NaturalScene{i}", data=rng.integers(0, 255, (4, 4)).astype(np.uint8))
+                            for i in range(n_scenes)])
+    nwb.add_stimulus_template(images)
+    nwb.add_stimulus(IndexSeries(name="natural_scenes_stimulus", description="scenes",
+                                 data=np.array(scenes, dtype=np.int64).astype(np.uint32), indexed_images=images,
+                                 unit="N/A", timestamps=ns_onset))
+    # the conversion links the movie's IndexSeries to an ImageSeries (indexed_timeseries), which pynwb 4
+    # refuses to write; an Images template stands in for it (the reader uses only data and timestamps)
+    movie = Images(name="natural_movie_one_template", description="movie frames",
+                   images=[GrayscaleImage(name=f"frame{i}", data=np.zeros((2, 2), np.uint8)) for i in range(3)])
+    nwb.add_stimulus_template(movie)
+    mv_onset = ts[400] + np.concatenate([np.arange(3), 10 + np.arange(3)]) / 30.0
+    nwb.add_stimulus(IndexSeries(name="natural_movie_one_stimulus", description="movie frames",
+                                 data=np.tile(np.arange(3), 2).astype(np.uint32), indexed_images=movie,
+                                 unit="N/A", timestamps=mv_onset))
+    sg = TimeIntervals(name="static_gratings", description="static gratings")
+    for col in ("orientation_in_degrees", "spatial_frequency_in_cycles_per_degree", "phase", "is_blank_sweep"):
+        sg.add_column(name=col, description=col)
+    sg_params = [(0.0, 0.04, 0.0), (90.0, 0.08, 0.5), (np.nan, np.nan, np.nan), (90.0, 0.04, 0.25)]
+    sg_onset = ts[500] + 0.25 * np.arange(4)
+    for t0, (o, sf, ph) in zip(sg_onset, sg_params):
+        sg.add_interval(start_time=t0, stop_time=t0 + 0.25, orientation_in_degrees=o,
+                        spatial_frequency_in_cycles_per_degree=sf, phase=ph, is_blank_sweep=bool(np.isnan(o)))
+    nwb.add_stimulus(sg)
+    dg = TimeIntervals(name="drifting_gratings", description="drifting gratings")
+    for col in ("orientation_in_degrees", "spatial_frequency_in_cycles_per_degree", "temporal_frequency_in_hz",
+                "is_blank_sweep"):
+        dg.add_column(name=col, description=col)
+    dg_onset = ts[600] + 3.0 * np.arange(3)
+    for t0, (o, tf, blank) in zip(dg_onset, [(45.0, 2.0, False), (0.0, 0.0, True), (135.0, 8.0, False)]):
+        dg.add_interval(start_time=t0, stop_time=t0 + 2.0, orientation_in_degrees=o,
+                        spatial_frequency_in_cycles_per_degree=0.04, temporal_frequency_in_hz=tf, is_blank_sweep=blank)
+    nwb.add_stimulus(dg)
+    spont = TimeIntervals(name="spontaneous_stimulus", description="Mean luminance gray image.")
+    spont.add_interval(start_time=ts[850], stop_time=ts[880])
+    nwb.add_stimulus(spont)
+    epochs = nwb.create_time_intervals(name="epochs", description="stimulus epochs")
+    epochs.add_column(name="stimulus_type", description="stimulus")
+    epochs.add_interval(start_time=ts[30], stop_time=ts[120], stimulus_type="natural_scenes")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # hdmf: linked tables of ROI regions
+        with NWBHDF5IO(str(path), "w") as io:
+            io.write(nwb)
+    truth = {"ts": ts, "dff": dff.astype(np.float64), "scenes": scenes, "ns_onset": ns_onset, "ids": ids,
+             "sg_onset": sg_onset, "dg_onset": dg_onset, "mv_onset": mv_onset, "n_scenes": n_scenes}
+    return Path(path), truth
+
+
+def frame_means(ts, dff, a, b):
+    """The reference: mean over the frames with a <= ts < b, a Python loop over windows and cells."""
+    out = np.full((len(a), dff.shape[1]), np.nan)
+    for k in range(len(a)):
+        inside = (ts >= a[k]) & (ts < b[k])
+        for c in range(dff.shape[1]):
+            if inside.any():
+                out[k, c] = dff[inside, c].sum() / inside.sum()
+    return out
+
+
+@pytest.fixture(scope="module")
+def dandi_2p(tmp_path_factory):
+    return write_2p_nwb2(tmp_path_factory.mktemp("dandi728") / "sub-230570_ses-501940850_behavior+ophys.nwb")
+
+
+def test_2p_nwb2_natural_scenes_planted_responses_and_blanks(dandi_2p):
+    path, truth = dandi_2p
+    before = sha256(path)
+    recs = load_allen(path, stimulus="natural_scenes")
+    assert list(recs) == ["VISal"]
+    rec = recs["VISal"]
+    onset = truth["ns_onset"]
+    # IndexSeries presentations last until the next onset, at most the median interval (the last too)
+    stop = np.append(np.minimum(onset[1:], onset[:-1] + np.median(np.diff(onset))), onset[-1] + np.median(np.diff(onset)))
+    np.testing.assert_array_equal(rec.data, frame_means(truth["ts"], truth["dff"], onset, stop))
+    s = rec.samples
+    np.testing.assert_array_equal(s["start_time"], onset)
+    np.testing.assert_array_equal(s["frame"], truth["scenes"])  # 4294967295 in the file -> -1
+    want = [("blank" if k < 0 else int(k)) for k in truth["scenes"]]
+    assert s["stimulus_id"].tolist() == want
+    mean = rec.average(by="stimulus_id")
+    assert mean.samples["stimulus_id"].tolist() == [0, 1, 2, 3, "blank"]  # the blank is not an image
+    best = mean.samples["stimulus_id"].to_numpy()[np.argmax(mean.data, axis=0)]
+    np.testing.assert_array_equal(best.astype(int), np.arange(5) % truth["n_scenes"])
+    u = rec.units
+    np.testing.assert_array_equal(u["unit_id"], truth["ids"])
+    np.testing.assert_array_equal(u["global_roi_id"], truth["ids"])
+    assert (u["area"] == "VISal").all() and (u["cre_line"] == "Emx1-IRES-Cre/wt").all()
+    m = rec.meta
+    assert m["units_of_measure"] == "dF/F" and m["session_id"] == 501940850 and m["indicator"] == "GCaMP6f"
+    assert m["series"] == "ophys/DfOverF/DfOverF" and m["format"] == "allen-visual-coding-2p-nwb2"
+    assert sha256(path) == before
+
+
+def test_2p_nwb2_every_stimulus_window_and_series(dandi_2p):
+    path, truth = dandi_2p
+    info = allen_info(path)
+    assert info["kind"] == "two-photon" and info["areas"] == ["VISal"] and info["n_units"] == 5
+    assert set(info["stimuli"]) == {"natural_scenes", "natural_movie_one", "static_gratings", "drifting_gratings",
+                                    "spontaneous"}
+    rec = load_allen(path)["VISal"]
+    s = rec.samples
+    assert s["stimulus"].value_counts().to_dict() == {"natural_scenes": 15, "natural_movie_one": 6,
+                                                      "static_gratings": 4, "drifting_gratings": 3, "spontaneous": 1}
+    assert np.all(np.diff(s["start_time"].to_numpy()) >= 0)
+    sg = s[s["stimulus"] == "static_gratings"]
+    assert sg["stimulus_id"].tolist() == ["orientation=0|spatial_frequency=0.04|phase=0",
+                                          "orientation=90|spatial_frequency=0.08|phase=0.5", "blank",
+                                          "orientation=90|spatial_frequency=0.04|phase=0.25"]
+    dg = s[s["stimulus"] == "drifting_gratings"]
+    assert dg["stimulus_id"].tolist() == ["orientation=45|temporal_frequency=2", "blank",
+                                          "orientation=135|temporal_frequency=8"]  # is_blank_sweep
+    np.testing.assert_array_equal(dg["stop_time"], truth["dg_onset"] + 2.0)
+    movie = s[s["stimulus"] == "natural_movie_one"]
+    assert movie["frame"].tolist() == [0, 1, 2] * 2 and movie["repeat"].tolist() == [0] * 3 + [1] * 3
+    assert movie["stimulus_id"].tolist() == [0, 1, 2] * 2
+    assert (s.loc[s["stimulus"] == "spontaneous", "stimulus_id"] == "spontaneous").all()
+    a, b = s["start_time"].to_numpy(), s["stop_time"].to_numpy()
+    np.testing.assert_array_equal(rec.data, frame_means(truth["ts"], truth["dff"], a, b))
+    win = load_allen(path, stimulus="static_gratings", window=(0.0, 0.5))["VISal"]
+    np.testing.assert_array_equal(win.data, frame_means(truth["ts"], truth["dff"], truth["sg_onset"],
+                                                        truth["sg_onset"] + 0.5))
+    neuropil = load_allen(path, stimulus="static_gratings", series="Fluorescence/Neuropil")["VISal"]
+    assert neuropil.meta["series"] == "ophys/Fluorescence/Neuropil" and neuropil.meta["units_of_measure"] == "n.a."
+    table = allen_stimulus_table(path, "drifting_gratings")
+    assert table["orientation"].tolist() == [45.0, 0.0, 135.0] and "temporal_frequency" in table
+    with pytest.raises(ArgumentError, match="available stimuli are"):
+        load_allen(path, stimulus="gabors")
+
+
+def test_natural_scene_blanks_are_blank_in_every_layout(tmp_path, neuropixels):
+    path, truth = write_2p(tmp_path / "ophys.nwb")  # NWB 1: data -1
+    s = load_allen(path, stimulus="natural_scenes")["VISl"].samples
+    assert s["stimulus_id"].tolist() == [("blank" if k < 0 else int(k)) for k in truth["scenes"]]
+    np.testing.assert_array_equal(s["frame"], truth["scenes"])
+    path, _ = neuropixels  # NWB 2 Neuropixels: frame -1.0 in natural_scenes_presentations
+    s = allen_stimulus_table(path, "natural_scenes")
+    assert s["stimulus_id"].tolist() == list(range(6)) * 3 + [0, 1, 2, 3, 4, "blank"]
+    assert s["frame"].iloc[-1] == -1.0

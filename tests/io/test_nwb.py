@@ -16,14 +16,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from neurotk import ArgumentError, DataFormatError
+from neurotk import ArgumentError, DataFormatError, NeurotkWarning
 from neurotk.io import SpikeTrains, bin_spikes, count_spikes, psth, read_spikes
 
 pynwb = pytest.importorskip("pynwb")
 
 REALDATA = (Path(__file__).resolve().parents[2] / ".." / "shared" / "realdata").resolve()
 # the reference counts (the demo and handmade files are fixtures of conftest.py)
-from nwb_files import flat_spikes, reference_counts, sha256  # noqa: E402
+from nwb_files import flat_spikes, reference_counts, sha256
 
 
 def broken_copy(src, dst, edit):
@@ -104,13 +104,12 @@ def test_select_filters_by_unit_columns(demo):
 
 
 # --------------------------------------------------------------------------- bad files
-def test_nan_unsorted_and_bad_index_raise(demo, tmp_path):
+def test_nan_and_bad_index_raise(demo, tmp_path):
     def nan(f):
         f["units/spike_times"][5] = np.nan
 
-    def unsorted(f):
-        ds = f["units/spike_times"]
-        ds[3], ds[4] = ds[4], ds[3]
+    def infinite(f):
+        f["units/spike_times"][-1] = np.inf
 
     def not_monotone(f):
         idx = f["units/spike_times_index"]
@@ -123,7 +122,7 @@ def test_nan_unsorted_and_bad_index_raise(demo, tmp_path):
     def no_units(f):
         del f["units"]
 
-    for edit, match in [(nan, "non-finite"), (unsorted, "not sorted within unit")]:
+    for edit, match in [(nan, "non-finite"), (infinite, "non-finite")]:
         path = broken_copy(demo, tmp_path / f"{edit.__name__}.nwb", edit)
         before = sha256(path)
         spikes = read_spikes(path)  # lazy: the spikes are checked when read
@@ -142,20 +141,66 @@ def test_nan_unsorted_and_bad_index_raise(demo, tmp_path):
         read_spikes(tmp_path / "no_units.nwb")
 
 
-def test_unsorted_spikes_can_be_allowed(demo, tmp_path):
-    path = tmp_path / "shuffled.nwb"
-    shutil.copy(demo, path)
-    with h5py.File(path, "r+") as f:
-        times = f["units/spike_times"][:]
-        ends = f["units/spike_times_index"][:]
-        rng = np.random.default_rng(0)
-        for s, e in zip(np.r_[0, ends[:-1]], ends):  # shuffle within each unit (test set-up only)
-            times[s:e] = rng.permutation(times[s:e])
-        f["units/spike_times"][:] = times
-    spikes = read_spikes(path, allow_unsorted=True, chunk_size=64)
-    np.testing.assert_array_equal(bin_spikes(spikes, 0.01).data, bin_spikes(demo, 0.01).data)
-    np.testing.assert_array_equal(count_spikes(spikes).data, count_spikes(demo).data)
-    np.testing.assert_array_equal(psth(spikes, bin_size=0.05).data, psth(demo, bin_size=0.05).data)
+def write_unsorted(path, trains, order_seed=0):
+    """An NWB file written with pynwb whose spike times are stored in a shuffled order for some units."""
+    import datetime
+
+    from pynwb import NWBHDF5IO, NWBFile
+
+    rng = np.random.default_rng(order_seed)
+    nwb = NWBFile(session_description="unsorted", identifier="unsorted-1",
+                  session_start_time=datetime.datetime(2024, 5, 1, tzinfo=datetime.UTC))
+    stored = []
+    for u, t in enumerate(trains):
+        t = rng.permutation(t) if u % 2 == 0 else t  # even units out of order, odd ones ascending
+        stored.append(t)
+        nwb.add_unit(spike_times=t, id=10 + u)
+    with NWBHDF5IO(str(path), "w") as io:
+        io.write(nwb)
+    return stored
+
+
+def test_unsorted_spike_times_are_sorted_on_read_with_one_warning(tmp_path):
+    rng = np.random.default_rng(5)
+    sizes = [40, 3, 150, 0, 90, 7, 1]  # unit 2 (150 spikes) is longer than a chunk of 64
+    trains = [np.sort(rng.choice(20000, size=n, replace=False)) / 1000.0 for n in sizes]
+    path = tmp_path / "unsorted.nwb"
+    stored = write_unsorted(path, trains)
+    before = sha256(path)
+    n_unsorted = sum(1 for t in stored if t.size > 1 and (np.diff(t) < 0).any())  # units 0, 2, 4
+    assert n_unsorted == 3
+    with pynwb.NWBHDF5IO(str(path), "r") as io:  # pynwb reads the times as stored
+        nwb = io.read()
+        read_back = [np.asarray(nwb.units["spike_times"][i]) for i in range(len(trains))]
+    for got, want in zip(read_back, stored):
+        np.testing.assert_array_equal(got, want)
+    spikes = read_spikes(path, chunk_size=64)  # no flag
+    with pytest.warns(NeurotkWarning, match=r"unsorted\.nwb.*3 of 7 units") as record:
+        rec = bin_spikes(spikes, 0.1, start=0.0, stop=20.0)
+    assert len([w for w in record if issubclass(w.category, NeurotkWarning)]) == 1
+    edges = np.arange(201) * 0.1
+    np.testing.assert_array_equal(rec.data, np.column_stack([np.histogram(t, bins=edges)[0] for t in read_back]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", NeurotkWarning)  # the same units are not reported twice
+        onsets = np.arange(0.0, 19.0, 0.7)
+        np.testing.assert_array_equal(count_spikes(spikes, onsets, window=(0.0, 0.5)).data,
+                                      reference_counts(read_back, onsets, onsets + 0.5))
+        got = psth(spikes, onsets, window=(-0.1, 0.3), bin_size=0.1)
+        for k, want in enumerate(trains):
+            assert spikes.times(10 + k).tolist() == want.tolist()  # sorted on read
+    edges = onsets[:, None] + (-0.1 + np.arange(5) * 0.1)[None, :]  # bin k: [onset - 0.1 + 0.1 k, ... + 0.1)
+    expect = reference_counts(read_back, edges[:, :-1].ravel(), edges[:, 1:].ravel())
+    np.testing.assert_array_equal(got.data, expect)
+    # what the chunks hand out: every unit ascending; units up to 64 spikes never cut
+    with pytest.warns(NeurotkWarning, match="3 of 7 units"):  # a new SpikeTrains reports them again
+        passes = list(read_spikes(path, chunk_size=64).chunks())
+    for times, cols, lengths in passes:
+        for piece in np.split(times, np.cumsum(lengths)[:-1]):
+            assert (np.diff(piece) >= 0).all()
+        assert all(len(trains[c]) > 64 or n == len(trains[c]) for c, n in zip(cols, lengths))
+    with pytest.warns(NeurotkWarning, match="1 of 1 units"):
+        read_spikes(path).times(12)
+    assert sha256(path) == before
 
 
 def test_truncated_and_foreign_files(demo, tmp_path):
@@ -236,7 +281,7 @@ def test_real_files_match_pynwb(name):
             read_spikes(path)
         assert sha256(path) == before
         return
-    spikes = read_spikes(path, allow_unsorted=True)
+    spikes = read_spikes(path)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         with pynwb.NWBHDF5IO(str(path), "r") as io:
@@ -265,7 +310,9 @@ def test_real_files_match_pynwb(name):
         for col in frame.columns:
             if col in got and frame[col].dtype != object:
                 np.testing.assert_array_equal(got[col].to_numpy(), frame[col].to_numpy())
-    rec = bin_spikes(spikes, 1.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NeurotkWarning)  # the dandi files: unsorted (tested below)
+        rec = bin_spikes(spikes, 1.0)
     edges = np.concatenate([rec.samples["time"], rec.samples["bin_stop"].iloc[-1:]])
     np.testing.assert_array_equal(rec.data, np.column_stack([np.histogram(t, bins=edges)[0] for t in trains]))
     onsets = next(iter(tables.values()))["start_time"].to_numpy()
@@ -279,15 +326,30 @@ def test_real_files_match_pynwb(name):
 def test_real_file_specifics():
     # old NWB 2.0.2 sessions: trials with NaN stop times, one unit whose spikes are not sorted
     dandi = REALDATA / "dandicli_sub-anm369963_ses-20170228.nwb"
-    with pytest.raises(DataFormatError, match="not sorted within unit id 1001"):
-        bin_spikes(dandi, 0.01)
-    spikes = read_spikes(dandi, allow_unsorted=True)
+    spikes = read_spikes(dandi)
+    with pytest.warns(NeurotkWarning, match=r"anm369963.*1 of 1 units \(unit ids \[1001\]\)"):
+        _ = spikes.time_range
     assert spikes.units["quality"].tolist() == ["Excellent"] and spikes.n_spikes == 1679
     trials = spikes.intervals("trials")
     assert len(trials) == 178 and trials["stop_time"].isna().all()
     assert count_spikes(spikes, "trials", window=(0.0, 2.0)).shape == (178, 1)
     with pytest.raises(DataFormatError, match="stop_time"):
         count_spikes(spikes, "trials", window="interval")
+    for name, n_spikes in (("dandicli_sub-anm369963_ses-20170228.nwb", 1679),
+                           ("dandicli_sub-anm372793_ses-20170508.nwb", 2434)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with pynwb.NWBHDF5IO(str(REALDATA / name), "r") as io:
+                stored = np.asarray(io.read().units["spike_times"][0])
+        assert stored.size == n_spikes and (np.diff(stored) < 0).any()  # pynwb: as stored, unsorted
+        other = read_spikes(REALDATA / name)
+        with pytest.warns(NeurotkWarning, match=rf"{name}.*1 of 1 units"):
+            got = other.times(other.unit_ids[0])
+        np.testing.assert_array_equal(got, np.sort(stored))
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", NeurotkWarning)  # reported once
+            rec = bin_spikes(other, 5.0)
+        assert int(rec.data.sum()) == n_spikes
     # human single neurons: image presentations in encoding_table, areas from the electrodes
     human = read_spikes(REALDATA / "pynapple_sub-4_ses-4_ecephys+image.nwb")
     assert human.n_units == 35 and human.n_spikes == 214278

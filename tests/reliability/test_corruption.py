@@ -98,17 +98,14 @@ def exercise_nwb(path: Path) -> list:
     outcomes = []
     obj, err = guarded(lambda: neurotk.load(path), path)
     outcomes.append(err)
-    if isinstance(obj, dict):  # an Allen file
-        for rec in obj.values():
-            check_recording(rec, path)
-        return outcomes
-    if err is not None:  # neurotk.load took it for Allen or failed: try the spike reader directly
-        obj, err = guarded(lambda: read_spikes(path), path)
+    for rec in (obj.values() if isinstance(obj, dict) else [obj] if obj is not None else []):
+        check_recording(rec, path)  # neurotk.load: a Recording, or a dict of them (Allen, several tables)
+    obj, err = guarded(lambda: read_spikes(path), path)
+    outcomes.append(err)
+    if obj is None:
+        _, err = guarded(lambda: load_allen(path), path)
         outcomes.append(err)
-        if obj is None:
-            _, err = guarded(lambda: load_allen(path), path)
-            outcomes.append(err)
-            return outcomes
+        return outcomes
     spikes = obj
     assert spikes.n_units == len(spikes.units)
     assert (spikes.spike_counts >= 0).all()

@@ -160,3 +160,53 @@ def test_rdm_is_a_result_with_table_figure_and_file(tmp_path):
     assert back["dissimilarity"].tolist() == list(np.arange(6.0))
     assert d.save(tmp_path / "rdm.png").stat().st_size > 0
     assert repr(d).startswith("RDM: 2 x 3 conditions")
+
+
+# --------------------------------------------------------------------------- rsatoolbox
+def test_from_rsatoolbox_round_trip():
+    rsatoolbox = pytest.importorskip("rsatoolbox")
+    rng = np.random.default_rng(5)
+    v = rng.random((3, 10))
+    src = rsatoolbox.rdm.RDMs(
+        v, dissimilarity_measure="crossnobis", descriptors={"subject": "s01", "noise": 0.5},
+        rdm_descriptors={"name": ["V1", "V4", "IT"], "session": [1, 2, 2]},
+        pattern_descriptors={"conds": ["face", "house", "car", "dog", "tree"], "category": list("aabbc")},
+    )
+    d = RDM.from_rsatoolbox(src)
+    # the values against rsatoolbox's own square matrices (its squareform, not neurotk's)
+    np.testing.assert_array_equal(d.matrices, src.get_matrices())
+    assert d.metric == "crossnobis" and d.names == ["V1", "V4", "IT"]
+    assert d.conditions.tolist() == ["face", "house", "car", "dog", "tree"]
+    assert d.descriptors["session"].tolist() == [1, 2, 2] and d.descriptors["index"].tolist() == [0, 1, 2]
+    assert d.meta["subject"] == "s01" and d.meta["pattern_descriptors"]["category"] == list("aabbc")
+    back = d.to_rsatoolbox()
+    assert isinstance(back, rsatoolbox.rdm.RDMs)
+    np.testing.assert_array_equal(back.dissimilarities, src.dissimilarities)
+    assert back.dissimilarity_measure == src.dissimilarity_measure
+    assert back.descriptors == src.descriptors
+    assert back.rdm_descriptors == src.rdm_descriptors
+    assert back.pattern_descriptors == src.pattern_descriptors
+    # a sub-selection by rsatoolbox gives the same as neurotk's own selection
+    np.testing.assert_array_equal(RDM.from_rsatoolbox(src.subset("session", 2)).vectors, d[[1, 2]].vectors)
+
+
+def test_to_rsatoolbox_round_trip_and_errors():
+    rsatoolbox = pytest.importorskip("rsatoolbox")
+    v = np.array([[1.0, np.nan, 3.0], [2.0, 5.0, 4.0]])
+    d = RDM(v, conditions=[10, 20, 30], names=["a", "b"], metric="euclidean", meta={"source": "test"},
+            descriptors={"layer": ["conv1", "fc"]}, allow_nan=True)
+    r = d.to_rsatoolbox()
+    assert r.n_rdm == 2 and r.n_cond == 3 and r.descriptors == {"source": "test"}
+    np.testing.assert_array_equal(r.get_matrices()[1], d.matrices[1])
+    assert r.rdm_descriptors["layer"] == ["conv1", "fc"] and r.pattern_descriptors["conds"] == [10, 20, 30]
+    again = RDM.from_rsatoolbox(r)
+    np.testing.assert_array_equal(again.vectors, d.vectors)  # NaN pairs kept
+    assert again.allow_nan and again.conditions.tolist() == [10, 20, 30] and again.names == ["a", "b"]
+    assert again.metric == "euclidean" and again.meta["source"] == "test"
+    assert again.descriptors[["name", "layer"]].equals(d.descriptors[["name", "layer"]])
+    with pytest.raises(ArgumentError, match="is not a pattern descriptor"):
+        RDM.from_rsatoolbox(r, conditions="stimulus")
+    with pytest.raises(ArgumentError, match="expected an rsatoolbox.rdm.RDMs object"):
+        RDM.from_rsatoolbox(np.ones(3))
+    only_index = rsatoolbox.rdm.RDMs(np.ones((1, 3)))
+    assert RDM.from_rsatoolbox(only_index).conditions.tolist() == [0, 1, 2]
