@@ -157,7 +157,9 @@ print(allen_stimulus_table(ALLEN_FILES[0], "natural_scenes").head())
 brain = {}
 for path in ALLEN_FILES:
     for area, rec in load_allen(path, stimulus="natural_scenes").items():
-        brain[area] = rec.select(samples="stimulus_id >= 0").average(by="stimulus_id")
+        images_only = rec.select(samples="stimulus_id != 'blank'")  # blanks are labelled "blank"
+        images_only = images_only.replace(samples=images_only.samples.astype({"stimulus_id": int}))
+        brain[area] = images_only.average(by="stimulus_id")
 first_area = next(iter(brain))
 print(brain[first_area])
 print(brain[first_area].samples.head(3))
@@ -242,7 +244,7 @@ with h5py.File(ALLEN_FILES[0], "r") as f:
     dff = f[f"{PIPELINE}/DfOverF/imaging_plane_1/data"][:4, :600]
     times = f[f"{PIPELINE}/DfOverF/imaging_plane_1/timestamps"][:600]
 table = allen_stimulus_table(ALLEN_FILES[0], "natural_scenes")
-for _, row in table[(table["stimulus_id"] == -1) & (table["start_time"] < times[-1])].iterrows():
+for _, row in table[(table["stimulus_id"] == "blank") & (table["start_time"] < times[-1])].iterrows():
     axes[0].axvspan(row["start_time"], row["stop_time"], color="0.85", lw=0)
 for k, trace in enumerate(dff):
     axes[0].plot(times, trace + 1.5 * k, lw=0.7)
