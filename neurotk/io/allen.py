@@ -595,20 +595,25 @@ def _nwb2_2p_stimuli(f: _File) -> list[str]:
     return list(groups) if any(name.startswith(known) for name in groups) else []
 
 
+def _finite_times(f: _File, group, table: pd.DataFrame) -> None:
+    """Check and convert, in place, the start_time and stop_time columns of a presentation table."""
+    for col in ("start_time", "stop_time"):
+        if col not in table:
+            raise f.fail(f"{group.name}/{col}", "not found; expected presentation times (s)")
+        values = pd.to_numeric(table[col], errors="coerce").to_numpy(np.float64)
+        if not np.isfinite(values).all():
+            raise f.fail(f"{group.name}/{col}", f"has {int((~np.isfinite(values)).sum())} missing or non-numeric "
+                         f"values; expected finite times (s)")
+        table[col] = values
+
+
 def _nwb2_2p_table(f: _File, name: str) -> pd.DataFrame:
     """One stimulus table of an NWB 2 two-photon file, with allensdk's column names and blanks as -1."""
     group = _nwb2_2p_groups(f)[name]
     if isinstance(group.get("start_time"), h5py.Dataset):
         table = read_table(f.reader, group, skip=("tags", "timeseries"), ragged=False)
         table = table.rename(columns={"id": "presentation_id", **_NWB2_COLUMNS})
-        for col in ("start_time", "stop_time"):
-            if col not in table:
-                raise f.fail(f"{group.name}/{col}", "not found; expected presentation times (s)")
-            values = pd.to_numeric(table[col], errors="coerce").to_numpy(np.float64)
-            if not np.isfinite(values).all():
-                raise f.fail(f"{group.name}/{col}", f"has {int((~np.isfinite(values)).sum())} missing values; "
-                             f"expected finite times (s)")
-            table[col] = values
+        _finite_times(f, group, table)
     else:
         data_ds, stamps_ds = group["data"], group["timestamps"]
         frames = f.reader.read(data_ds)
@@ -703,14 +708,7 @@ def _np_stimuli(f: _File) -> list[str]:
 def _np_table(f: _File, name: str) -> pd.DataFrame:
     group = f.h[f"intervals/{name}_presentations"]
     table = read_table(f.reader, group, skip=("tags", "timeseries"), ragged=False)
-    for col in ("start_time", "stop_time"):
-        if col not in table:
-            raise f.fail(f"{group.name}/{col}", "not found; expected presentation times (s)")
-        values = pd.to_numeric(table[col], errors="coerce").to_numpy(np.float64)
-        if not np.isfinite(values).all():
-            raise f.fail(f"{group.name}/{col}", f"has {int((~np.isfinite(values)).sum())} missing or non-numeric "
-                         f"values; expected finite times (s)")
-        table[col] = values
+    _finite_times(f, group, table)
     table = table.rename(columns={"id": "stimulus_presentation_id"})
     for col in table.columns:
         table[col] = _clean_column(table[col])

@@ -256,6 +256,26 @@ def _warn_collapse(n_zero, n_apart, n_pairs: int, below_lower: str, stacklevel: 
         )
 
 
+def _selection_grid(noise_levels, lower, upper, transforms, vectors: np.ndarray):
+    """The checked noise levels, threshold pairs and transforms of a model-selection run."""
+    noise_levels = np.atleast_1d(np.asarray(noise_levels, dtype=float))
+    if (noise_levels.ndim != 1 or noise_levels.size == 0 or not np.isfinite(noise_levels).all()
+            or (noise_levels < 0).any()):
+        raise ArgumentError(f"noise_levels={noise_levels.tolist()}; expected non-negative finite numbers")
+    lowers = np.atleast_1d(np.asarray(lower, dtype=float))
+    uppers = np.atleast_1d(np.asarray(upper, dtype=float))
+    if lowers.shape != uppers.shape or lowers.ndim != 1:
+        raise ShapeMismatchError(
+            f"lower has {lowers.size} values and upper {uppers.size}; expected the same number (one per setting)"
+        )
+    for l, u in zip(lowers, uppers):
+        _thresholds(vectors[:1], l, u, True)  # validates range and order
+    transforms = [transforms] if isinstance(transforms, str) else list(transforms)
+    for t in transforms:
+        check_choice(t, "transforms", _KINDS)
+    return noise_levels, lowers, uppers, transforms
+
+
 def _check_options(ramp="rank", below_lower="no-edge", normalise="rank"):
     check_choice(ramp, "ramp", _RAMPS)
     check_choice(below_lower, "below_lower", _BELOW)
@@ -626,21 +646,9 @@ def model_selection_accuracy(
         raise ShapeMismatchError(f"model_rdms holds {models.n_rdms} RDM; expected at least 2 candidates")
     if models.allow_nan and np.isnan(models.vectors).any():
         raise ArgumentError("model_rdms contains NaN dissimilarities; expected complete RDMs")
-    noise_levels = np.atleast_1d(np.asarray(noise_levels, dtype=float))
-    if noise_levels.ndim != 1 or noise_levels.size == 0 or (noise_levels < 0).any() or not np.isfinite(noise_levels).all():
-        raise ArgumentError(f"noise_levels={noise_levels.tolist()}; expected non-negative finite numbers")
+    noise_levels, lowers, uppers, transforms = _selection_grid(noise_levels, lower, upper, transforms,
+                                                              models.vectors)
     n_simulations = check_int(n_simulations, "n_simulations")
-    lowers = np.atleast_1d(np.asarray(lower, dtype=float))
-    uppers = np.atleast_1d(np.asarray(upper, dtype=float))
-    if lowers.shape != uppers.shape or lowers.ndim != 1:
-        raise ShapeMismatchError(
-            f"lower has {lowers.size} values and upper {uppers.size}; expected the same number (one per setting)"
-        )
-    for l, u in zip(lowers, uppers):
-        _thresholds(models.vectors[:1], l, u, True)  # validates range and order
-    transforms = [transforms] if isinstance(transforms, str) else list(transforms)
-    for t in transforms:
-        check_choice(t, "transforms", _KINDS)
     _check_options(ramp, below_lower, normalise)
     options = {"ramp": ramp, "below_lower": below_lower, "normalise": normalise}
     n = models.n_conditions
@@ -969,26 +977,13 @@ def model_selection(
             f"rdms holds {len(inst_names)} instance(s) and {len(lab_names)} layer(s); expected at least "
             f"2 of each (one instance is held out, its layers identified among the others')"
         )
-    noise_levels = np.atleast_1d(np.asarray(noise_levels, dtype=float))
-    if (noise_levels.ndim != 1 or noise_levels.size == 0 or not np.isfinite(noise_levels).all()
-            or (noise_levels < 0).any()):
-        raise ArgumentError(f"noise_levels={noise_levels.tolist()}; expected non-negative finite numbers")
+    noise_levels, lowers, uppers, transforms = _selection_grid(noise_levels, lower, upper, transforms,
+                                                              rdms.vectors)
     n_repeats = check_int(n_repeats, "n_repeats")
-    transforms = [transforms] if isinstance(transforms, str) else list(transforms)
     if not transforms:
         raise ArgumentError("transforms is empty; expected some of ['rdm', 'rgtm', 'rgdm']")
-    for t in transforms:
-        check_choice(t, "transforms", _KINDS)
     _check_options(ramp, below_lower, normalise)
     options = {"ramp": ramp, "below_lower": below_lower, "normalise": normalise}
-    lowers = np.atleast_1d(np.asarray(lower, dtype=float))
-    uppers = np.atleast_1d(np.asarray(upper, dtype=float))
-    if lowers.shape != uppers.shape or lowers.ndim != 1:
-        raise ShapeMismatchError(
-            f"lower has {lowers.size} values and upper {uppers.size}; expected the same number (one per setting)"
-        )
-    for l, u in zip(lowers, uppers):
-        _thresholds(rdms.vectors[:1], l, u, True)  # validates range and order
     settings = []
     for t in transforms:
         settings.extend([(t, np.nan, np.nan)] if t == "rdm" else [(t, float(l), float(u)) for l, u in zip(lowers, uppers)])
