@@ -17,7 +17,7 @@ Printed per size: median wall time, the ratio to neurotk (> 1: neurotk is faster
 final relative error and its excess over the noise floor ``||noise|| / ||X||``, and the
 factor match score (FMS, :func:`neurotk.connectome.factor_match_score`, with the size
 penalty; ``fms-`` without it) against the planted factors: the median and the share of
-seeds reaching 0.99. Then the time of ``differential_affinity`` for 300 neurons x 20,000
+seeds reaching 0.99. Then the time of ``comovement_affinity`` for 300 neurons x 20,000
 time points (window 20).
 
 Last, community detection on one motif-like graph (``find_communities``, each method that
@@ -141,7 +141,7 @@ def main(argv=None):
     if args.only_communities:
         bench_communities(args.quick)
         return
-    from neurotk.connectome import differential_affinity, factor_match_score
+    from neurotk.connectome import comovement_affinity, factor_match_score
 
     sizes = [(100, 100, 50), (2016, 100, 10)] if args.quick else [(100, 100, 50), (300, 300, 200), (11175, 100, 10)]
     if args.quick:  # a few seconds a size: fewer seeds, and one for the (slower) peers
@@ -191,9 +191,9 @@ def main(argv=None):
     n, t_len = (300, 20_000) if not args.quick else (100, 5_000)
     traces = np.random.default_rng(0).normal(size=(t_len, n)).cumsum(axis=0)
     t0 = time.perf_counter()
-    aff = differential_affinity(traces, window=20)
+    aff = comovement_affinity(traces, window=20)
     secs = time.perf_counter() - t0
-    print(f"\ndifferential_affinity {n} neurons x {t_len} time points (window 20): {secs:.2f} s, "
+    print(f"\ncomovement_affinity {n} neurons x {t_len} time points (window 20): {secs:.2f} s, "
           f"output {aff.values.shape} = {aff.values.nbytes / 2**20:.0f} MiB")
     bench_communities(args.quick)
 

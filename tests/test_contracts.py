@@ -130,7 +130,7 @@ def _result_examples():
             transforms=["rdm", "rgtm"], random_state=0),
         "encoding.NoiseCeiling": lambda: encoding.noise_ceiling(_repeats()),
         "encoding.LayerMapping": mapping,
-        "connectome.Affinity": lambda: connectome.differential_affinity(_traces(), window=30),
+        "connectome.Affinity": lambda: connectome.comovement_affinity(_traces(), window=30),
         "connectome.AffinityTensor": tensor,
         "connectome.NTFResult": lambda: connectome.ntf(np.abs(_rng(3).normal(size=(6, 5, 4))), 2, random_state=0),
         "connectome.RankEnsemble": lambda: connectome.rank_ensemble(np.abs(_rng(3).normal(size=(6, 5, 4))), [1, 2],

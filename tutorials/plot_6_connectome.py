@@ -32,7 +32,7 @@ from sklearn.metrics import adjusted_rand_score
 
 from neurotk.connectome import (
     DynamicConnectome,
-    differential_affinity,
+    comovement_affinity,
     pairs_to_matrix,
     sliding_correlation,
 )
@@ -73,21 +73,22 @@ ax.set_title("animal-0: three neurons of each planted community (colour) and two
 ax.legend(loc="upper right", fontsize=8, ncol=3, framealpha=0.9)
 
 # %%
-# Affinities in windows: differential affinity against sliding correlation
-# ------------------------------------------------------------------------
-# The differential affinity of two neurons is high when their smoothed traces *rise
+# Affinities in windows: comovement affinity against sliding correlation
+# ----------------------------------------------------------------------
+# The comovement affinity of two neurons is high when their smoothed traces *rise
 # together or fall together*: each trace's derivative is split into a rising and a falling
 # part, saturated by ``tanh``, multiplied pair by pair and averaged over a window, and the
 # level expected by chance from each neuron's own rising and falling in that window is
 # subtracted. This is neurotk's own construction, not the paper's equation: the paper
-# also builds its tensor from a "differential affinity", but its defining section was not
-# available when neurotk's was written, so the numbers below are not the paper's measure.
+# builds its tensor from what it calls a "differential affinity", but its defining section
+# was not available when neurotk's was written, so neurotk's measure has its own name and
+# the numbers below are not the paper's measure.
 # The usual baseline is the Pearson correlation in the same windows (clipped
 # at 0, since NTF needs non-negative values). One 6 s window is noisy, so below each
 # matrix is the mean over the windows of animal-0 that lie inside one community's planted
 # intervals (last column: inside no interval), neurons sorted by planted community (white
 # lines mark the blocks; the last block is the neurons in no community).
-diff = differential_affinity(rec, window=WINDOW, step=STEP)
+diff = comovement_affinity(rec, window=WINDOW, step=STEP)
 corr = sliding_correlation(rec, window=WINDOW, step=STEP)
 print(diff)
 order = np.argsort(np.where(sim.membership[ids] < 0, N_COMM, sim.membership[ids]), kind="stable")
@@ -107,7 +108,7 @@ def contrast(mat, c):
 
 
 fig, axes = plt.subplots(2, len(periods), figsize=(12, 6.4), constrained_layout=True)
-for row, (aff, name) in enumerate(((diff, "differential affinity"), (corr, "correlation (clipped at 0)"))):
+for row, (aff, name) in enumerate(((diff, "comovement affinity"), (corr, "correlation (clipped at 0)"))):
     mats = [pairs_to_matrix(aff.values[:, sel].mean(axis=1)) for sel, _ in periods]
     vmax = max(np.percentile(m[off_diagonal], 99) for m in mats)
     for k, (ax, mat, (sel, label)) in enumerate(zip(axes[row], mats, periods)):
@@ -128,10 +129,10 @@ fig.suptitle("animal-0: mean affinity of every neuron pair in the windows of eac
 # (the ratio in each title is the mean affinity inside the block over the mean of all
 # other pairs). The correlation gives unrelated pairs more of a positive background,
 # since slow calcium fluctuations correlate by chance over a few seconds; the
-# differential affinity's chance correction keeps it lower, so its blocks stand out more
+# comovement affinity's chance correction keeps it lower, so its blocks stand out more
 # (a higher ratio for every community here). Either tensor can be factorised
-# (``DynamicConnectome(method="correlation")``); we continue with neurotk's differential
-# affinity (the paper's is also a differential affinity, but not necessarily this one).
+# (``DynamicConnectome(method="correlation")``); we continue with neurotk's comovement
+# affinity (the paper's measure is also derivative-based, but not necessarily this one).
 
 # %%
 # The tensor: pairs x windows x animals

@@ -1,7 +1,7 @@
 """Dynamic functional connectomes: affinities, non-negative tensor factorisation, communities.
 
 After Dyballa et al., "Learning dynamic representations of the functional connectome in
-neurobiological networks" (ICLR 2024): the :func:`differential_affinity` of every pair of
+neurobiological networks" (ICLR 2024): the :func:`comovement_affinity` of every pair of
 neurons in time windows (or the :func:`sliding_correlation` baseline) is stacked into a
 pairs x time x animals tensor (:func:`affinity_tensor`), factorised by non-negative CP
 (:func:`ntf`, :func:`rank_ensemble`), and each component's pair loadings are split into
@@ -13,7 +13,7 @@ Examples
 >>> import numpy as np
 >>> from neurotk import connectome
 >>> traces = np.random.default_rng(0).normal(size=(200, 5)).cumsum(axis=0)
->>> connectome.differential_affinity(traces, window=50).values.shape
+>>> connectome.comovement_affinity(traces, window=50).values.shape
 (10, 4)
 """
 
@@ -23,7 +23,7 @@ from .._lazy import lazy_exports
 
 _EXPORTS = {
     # affinity.py: pairwise affinities in time windows
-    "differential_affinity": "affinity", "sliding_correlation": "affinity", "Affinity": "affinity",
+    "comovement_affinity": "affinity", "sliding_correlation": "affinity", "Affinity": "affinity",
     "affinity_tensor": "affinity", "AffinityTensor": "affinity", "pair_rows": "affinity",
     "pairs_to_matrix": "affinity",
     # factorisation.py: non-negative tensor factorisation

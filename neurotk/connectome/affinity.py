@@ -6,10 +6,11 @@ one column per time window. All pairs of a window come from matrix products over
 window's time points (batched over windows with ``np.matmul``), never from a loop over
 pairs; windows are processed in chunks that fit in ``max_memory``.
 
-- :func:`differential_affinity`: co-rising and co-falling of the smoothed traces. This is
-  **neurotk's own construction**, inspired by the "differential affinity" of Dyballa et
-  al. (ICLR 2024), **not the paper's equation**: the paper's definition was not available
-  when it was written (see its docstring); its docstring gives the exact formula.
+- :func:`comovement_affinity`: co-rising and co-falling of the smoothed traces. This is
+  **neurotk's own construction**, named for what it measures: it is inspired by the
+  "differential affinity" of Dyballa et al. (ICLR 2024) but is **not the paper's
+  equation**, whose definition was not available when it was written (see its
+  docstring, which gives the exact formula).
 - :func:`sliding_correlation`: Pearson correlation in sliding windows, the usual baseline.
 - :func:`affinity_tensor`: the affinities of several Recordings (animals, sessions) stacked
   into a pairs x windows x animals tensor, with neurons matched by ``unit_id`` and the
@@ -34,7 +35,7 @@ from ..recording import Recording
 from ..results import Result
 
 __all__ = [
-    "differential_affinity",
+    "comovement_affinity",
     "sliding_correlation",
     "affinity_tensor",
     "Affinity",
@@ -124,16 +125,16 @@ class Affinity(Result):
         (window centre, in seconds when the sampling rate or a ``time`` column is known,
         otherwise in samples).
     method : str
-        ``"differential"`` or ``"correlation"``.
+        ``"comovement"`` or ``"correlation"``.
     params : dict
         The parameters used.
 
     Examples
     --------
     >>> import numpy as np
-    >>> aff = differential_affinity(np.random.default_rng(0).normal(size=(100, 4)), window=50)
+    >>> aff = comovement_affinity(np.random.default_rng(0).normal(size=(100, 4)), window=50)
     >>> aff
-    Affinity(method='differential', n_neurons=4, n_pairs=6, n_windows=2)
+    Affinity(method='comovement', n_neurons=4, n_pairs=6, n_windows=2)
     >>> aff.to_frame().columns.tolist()
     ['unit_i', 'unit_j', 'window', 'time', 'affinity']
     """
@@ -271,10 +272,10 @@ def _windowed_products(parts, starts, window: int, n_pairs_out, max_memory, dtyp
 
 
 # --------------------------------------------------------------------------- affinities
-def differential_affinity(traces, window: int = 20, step: int | None = None, *, smooth: float = 1.0,
-                          saturation: float = 1.0, chance: str = "subtract", sampling_rate=None, max_memory=None,
-                          dtype=np.float64, progress: bool = False) -> Affinity:
-    r"""Differential affinity of every pair of neurons, averaged in time windows.
+def comovement_affinity(traces, window: int = 20, step: int | None = None, *, smooth: float = 1.0,
+                        saturation: float = 1.0, chance: str = "subtract", sampling_rate=None, max_memory=None,
+                        dtype=np.float64, progress: bool = False) -> Affinity:
+    r"""Comovement affinity of every pair of neurons (co-rising, co-falling), averaged in time windows.
 
     Two neurons are affine at time :math:`t` when their (smoothed) activity rises together
     or falls together.
@@ -289,8 +290,9 @@ def differential_affinity(traces, window: int = 20, step: int | None = None, *, 
     as available held only its README and ``benchmark.ipynb``, the community-detection
     benchmark, with no affinity code). So this measure follows that description
     (non-linear, comparing the traces' changes, non-negative for NTF), and neurotk does not
-    claim it reproduces the paper's affinities. Its tests check it against the formula
-    below. The exact formula:
+    claim it reproduces the paper's affinities; it was called ``differential_affinity``
+    until issue 14 and was renamed so that its name does not claim the paper's measure.
+    Its tests check it against the formula below. The exact formula:
 
     1. Smoothed derivative: :math:`d_i = (g_\sigma' * x_i)`, the trace convolved with the
        derivative of a Gaussian of standard deviation ``smooth`` samples (with
@@ -358,7 +360,7 @@ def differential_affinity(traces, window: int = 20, step: int | None = None, *, 
     >>> shared = rng.normal(size=(300, 1)).cumsum(axis=0)
     >>> traces = np.hstack([shared, shared + 0.1 * rng.normal(size=(300, 1)),
     ...                     rng.normal(size=(300, 1)).cumsum(axis=0)])
-    >>> aff = differential_affinity(traces, window=100)
+    >>> aff = comovement_affinity(traces, window=100)
     >>> aff.values.shape          # 3 pairs x 3 windows
     (3, 3)
     >>> bool(aff.values[0].mean() > aff.values[1:].mean())   # pair (0, 1) moves together
@@ -401,7 +403,7 @@ def differential_affinity(traces, window: int = 20, step: int | None = None, *, 
                                 progress, transform=transform)
     if transform is None:
         values /= window
-    return Affinity(values, ids, _window_table(traces, starts, window, sr), "differential",
+    return Affinity(values, ids, _window_table(traces, starts, window, sr), "comovement",
                     dict(window=window, step=int(starts[1] - starts[0]) if starts.size > 1 else window,
                          smooth=float(smooth), saturation=float(saturation)))
 
@@ -428,7 +430,7 @@ def sliding_correlation(traces, window: int = 50, step: int | None = None, *, ne
     smooth : float, default 0.0
         Gaussian smoothing of the traces (standard deviation, samples).
     sampling_rate, max_memory, dtype, progress
-        As in :func:`differential_affinity`.
+        As in :func:`comovement_affinity`.
 
     Returns
     -------
@@ -513,7 +515,7 @@ class AffinityTensor(Result):
     >>> rng = np.random.default_rng(0)
     >>> tensor = affinity_tensor([rng.normal(size=(100, 4)), rng.normal(size=(100, 4))], window=50)
     >>> tensor
-    AffinityTensor(method='differential', shape=(6, 2, 2), n_neurons=4, missing=0.0%)
+    AffinityTensor(method='comovement', shape=(6, 2, 2), n_neurons=4, missing=0.0%)
     >>> tensor.matrix(recording="recording 1").shape
     (4, 4)
     >>> tensor.to_frame().columns.tolist()
@@ -612,7 +614,7 @@ def _unit_ids(rec, k):
     return None
 
 
-def affinity_tensor(recordings, method: str = "differential", window: int = 20, step: int | None = None,
+def affinity_tensor(recordings, method: str = "comovement", window: int = 20, step: int | None = None,
                     *, max_memory=None, dtype=np.float64, progress: bool = False, **kwargs) -> AffinityTensor:
     """Stack the affinities of several recordings into a pairs x windows x recordings tensor.
 
@@ -626,10 +628,10 @@ def affinity_tensor(recordings, method: str = "differential", window: int = 20, 
         One per animal or session, all with the same number of time points (the same
         protocol). Arrays (time, neurons) are matched by column position and must then all
         have the same number of neurons.
-    method : {"differential", "correlation"}, default "differential"
-        :func:`differential_affinity` or :func:`sliding_correlation`.
+    method : {"comovement", "correlation"}, default "comovement"
+        :func:`comovement_affinity` or :func:`sliding_correlation`.
     window, step, max_memory, dtype, progress
-        As in :func:`differential_affinity`.
+        As in :func:`comovement_affinity`.
     **kwargs
         Further arguments of the affinity function (``smooth``, ``saturation``,
         ``negative`` ...).
@@ -653,8 +655,8 @@ def affinity_tensor(recordings, method: str = "differential", window: int = 20, 
     >>> tensor.values.shape, bool(tensor.mask.all())
     ((66, 20, 3), False)
     """
-    check_choice(method, "method", ("differential", "correlation"))
-    fn = differential_affinity if method == "differential" else sliding_correlation
+    check_choice(method, "method", ("comovement", "correlation"))
+    fn = comovement_affinity if method == "comovement" else sliding_correlation
     if isinstance(recordings, (Recording, np.ndarray)):
         recordings = [recordings]
     recordings = list(recordings)

@@ -5,7 +5,7 @@ same protocol and time base, neurons identified by ``unit_id``) and runs the ste
 Dyballa et al. (ICLR 2024):
 
 1. the pairwise affinity of every pair of neurons in time windows
-   (:func:`~neurotk.connectome.differential_affinity`, or the
+   (:func:`~neurotk.connectome.comovement_affinity`, or the
    :func:`~neurotk.connectome.sliding_correlation` baseline), stacked into a non-negative
    pairs x windows x animals tensor with the pairs of missing neurons masked
    (:func:`~neurotk.connectome.affinity_tensor`);
@@ -217,8 +217,8 @@ class DynamicConnectome(Parameters):
     ----------
     rank : int, default 5
         Number of NTF components (motifs). Choose it with :meth:`rank_selection`.
-    method : {"differential", "correlation"}, default "differential"
-        Affinity: :func:`~neurotk.connectome.differential_affinity` or the
+    method : {"comovement", "correlation"}, default "comovement"
+        Affinity: :func:`~neurotk.connectome.comovement_affinity` or the
         :func:`~neurotk.connectome.sliding_correlation` baseline.
     window : int, default 20
         Samples per affinity window (longer windows: less noisy affinities, coarser time).
@@ -267,7 +267,7 @@ class DynamicConnectome(Parameters):
     (2, (120, 2))
     """
 
-    def __init__(self, rank: int = 5, method: str = "differential", window: int = 20, step: int | None = None,
+    def __init__(self, rank: int = 5, method: str = "comovement", window: int = 20, step: int | None = None,
                  affinity_params: dict | None = None, n_restarts: int = 5, tol: float = 1e-6,
                  max_iter: int = 500, init: str = "random", community_method: str = "auto",
                  community_params: dict | None = None, random_state=None, n_jobs=1, max_memory=None,

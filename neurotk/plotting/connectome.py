@@ -30,10 +30,10 @@ def plot_affinity(affinity, ax=None, window: int | None = None, cmap: str = "mag
     >>> import matplotlib
     >>> matplotlib.use("Agg")
     >>> import numpy as np
-    >>> from neurotk.connectome import differential_affinity
-    >>> aff = differential_affinity(np.random.default_rng(0).normal(size=(100, 4)), window=50)
+    >>> from neurotk.connectome import comovement_affinity
+    >>> aff = comovement_affinity(np.random.default_rng(0).normal(size=(100, 4)), window=50)
     >>> plot_affinity(aff).get_title()
-    'differential affinity (mean over 2 windows)'
+    'comovement affinity (mean over 2 windows)'
     """
     ax = axes_or_new(ax)
     mat = affinity.matrix(window)
@@ -78,7 +78,7 @@ def plot_affinity_tensor(tensor, ax=None, recording=None, window: int | None = N
     >>> rng = np.random.default_rng(0)
     >>> tensor = affinity_tensor([rng.normal(size=(100, 4)), rng.normal(size=(100, 4))], window=50)
     >>> plot_affinity_tensor(tensor).get_title()
-    'differential affinity (mean over 2 recordings, mean over 2 windows)'
+    'comovement affinity (mean over 2 recordings, mean over 2 windows)'
     """
     ax = axes_or_new(ax)
     mat = tensor.matrix(recording, window)

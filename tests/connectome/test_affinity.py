@@ -8,7 +8,7 @@ from scipy.spatial.distance import squareform
 from neurotk import Recording
 from neurotk.connectome import (
     affinity_tensor,
-    differential_affinity,
+    comovement_affinity,
     pair_rows,
     pairs_to_matrix,
     sliding_correlation,
@@ -16,7 +16,7 @@ from neurotk.connectome import (
 from neurotk.errors import AlignmentError, ArgumentError, NeurotkError, NonFiniteDataError, ShapeMismatchError
 
 
-def brute_differential(x, window, step, smooth, saturation, chance):
+def brute_comovement(x, window, step, smooth, saturation, chance):
     """The documented formula, one pair and one window at a time."""
     d = gaussian_filter1d(x, smooth, axis=0, order=1, mode="nearest") if smooth > 0 else np.gradient(x, axis=0)
     n = x.shape[1]
@@ -41,20 +41,20 @@ def brute_differential(x, window, step, smooth, saturation, chance):
 
 @pytest.mark.parametrize("chance", ["subtract", "keep"])
 @pytest.mark.parametrize("smooth,window,step", [(1.0, 7, 3), (0.0, 10, 10), (2.5, 1, 1)])
-def test_differential_matches_brute_force(chance, smooth, window, step):
+def test_comovement_matches_brute_force(chance, smooth, window, step):
     x = np.random.default_rng(3).normal(size=(40, 5)).cumsum(axis=0)
-    got = differential_affinity(x, window=window, step=step, smooth=smooth, saturation=0.7, chance=chance,
+    got = comovement_affinity(x, window=window, step=step, smooth=smooth, saturation=0.7, chance=chance,
                                 max_memory=2000)  # tiny budget: many chunks
-    want = brute_differential(x, window, step, smooth, 0.7, chance)
+    want = brute_comovement(x, window, step, smooth, 0.7, chance)
     np.testing.assert_allclose(got.values, want, atol=1e-12)
     assert (got.values >= 0).all() and (got.values < 1).all()
 
 
-def test_differential_high_for_co_rising_low_for_opposite():
+def test_comovement_high_for_co_rising_low_for_opposite():
     rng = np.random.default_rng(0)
     base = rng.normal(size=(500, 1)).cumsum(axis=0)
     x = np.hstack([base, base + 0.05 * rng.normal(size=(500, 1)), -base, rng.normal(size=(500, 1)).cumsum(axis=0)])
-    aff = differential_affinity(x, window=100, chance="keep")
+    aff = comovement_affinity(x, window=100, chance="keep")
     m = aff.matrix()
     assert m[0, 1] > 0.3 and m[0, 2] < 1e-12 and m[0, 3] < m[0, 1] / 2
 
@@ -81,7 +81,7 @@ def test_pairs_layout_is_scipy_condensed_order():
 def test_window_table_uses_recording_time():
     rec = Recording(np.random.default_rng(0).normal(size=(100, 4)), samples={"time": np.arange(100) / 10.0},
                     units={"unit_id": [5, 6, 7, 8]})
-    aff = differential_affinity(rec, window=25)
+    aff = comovement_affinity(rec, window=25)
     np.testing.assert_allclose(aff.windows["time"], [1.25, 3.75, 6.25, 8.75])
     assert aff.unit_ids.tolist() == [5, 6, 7, 8]
     df = aff.to_frame()
@@ -105,18 +105,18 @@ def test_tensor_masks_missing_neurons_instead_of_zeros():
     np.testing.assert_array_equal(tensor.mask[:, 0, 1], ~has2)
     assert np.isnan(tensor.values[has2, :, 1]).all()
     # the observed entries of animal b are its own affinities, with neurons re-ordered by id
-    own = differential_affinity(b[:, [1, 2, 3, 0]], window=20).values   # ids 0, 1, 3, 4
+    own = comovement_affinity(b[:, [1, 2, 3, 0]], window=20).values   # ids 0, 1, 3, 4
     np.testing.assert_allclose(tensor.values[~has2, :, 1], own)
-    np.testing.assert_allclose(tensor.values[:, :, 0], differential_affinity(a, window=20).values)
+    np.testing.assert_allclose(tensor.values[:, :, 0], comovement_affinity(a, window=20).values)
 
 
 @pytest.mark.parametrize("bad,err", [
-    (lambda x: differential_affinity(x, window=500), ArgumentError),          # window > recording
+    (lambda x: comovement_affinity(x, window=500), ArgumentError),          # window > recording
     (lambda x: sliding_correlation(x, window=500), ArgumentError),
-    (lambda x: differential_affinity(x[:, :2]), ShapeMismatchError),           # < 3 neurons
-    (lambda x: differential_affinity(np.where(np.eye(100, 4, dtype=bool), np.nan, x)), NonFiniteDataError),
-    (lambda x: differential_affinity(x, smooth=-1), ArgumentError),
-    (lambda x: differential_affinity(x, window=0), ArgumentError),
+    (lambda x: comovement_affinity(x[:, :2]), ShapeMismatchError),           # < 3 neurons
+    (lambda x: comovement_affinity(np.where(np.eye(100, 4, dtype=bool), np.nan, x)), NonFiniteDataError),
+    (lambda x: comovement_affinity(x, smooth=-1), ArgumentError),
+    (lambda x: comovement_affinity(x, window=0), ArgumentError),
     (lambda x: affinity_tensor([x, x[:50]]), AlignmentError),                 # different lengths
     (lambda x: affinity_tensor([x, x[:, :3]]), AlignmentError),               # arrays of different widths
     (lambda x: affinity_tensor([_rec(x, [0, 1, 2, 3], "a"), _rec(x, [10, 11, 12, 13], "b")]), AlignmentError),
@@ -166,7 +166,7 @@ def test_results_save_tables_and_figures(tmp_path):
 
     matplotlib.use("Agg")
     x = np.random.default_rng(5).normal(size=(60, 4))
-    aff = differential_affinity(x, window=20)
+    aff = comovement_affinity(x, window=20)
     tensor = affinity_tensor([x, x[::-1].copy()], window=20)
     for res, name in [(aff, "aff"), (tensor, "tensor")]:
         table = res.save(tmp_path / f"{name}.csv")

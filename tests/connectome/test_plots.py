@@ -9,7 +9,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from neurotk import Recording  # noqa: E402
-from neurotk.connectome import DynamicConnectome, differential_affinity, ntf, rank_ensemble, reconstruct  # noqa: E402
+from neurotk.connectome import DynamicConnectome, comovement_affinity, ntf, rank_ensemble, reconstruct  # noqa: E402
 from neurotk.datasets import simulate_calcium_population  # noqa: E402
 from neurotk.errors import ArgumentError  # noqa: E402
 from neurotk.plotting.connectome import (  # noqa: E402
@@ -82,7 +82,7 @@ def test_factor_and_rank_plots():
 
 
 def test_affinity_plot():
-    aff = differential_affinity(np.random.default_rng(1).normal(size=(60, 5)), window=20)
+    aff = comovement_affinity(np.random.default_rng(1).normal(size=(60, 5)), window=20)
     ax = plot_affinity(aff, window=1)
     np.testing.assert_allclose(ax.images[0].get_array(), aff.matrix(1))
     assert aff.plot() is not None
@@ -94,7 +94,7 @@ def test_tensor_and_communities_plots(connectome, tmp_path):
     tensor = connectome.tensor_
     ax = plot_affinity_tensor(tensor, recording=0, window=2)
     np.testing.assert_allclose(ax.images[0].get_array().filled(np.nan), tensor.matrix(0, 2))
-    assert ax.get_title() == f"differential affinity ({tensor.names[0]}, window 2)"
+    assert ax.get_title() == f"comovement affinity ({tensor.names[0]}, window 2)"
     assert tensor.plot() is not None
     comm = connectome.motifs_[0].communities
     ax = plot_communities(comm)
