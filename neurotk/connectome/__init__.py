@@ -2,7 +2,8 @@
 
 After Dyballa et al., "Learning dynamic representations of the functional connectome in
 neurobiological networks" (ICLR 2024): the :func:`comovement_affinity` of every pair of
-neurons in time windows (or the :func:`sliding_correlation` baseline) is stacked into a
+neurons in time windows (neurotk's own measure, as the paper's definition was not
+available; or the :func:`sliding_correlation` baseline) is stacked into a
 pairs x time x animals tensor (:func:`affinity_tensor`), factorised by non-negative CP
 (:func:`ntf`, :func:`rank_ensemble`), and each component's pair loadings are split into
 communities (:func:`find_communities`). :class:`DynamicConnectome` runs all steps on a list

@@ -5,7 +5,7 @@ same protocol and time base, neurons identified by ``unit_id``) and runs the ste
 Dyballa et al. (ICLR 2024):
 
 1. the pairwise affinity of every pair of neurons in time windows
-   (:func:`~neurotk.connectome.comovement_affinity`, or the
+   (:func:`~neurotk.connectome.comovement_affinity`, neurotk's own measure, or the
    :func:`~neurotk.connectome.sliding_correlation` baseline), stacked into a non-negative
    pairs x windows x animals tensor with the pairs of missing neurons masked
    (:func:`~neurotk.connectome.affinity_tensor`);
