@@ -18,7 +18,7 @@ import pytest
 
 _SETUP = Path(__file__).resolve().parent / "setup.cfg"
 #: Import names a requirement provides beyond its own name.
-_PROVIDES = {"dask": {"dask", "distributed"}, "igraph": {"igraph"}, "leidenalg": {"leidenalg"}}
+_PROVIDES = {"dask": {"dask", "distributed"}, "igraph": {"igraph"}, "leidenalg": {"leidenalg"}, "pybids": {"bids"}}
 
 
 def _test_extra_modules() -> set[str]:

@@ -33,6 +33,7 @@ _EXPORTS = {
     "to_nifti": "fmri",
     "roi_average": "fmri",
     "read_bids_run": "bids",
+    "bids_runs": "bids",
     "load_allen": "allen",
     "allen_info": "allen",
     "allen_stimulus_table": "allen",

@@ -33,10 +33,10 @@ import pandas as pd
 from .._validation import check_float
 from ..errors import ArgumentError, DataFormatError, NeurotkWarning
 from ..recording import Recording
-from .bidsnames import IMAGE_SUFFIXES, bold_parts, nearest_file, read_sidecar
+from .bidsnames import IMAGE_SUFFIXES, bold_parts, nearest_file, read_sidecar, split_name
 from .fmri import load_fmri
 
-__all__ = ["read_bids_run"]
+__all__ = ["bids_runs", "read_bids_run"]
 
 _TIME_UNITS = {"sec": 1.0, "msec": 1e-3, "usec": 1e-6}
 #: Entities of a preprocessed image that its fMRIPrep confounds file does not carry.
@@ -379,3 +379,126 @@ def _header_tr(img) -> tuple[float | None, bool]:
     if len(zooms) < 4 or not np.isfinite(zooms[3]) or zooms[3] <= 0:
         return None, False
     return float(zooms[3]) * _TIME_UNITS.get(unit, 1.0), unit in _TIME_UNITS
+
+
+#: pybids' entity names -> the keys of BIDS file names (the columns of :func:`bids_runs`).
+_PYBIDS_KEYS = {"subject": "sub", "session": "ses", "task": "task", "acquisition": "acq", "ceagent": "ce",
+                "direction": "dir", "reconstruction": "rec", "run": "run", "echo": "echo", "part": "part",
+                "space": "space", "description": "desc"}
+#: Entities whose labels are indices (compared and returned as integers).
+_INDEX_ENTITIES = ("run", "echo")
+#: Folders of a BIDS dataset that hold no raw runs.
+_SKIP_FOLDERS = ("derivatives", "sourcedata", "code")
+
+
+def _entity_value(key, value):
+    return int(value) if key in _INDEX_ENTITIES and str(value).isdigit() else str(value)
+
+
+def _runs_by_names(root: Path) -> list[tuple[dict, Path]]:
+    found = []
+    for path in sorted(root.rglob("*_bold.nii*")):
+        if any(part in _SKIP_FOLDERS for part in path.relative_to(root).parts[:-1]) or not path.is_file():
+            continue
+        parts = split_name(path.name)
+        if parts is not None and parts[1] == "bold" and parts[2] in IMAGE_SUFFIXES:
+            found.append((dict(parts[0]), path))
+    return found
+
+
+def _runs_by_pybids(root: Path) -> list[tuple[dict, Path]]:
+    import bids
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pybids warns about datasets without dataset_description.json
+        layout = bids.BIDSLayout(str(root), validate=False)
+    found = []
+    for f in layout.get(suffix="bold", extension=[".nii", ".nii.gz"]):
+        entities = f.get_entities()
+        found.append(({_PYBIDS_KEYS[k]: v for k, v in entities.items() if k in _PYBIDS_KEYS}, Path(f.path)))
+    return sorted(found, key=lambda item: str(item[1]))
+
+
+def bids_runs(root, *, use_pybids=None, **filters) -> pd.DataFrame:
+    """The bold runs of a BIDS dataset, one row each: their entities and path.
+
+    Each row's ``path`` goes to :func:`read_bids_run` (or ``neurotk.load``). A single run
+    needs nothing but pandas and nibabel; for whole datasets this lists the runs by the
+    BIDS file-name rules (``sub-<label>[_ses-<label>]_task-<label>[_run-<index>]_bold.nii[.gz]``,
+    ``derivatives/``, ``sourcedata/`` and ``code/`` skipped), or with pybids'
+    ``BIDSLayout`` when pybids is installed (``pip install neurotk[bids]``); both give the
+    same table.
+
+    Parameters
+    ----------
+    root : str or Path
+        The dataset's top folder.
+    use_pybids : bool or None, default None
+        None: pybids when it is importable, else the file-name rules. True: pybids
+        (an error if it is missing). False: the file-name rules.
+    **filters
+        Entity filters by their file-name keys, a value or a list of values:
+        ``sub="01"``, ``task="faces"``, ``run=[1, 2]``. ``run`` and ``echo`` are integers.
+
+    Returns
+    -------
+    DataFrame
+        Columns: the entities present (``sub``, ``ses``, ``task``, ``run`` ...; missing ones
+        are NaN) and ``path``, sorted by path.
+
+    Raises
+    ------
+    DataFormatError
+        ``root`` is not a folder, or no run matches (the message lists what the dataset
+        has).
+    OptionalDependencyError
+        ``use_pybids=True`` without pybids.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> root = pathlib.Path(tempfile.mkdtemp())
+    >>> for name in ("sub-01/func/sub-01_task-a_run-1_bold.nii.gz", "sub-02/func/sub-02_task-a_run-1_bold.nii.gz"):
+    ...     (root / name).parent.mkdir(parents=True, exist_ok=True); _ = (root / name).write_bytes(b"")
+    >>> bids_runs(root, use_pybids=False, sub="02")[["sub", "task", "run"]].values.tolist()
+    [['02', 'a', 1]]
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise DataFormatError(f"{root}: not a folder; expected the top folder of a BIDS dataset")
+    if use_pybids is None:
+        try:
+            import bids  # noqa: F401
+
+            use_pybids = True
+        except ImportError:
+            use_pybids = False
+    elif use_pybids:
+        try:
+            import bids  # noqa: F401
+        except ImportError:
+            from ..errors import OptionalDependencyError
+
+            raise OptionalDependencyError(
+                "use_pybids=True needs pybids, which is not installed; expected `pip install neurotk[bids]` "
+                "(or use_pybids=False: the file-name rules need nothing more)"
+            ) from None
+    runs = _runs_by_pybids(root) if use_pybids else _runs_by_names(root)
+    rows = [{**{k: _entity_value(k, v) for k, v in entities.items()}, "path": path} for entities, path in runs]
+    table = pd.DataFrame(rows)
+    if table.empty:
+        raise DataFormatError(f"{root}: no *_bold.nii[.gz] run named by BIDS in this folder; expected a BIDS dataset")
+    order = [k for k in ("sub", "ses", "task", "acq", "ce", "dir", "rec", "run", "echo", "part", "space", "desc")
+             if k in table] + [c for c in table.columns if c not in _PYBIDS_KEYS.values() and c != "path"]
+    table = table[order + ["path"]]
+    keep = np.ones(len(table), bool)
+    for key, wanted in filters.items():
+        if key not in table:
+            raise ArgumentError(f"filter {key}={wanted!r}: the runs have no entity {key!r}; expected one of "
+                                f"{[c for c in table.columns if c != 'path']}")
+        values = wanted if isinstance(wanted, (list, tuple, set)) else [wanted]
+        keep &= table[key].isin([_entity_value(key, v) for v in values]).to_numpy()
+    if not keep.any():
+        summary = {c: sorted(table[c].dropna().unique().tolist(), key=str) for c in table.columns if c != "path"}
+        raise DataFormatError(f"{root}: no run matches {filters}; the dataset has {summary}")
+    return table[keep].reset_index(drop=True)

@@ -29,7 +29,13 @@ def _is_suite2p_folder(p: Path) -> bool:
 
 
 def _bold_files(p: Path) -> list[Path]:
-    return sorted(q for q in [*p.glob("*_bold.nii*"), *p.glob("func/*_bold.nii*")] if q.is_file())
+    """The BIDS bold runs in a folder (a dataset, a subject's or a func folder)."""
+    from .bids import bids_runs
+
+    try:
+        return list(bids_runs(p, use_pybids=False)["path"])
+    except DataFormatError:
+        return []
 
 
 def _nwb_kind(p: Path) -> str:
@@ -99,7 +105,7 @@ def detect_format(path) -> str:
             return "bids"
         raise DataFormatError(
             f"{p}: a folder that is neither a suite2p output folder (no F.npy, no plane*/) nor a BIDS "
-            f"folder (no *_bold.nii[.gz], none in func/); expected one of those, or a file"
+            f"folder (no *_bold.nii[.gz] run named by BIDS in it or below it); expected one of those, or a file"
         )
     if name.endswith(_NIFTI):
         return "bids" if "_bold.nii" in name else "nifti"

@@ -315,3 +315,46 @@ def test_real_localizer_betas_agree_with_nilearn(localizer):
     np.testing.assert_allclose(same.data, ref, rtol=1e-8, atol=1e-8 * np.abs(ref).max())
     t = glm(rec, events, stat="t", hrf_convention="nilearn", contrasts={"fh": {"face": 1, "house": -1}})
     np.testing.assert_allclose(t.data[0], ref_t, rtol=1e-8, atol=1e-8)
+
+
+# --------------------------------------------------------------------------- whole datasets
+def _dataset_tree(root):
+    names = ["sub-01/func/sub-01_task-faces_run-1_bold.nii.gz", "sub-01/func/sub-01_task-faces_run-2_bold.nii.gz",
+             "sub-01/func/sub-01_task-rest_bold.nii.gz", "sub-02/ses-b/func/sub-02_ses-b_task-faces_run-1_bold.nii",
+             "derivatives/fmriprep/sub-01/func/sub-01_task-faces_run-1_space-MNI_desc-preproc_bold.nii.gz",
+             "sub-01/func/sub-01_task-faces_run-1_events.tsv", "sub-01/anat/sub-01_T1w.nii.gz", "README"]
+    for name in names:
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_bytes(b"")
+    return root
+
+
+def test_bids_runs_by_file_names_and_filters(tmp_path):
+    from neurotk.io import bids_runs
+
+    root = _dataset_tree(tmp_path / "ds")
+    table = bids_runs(root, use_pybids=False)
+    assert [p.relative_to(root).as_posix() for p in table["path"]] == [
+        "sub-01/func/sub-01_task-faces_run-1_bold.nii.gz", "sub-01/func/sub-01_task-faces_run-2_bold.nii.gz",
+        "sub-01/func/sub-01_task-rest_bold.nii.gz", "sub-02/ses-b/func/sub-02_ses-b_task-faces_run-1_bold.nii"]
+    assert table["sub"].tolist() == ["01", "01", "01", "02"] and table["run"].tolist()[:2] == [1, 2]
+    faces = bids_runs(root, use_pybids=False, task="faces", run=[1])
+    assert faces["sub"].tolist() == ["01", "02"]
+    with pytest.raises(DataFormatError, match="no run matches"):
+        bids_runs(root, use_pybids=False, task="motor")
+    with pytest.raises(ArgumentError, match="no entity 'echo'"):
+        bids_runs(root, use_pybids=False, echo=1)
+    with pytest.raises(DataFormatError, match="not a folder"):
+        bids_runs(root / "missing")
+
+
+def test_bids_runs_agree_with_pybids(tmp_path):
+    pytest.importorskip("bids")
+    from neurotk.io import bids_runs
+
+    root = _dataset_tree(tmp_path / "ds")
+    ours = bids_runs(root, use_pybids=False)
+    theirs = bids_runs(root, use_pybids=True)
+    pd.testing.assert_frame_equal(ours.astype(str), theirs[ours.columns].astype(str))
+    pd.testing.assert_frame_equal(bids_runs(root, use_pybids=False, sub="01", task="faces").astype(str),
+                                  bids_runs(root, use_pybids=True, sub="01", task="faces").astype(str))

@@ -150,6 +150,7 @@ def test_bids_run_file_and_folder(tmp_path):
     _bids_run(tmp_path / "sub-01" / "func", name="sub-01_task-x_run-2_bold.nii.gz")
     runs = neurotk.load(tmp_path / "sub-01" / "func")
     assert _kind(runs) == "dict" and sorted(runs) == ["sub-01_task-x_run-1", "sub-01_task-x_run-2"]
+    assert sorted(neurotk.load(tmp_path)) == sorted(runs)  # the dataset's top folder
 
 
 def test_allen_layouts_are_recognised_by_content(tmp_path):
