@@ -35,7 +35,8 @@ PACKAGES = ("rsa", "encoding", "connectome", "clustering", "io", "datasets", "re
 #: Exported classes that hold data rather than results of an analysis: the data model, a
 #: lazy view of spike times in a file, and the simulators' bundles of ground truth.
 DATA_CLASSES = {"io.SpikeTrains", "datasets.VisualHierarchy", "datasets.CalciumPopulation",
-                "datasets.CellTypePopulation", "datasets.FMRISimulation"}
+                "datasets.CellTypePopulation", "datasets.FMRISimulation",
+                "datasets.Objects92"}
 
 
 def _exported():

@@ -6,7 +6,9 @@ per simulator: ``hierarchy`` (a visual hierarchy viewing digits), ``calcium`` (c
 imaging with planted communities), ``cell_types`` (linear-nonlinear cell types) and
 ``fmri_runs`` (BOLD runs with planted responses); ``digits`` (scikit-learn's digits, their
 fixed split and the image check), ``network`` (the bundled digits network) and ``demo``
-(files written for the demo).
+(files written for the demo). ``packaged`` loads the small real datasets shipped in
+``datasets/data/`` with their licences: the 92-object RDMs and images of Kriegeskorte et
+al. 2008, a block of a studyforrest fMRI localizer run and a suite2p calcium excerpt.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ _EXPORTS = {
     "VisualHierarchy": "hierarchy",
     "digits_network": "network",
     "DigitsNetwork": "network",
+    "pretrained_onet": "onet",
+    "ONet": "onet",
     "make_demo_session": "demo",
     "make_allen_demo": "demo",
     "simulate_calcium_population": "calcium",
@@ -26,6 +30,10 @@ _EXPORTS = {
     "CellTypePopulation": "cell_types",
     "simulate_fmri": "fmri_runs",
     "FMRISimulation": "fmri_runs",
+    "load_92_objects": "packaged",
+    "Objects92": "packaged",
+    "load_category_localizer": "packaged",
+    "load_calcium_excerpt": "packaged",
 }
 
 __all__ = sorted(_EXPORTS)
