@@ -10,7 +10,8 @@ Names load lazily, on first use.
 One module per idea: ``rdms.py`` (the :class:`RDM` container), ``calc.py`` (computing
 RDMs), ``noise.py`` (noise covariance and precision), ``comparison.py`` (comparing RDMs),
 ``ranks.py`` (ranking helpers), ``similarity.py`` (CKA, SSM, shape metrics, kernel
-analysis), ``topology.py`` (tRSA), ``inference.py`` (bootstrap, permutations, noise
+analysis), ``topology.py`` (tRSA transforms), ``selection.py`` (tRSA model selection),
+``inference.py`` (bootstrap, permutations, noise
 ceilings) and ``embedding.py`` (MDS).
 
 Examples
@@ -39,8 +40,9 @@ _EXPORTS = {
     "procrustes_distance": "similarity", "kernel_analysis": "similarity", "KernelAnalysisResult": "similarity",
     # topology.py: topological RSA
     "geotopological": "topology", "geodesic": "topology", "topological_family": "topology",
-    "model_selection_accuracy": "topology", "model_selection": "topology", "ModelSelection": "topology",
-    "layer_rdms": "topology",
+    # selection.py: model selection with tRSA (the paper's evaluation)
+    "model_selection_accuracy": "selection", "model_selection": "selection", "ModelSelection": "selection",
+    "layer_rdms": "selection",
     # inference.py: bootstrap, permutation, noise ceilings, model comparison
     "bootstrap": "inference", "BootstrapResult": "inference", "permutation_test": "inference",
     "PermutationResult": "inference", "noise_ceiling": "inference", "RDMNoiseCeiling": "inference",
