@@ -29,8 +29,8 @@ _EXPORTS = {
     "ResponseModel": "models", "LNModel": "models", "SharedFeatureModel": "models",
     "TorchModel": "models", "check_model": "models", "check_n_clusters": "models",
     "is_torch_module": "models",
-    # discriminative.py: most discriminative stimuli (MDS) clustering
-    "MDSClustering": "discriminative", "contrastive_objective": "discriminative",
+    # discriminative.py: most discriminative stimuli (MDS) clustering; objective.py: its objective
+    "MDSClustering": "discriminative", "contrastive_objective": "objective",
     # baselines.py: k-means / Gaussian mixtures on PCA of responses
     "KMeansClustering": "baselines", "GaussianMixtureClustering": "baselines",
 }

@@ -90,7 +90,6 @@ import pandas as pd
 
 from .._params import Parameters
 from .._validation import (
-    check_array,
     check_choice,
     check_fitted,
     check_float,
@@ -102,196 +101,22 @@ from .._validation import (
 from ..errors import ArgumentError, ShapeMismatchError
 from ..utils import as_rng
 from .models import TorchModel, check_model, check_n_clusters, is_torch_module
+from .objective import (
+    cluster_weights,
+    contrastive_values,
+    logsumexp,
+    neuron_log_proba,
+    separation,
+    split_cluster,
+    split_pays,
+)
 
-__all__ = ["MDSClustering", "contrastive_objective"]
+__all__ = ["MDSClustering"]
 
 _FIT_FIRST = "call fit(model) first"
 _OBJECTIVES = ("contrastive", "mei")
 _SPLIT_RULES = ("objective", "separation")
 _EPSILON = 1e-6  # added to every neuron's divisor, as the reference's ObjectiveABC._norm does
-
-
-# --------------------------------------------------------------------------- the objective
-def _logsumexp(a: np.ndarray, axis: int) -> np.ndarray:
-    top = a.max(axis=axis, keepdims=True)
-    return np.squeeze(top, axis=axis) + np.log(np.exp(a - top).sum(axis=axis))
-
-
-def _one_hot(labels: np.ndarray, k: int) -> np.ndarray:
-    """(n_neurons, k) membership matrix, each column divided by its cluster's size."""
-    members = (labels[:, None] == np.arange(k)[None, :]).astype(np.float64)
-    return members / members.sum(axis=0)
-
-
-def _contrastive(means: np.ndarray, own: np.ndarray, temperature: float) -> np.ndarray:
-    """:math:`J` of stimuli whose mean responses per cluster are ``means`` (n_stimuli, K)
-    and whose own clusters are ``own`` (n_stimuli,)."""
-    logits = means / temperature
-    k = means.shape[1]
-    return logits[np.arange(means.shape[0]), own] - _logsumexp(logits, axis=1) + np.log(k)
-
-
-def _check_labels(labels, n_neurons: int, n_clusters: int) -> np.ndarray:
-    lab = check_array(labels, "labels", ndim=1, axes=("neurons",), recording=False)
-    if lab.size != n_neurons:
-        raise ShapeMismatchError(f"labels has {lab.size} entries; expected {n_neurons}, one per neuron "
-                                 f"(a column of responses)")
-    if not np.array_equal(lab, np.round(lab)) or lab.min() < 0 or lab.max() >= n_clusters:
-        raise ArgumentError(f"labels holds values outside 0..{n_clusters - 1}; expected cluster "
-                            f"indices, one row of responses per cluster")
-    lab = lab.astype(int)
-    empty = np.flatnonzero(np.bincount(lab, minlength=n_clusters) == 0)
-    if empty.size:
-        raise ArgumentError(f"labels gives no neuron to cluster(s) {empty.tolist()}; expected every "
-                            f"cluster to have neurons (its mean response is undefined otherwise)")
-    return lab
-
-
-def contrastive_objective(responses, labels, temperature: float = 1.6) -> np.ndarray:
-    r"""The MDS objective of each cluster's stimulus (Burg et al. 2024, Eq. 1).
-
-    .. math::
-
-        J_k = \frac{m_k(x_k)}{T} - \log \sum_{j} \exp\frac{m_j(x_k)}{T} + \log K
-
-    with :math:`m_j(x_k)` the mean of ``responses[k]`` over the neurons of cluster
-    :math:`j`: how much better cluster :math:`k`'s stimulus drives its own cluster than
-    the others, a softmax over clusters. :math:`J_k` lies below :math:`\log K`; it is 0
-    when the stimulus drives every cluster alike. This is the reference's
-    ``contrastive_neuron_objective`` as ``ContrastiveNeuronUnif`` uses it
-    (ecker-lab/most-discriminative-stimuli,
-    ``controversialstimuli/optimization/controversial_objectives.py``).
-
-    Parameters
-    ----------
-    responses : array-like, shape (n_clusters, n_neurons)
-        Normalised responses of every neuron to each cluster's stimulus, one row per
-        cluster in cluster order (see :meth:`MDSClustering.scaled_responses`).
-    labels : array-like of int, shape (n_neurons,)
-        Cluster of each neuron, ``0 .. n_clusters - 1``; every cluster must have neurons.
-    temperature : float, default 1.6
-        :math:`T`, in the units of ``responses`` (1.6: the authors' example).
-
-    Returns
-    -------
-    J : ndarray, shape (n_clusters,)
-
-    Raises
-    ------
-    ShapeMismatchError
-        ``labels`` not one per column of ``responses``.
-    ArgumentError
-        Labels out of range, an empty cluster, or a temperature that is not positive.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from neurotk.clustering import contrastive_objective
-    >>> r = np.array([[2.0, 2.0, 0.0], [0.0, 0.0, 2.0]])  # stimulus 0 drives cluster 0 only
-    >>> contrastive_objective(r, [0, 0, 1], temperature=1.0).round(3)
-    array([0.566, 0.566])
-    >>> bool(np.allclose(contrastive_objective(np.ones((2, 3)), [0, 0, 1]), 0.0))  # drives both alike
-    True
-    """
-    r = check_matrix(responses, "responses", rows="clusters", cols="neurons")
-    k, n = r.shape
-    lab = _check_labels(labels, n, k)
-    t = check_float(temperature, "temperature", low=0, low_open=True)
-    return _contrastive(r @ _one_hot(lab, k), np.arange(k), t)
-
-
-def _neuron_log_proba(z: np.ndarray, labels: np.ndarray, temperature: float) -> np.ndarray:
-    """Each neuron's log-softmax over the stimuli of its own stimulus (a diagnostic)."""
-    logits = z / temperature
-    return logits[labels, np.arange(z.shape[1])] - _logsumexp(logits, axis=0)
-
-
-def _split_pays(pair: float, parent: float, threshold: float) -> bool:
-    """The split rule: the pair's mean objective beats the parent's by ``threshold * |parent|``."""
-    return bool(pair - parent > threshold * abs(parent))
-
-
-# --------------------------------------------------------------------------- the separation rule
-def _split_1d(values: np.ndarray):
-    """Best two-means split of 1-D ``values``: boolean mask of the upper group and d'."""
-    order = np.argsort(values, kind="stable")
-    v = values[order]
-    n = v.size
-    if n < 2:
-        return np.zeros(n, dtype=bool), 0.0
-    c1 = np.cumsum(v)
-    c2 = np.cumsum(v**2)
-    k = np.arange(1, n)  # size of the lower group
-    s_lo, q_lo = c1[:-1], c2[:-1]
-    s_hi, q_hi = c1[-1] - s_lo, c2[-1] - q_lo
-    within = (q_lo - s_lo**2 / k) + (q_hi - s_hi**2 / (n - k))
-    cut = int(np.argmin(within)) + 1
-    upper = np.zeros(n, dtype=bool)
-    upper[order[cut:]] = True
-    return upper, _separation(values[~upper], values[upper])
-
-
-def _separation(a: np.ndarray, b: np.ndarray) -> float:
-    """d' of two groups of numbers: mean difference over the pooled standard deviation."""
-    if a.size < 2 or b.size < 2:
-        return 0.0
-    pooled = np.sqrt(0.5 * (a.var(ddof=1) + b.var(ddof=1)))
-    diff = abs(float(a.mean() - b.mean()))
-    if pooled <= 1e-12 * max(diff, 1e-300):
-        return float("inf") if diff > 0 else 0.0
-    return diff / pooled
-
-
-def _two_means(coords: np.ndarray, max_iter: int = 50) -> np.ndarray:
-    """Two-means of the rows of ``coords`` (principal coordinates), started from the sign
-    of the first coordinate (a principal-direction split) and refined by Lloyd steps."""
-    upper = coords[:, 0] > 0
-    for _ in range(max_iter):
-        if upper.all() or not upper.any():
-            break
-        a, b = coords[~upper].mean(axis=0), coords[upper].mean(axis=0)
-        # nearer to b than to a  <=>  (x - (a + b) / 2) . (b - a) > 0
-        new = (coords - 0.5 * (a + b)) @ (b - a) > 0
-        if np.array_equal(new, upper):
-            break
-        upper = new
-    return upper
-
-
-def _split_cluster(responses: np.ndarray, n_components: int = 8):
-    """Two-means split of a cluster's neurons by their (scaled) reference responses.
-
-    ``responses`` is (n_reference, n_members). Neurons are placed in the space of the
-    leading principal components of their response profiles (centred over neurons) and
-    divided by two-means; returns the mask of one half and the d' of the two halves
-    along the line joining their centres.
-    """
-    m = responses - responses.mean(axis=1, keepdims=True)
-    n_rows, n_members = m.shape
-    none = np.zeros(n_members, dtype=bool), 0.0
-    if n_members < 2 or not np.isfinite(m).all():
-        return none
-    # principal coordinates of the members from the smaller Gram matrix
-    if n_members <= n_rows:
-        s2, v = np.linalg.eigh(m.T @ m)
-        s2, v = s2[::-1], v[:, ::-1]
-        coords_all = v * np.sqrt(np.clip(s2, 0.0, None))
-    else:
-        s2, u = np.linalg.eigh(m @ m.T)
-        s2, u = s2[::-1], u[:, ::-1]
-        coords_all = m.T @ u
-    s2 = np.clip(s2, 0.0, None)
-    if s2[0] <= 0:
-        return none
-    d = max(1, min(n_components, int((s2 > s2[0] * 1e-16).sum())))
-    coords = coords_all[:, :d]
-    upper = _two_means(coords)
-    if upper.all() or not upper.any():
-        return none
-    axis = coords[upper].mean(axis=0) - coords[~upper].mean(axis=0)
-    proj = coords @ axis
-    return upper, _separation(proj[~upper], proj[upper])
-
 
 
 class _Problem:
@@ -320,21 +145,21 @@ class _Problem:
 
     # objective of stimuli ``own`` (their clusters) in the clustering ``labels`` of ``k`` clusters
     def values(self, raw, labels, k, own):
-        weights = _one_hot(labels, k)
+        weights = cluster_weights(labels, k)
         if self.kind == "mei":  # ObjectiveIncrease: mean raw response of the own cluster
             return (raw @ weights)[np.arange(raw.shape[0]), own]
-        return _contrastive(self.z(raw) @ weights, own, self.temperature)
+        return contrastive_values(self.z(raw) @ weights, own, self.temperature)
 
     def gradient(self, stimuli, raw, labels, k, own):
         """Gradient of ``values(...).sum()``: each stimulus's own objective."""
-        weights = _one_hot(labels, k)  # (n_neurons, k): 1 / |C_j| for members of j
+        weights = cluster_weights(labels, k)  # (n_neurons, k): 1 / |C_j| for members of j
         per_neuron = weights[np.arange(labels.size), labels]  # 1 / |C_{c_n}|
         mine = labels[None, :] == np.asarray(own)[:, None]  # (n_stimuli, n_neurons)
         if self.kind == "mei":
             w = mine * per_neuron[None, :]
         else:
             logits = self.z(raw) @ weights / self.temperature
-            p = np.exp(logits - _logsumexp(logits, axis=1)[:, None])  # softmax over clusters
+            p = np.exp(logits - logsumexp(logits, axis=1)[:, None])  # softmax over clusters
             w = (mine - p[:, labels]) * (per_neuron / (self.temperature * self.scale))[None, :]
         return self.smooth(np.asarray(self.model.gradient(stimuli, w), dtype=np.float64))
 
@@ -536,7 +361,7 @@ class _Run:
             record["sizes"] = (int(np.sum(labels_try == c)), int(np.sum(labels_try == k)))
             gain = pair - parent
             if best is None or gain > best[0]:
-                best = (gain, record, x_try, labels_try, _split_pays(pair, parent, est.objective_improvement_threshold))
+                best = (gain, record, x_try, labels_try, split_pays(pair, parent, est.objective_improvement_threshold))
         return best
 
     # ---------------------------------------------------------------- neurotk's earlier rule
@@ -552,7 +377,7 @@ class _Run:
             idx = np.flatnonzero(labels == c)
             if idx.size < 2 * est._min_size:
                 continue
-            upper, sep = _split_cluster(z_ref[np.ix_(rows, idx)])
+            upper, sep = split_cluster(z_ref[np.ix_(rows, idx)])
             if upper.sum() < est._min_size or (~upper).sum() < est._min_size:
                 continue
             out.append((c, sep, idx, upper, rows))
@@ -586,7 +411,7 @@ class _Run:
         z = self.p.z(raw)
         in_a, in_b = labels == a, labels == b
         contrast = (z[a] - z[b]) / np.maximum(np.abs(z[a]) + np.abs(z[b]), 1e-300)
-        return _separation(contrast[in_a], contrast[in_b]), int(in_a.sum()), int(in_b.sum())
+        return separation(contrast[in_a], contrast[in_b]), int(in_a.sum()), int(in_b.sum())
 
     def split_by_separation(self, x, labels, per_cluster, target):
         est = self.est
@@ -943,7 +768,7 @@ class MDSClustering(Parameters):
         self.responses_ = best["raw"][order]
         self.cluster_objective_ = np.asarray(best["per_cluster"])[order]
         self.objective_value_ = float(best["objective"])
-        self.log_proba_ = _neuron_log_proba(problem.z(self.responses_), self.labels_, float(self.temperature))
+        self.log_proba_ = neuron_log_proba(problem.z(self.responses_), self.labels_, float(self.temperature))
         self.objective_ = best["history"]
         self.objective_clusters_ = best["history_k"]
         self.splits_ = pd.DataFrame(best["splits"], columns=["n_clusters", "parent", "sizes", "parent_objective",

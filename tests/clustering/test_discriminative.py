@@ -123,7 +123,7 @@ def test_normalisation_is_the_references(small_fit):
 
 
 def test_split_rule_is_the_references_threshold():
-    from neurotk.clustering.discriminative import _split_pays
+    from neurotk.clustering.objective import split_pays as _split_pays
 
     rng = np.random.default_rng(4)
     theta = 0.1
@@ -261,7 +261,7 @@ def test_bad_input_raises_clear_errors(small_fit):
 
 
 def test_split_separates_two_groups_and_not_one():
-    from neurotk.clustering.discriminative import _split_cluster
+    from neurotk.clustering.objective import split_cluster as _split_cluster
 
     rng = np.random.default_rng(3)
     truth = rng.permutation(np.arange(80) % 2)
