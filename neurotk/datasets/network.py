@@ -1,11 +1,15 @@
 """A small convolutional network trained on scikit-learn's bundled digits, in numpy.
 
-:func:`digits_network` trains (in about a second, with no download and no pretrained
-weights) a network ``conv1 -> max-pool -> fc1 -> fc2 -> logits`` on the 8 x 8 images of
+:func:`digits_network` returns a :class:`DigitsNetwork` (a scikit-learn estimator), a
+network ``conv1 -> max-pool -> fc1 -> fc2 -> logits`` trained on the 8 x 8 images of
 :func:`sklearn.datasets.load_digits` (the training part of
-:func:`~neurotk.datasets.digits.digits_split`) and returns a :class:`DigitsNetwork`, a
-scikit-learn estimator. Its activations are Recordings (``source="model"``), so they are
-compared with brain recordings exactly as two brain areas are compared;
+:func:`~neurotk.datasets.digits.digits_split`). The trained weights of seeds 0-4 ship with
+the package (``neurotk/datasets/data/digits_net_seed<k>.npz``, written by
+``tools/build_digits_weights.py``); other seeds are trained once (a second or two, no
+download) and kept in a user cache folder, keyed by seed and :data:`TRAINING_VERSION`.
+Training is deterministic, so shipped, cached and freshly trained (``retrain=True``)
+networks are the same network. Its activations are Recordings (``source="model"``), so
+they are compared with brain recordings exactly as two brain areas are compared;
 :meth:`DigitsNetwork.input_gradient` gives gradients of any weighted sum of a layer's
 activations with respect to the images (for most discriminative stimuli).
 
@@ -16,8 +20,11 @@ the tests check the gradients against finite differences.
 from __future__ import annotations
 
 import functools
+import json
+import os
 import warnings
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -25,9 +32,9 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from .._params import Parameters
 from .._validation import check_array, check_fitted, check_int
-from ..errors import ArgumentError, NeurotkWarning, ShapeMismatchError
+from ..errors import ArgumentError, DataFormatError, NeurotkWarning, ShapeMismatchError
 from ..recording import Recording
-from ..utils import as_rng
+from ..utils import as_rng, atomic_path
 from .digits import IMAGE_SIDE, PIXEL_MAX, check_digit_images, digits_split
 
 __all__ = ["DigitsNetwork", "digits_network"]
@@ -36,6 +43,16 @@ __all__ = ["DigitsNetwork", "digits_network"]
 LAYERS = ("conv1", "fc1", "fc2", "logits")
 #: What to do with a network that has not been trained.
 _UNTRAINED = "call fit() or use digits_network()"
+#: Version of the training recipe (architecture, defaults, optimiser, data split). Bump it
+#: whenever training would give other weights: shipped and cached weights of another version
+#: are then ignored (and tools/build_digits_weights.py regenerates the shipped ones).
+TRAINING_VERSION = 1
+#: Seeds whose trained weights ship in ``neurotk/datasets/data`` (the tutorials use 0-4).
+SHIPPED_SEEDS = (0, 1, 2, 3, 4)
+#: Folder of the shipped weights.
+_DATA = Path(__file__).resolve().parent / "data"
+#: Arrays of a weights file besides the hyper-parameters and the version.
+_PARAM_KEYS = ("W1", "b1", "W2", "b2", "W3", "b3", "W4", "b4")
 
 
 # --------------------------------------------------------------------------- input
@@ -226,6 +243,13 @@ class DigitsNetwork(Parameters):
         Mean training loss per epoch.
     test_score_ : float
         Held-out accuracy (set by :func:`digits_network`).
+    weights_from_ : str
+        Where :func:`digits_network` took the weights: ``"training"`` or the path of the
+        shipped or cached weights file (set by :func:`digits_network` and
+        :meth:`from_weights`).
+    training_version_ : int
+        The :data:`TRAINING_VERSION` of the weights (set by :func:`digits_network` and
+        :meth:`from_weights`).
 
     Examples
     --------
@@ -267,7 +291,7 @@ class DigitsNetwork(Parameters):
                 f"hidden={tuple(self.hidden)}, random_state={self.random_state!r}; {fitted}{score})")
 
     # ------------------------------------------------------------------ training
-    def fit(self, images, labels) -> "DigitsNetwork":
+    def fit(self, images, labels) -> DigitsNetwork:
         """Train on digit images (0..16 scale) and labels 0..9.
 
         Examples
@@ -531,28 +555,205 @@ class DigitsNetwork(Parameters):
         """
         return digits_split()
 
+    # ------------------------------------------------------------------ weights files
+    def save_weights(self, path) -> Path:
+        """Write the trained weights, hyper-parameters and loss curve to an ``.npz`` file.
 
-@functools.lru_cache(maxsize=8)
-def _trained(random_state: int) -> DigitsNetwork:
+        The file holds plain numeric arrays and a JSON string (no pickles) and is written
+        atomically (to a temporary name, then renamed). :meth:`from_weights` reads it back.
+
+        Parameters
+        ----------
+        path : str or Path
+            The ``.npz`` file to write.
+
+        Returns
+        -------
+        Path
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> from neurotk.datasets import digits_network
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "net.npz"
+        >>> back = DigitsNetwork.from_weights(digits_network(0).save_weights(path))
+        >>> bool((back.params_["W2"] == digits_network(0).params_["W2"]).all())
+        True
+        """
+        check_fitted(self, "params_", action=_UNTRAINED)
+        hyper = self.get_params()
+        hyper["hidden"] = [int(h) for h in hyper["hidden"]]
+        if not isinstance(hyper["random_state"], (int, np.integer, type(None))):
+            raise ArgumentError(
+                f"random_state is a {type(hyper['random_state']).__name__}; save_weights needs an integer "
+                f"seed (or None) to record how the network was trained"
+            )
+        if hyper["random_state"] is not None:
+            hyper["random_state"] = int(hyper["random_state"])
+        arrays = {k: np.asarray(self.params_[k]) for k in _PARAM_KEYS}
+        arrays["loss_curve"] = np.asarray(getattr(self, "loss_curve_", []), dtype=np.float64)
+        arrays["test_score"] = np.float64(getattr(self, "test_score_", np.nan))
+        arrays["training_version"] = np.int64(TRAINING_VERSION)
+        arrays["hyper_parameters"] = np.array(json.dumps(hyper, sort_keys=True))
+        path = Path(path)
+        with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+            np.savez(handle, **arrays)
+        return path
+
+    @classmethod
+    def from_weights(cls, path) -> DigitsNetwork:
+        """A trained network read from a file written by :meth:`save_weights`.
+
+        Read with ``allow_pickle=False``. The weights' shapes are checked against the
+        stored hyper-parameters.
+
+        Parameters
+        ----------
+        path : str or Path
+
+        Returns
+        -------
+        DigitsNetwork
+            Fitted, with ``params_`` (read-only), ``loss_curve_``, ``test_score_`` (if
+            stored), ``training_version_`` (the :data:`TRAINING_VERSION` it was trained
+            with) and ``weights_from_`` (the path).
+
+        Raises
+        ------
+        DataFormatError
+            A missing, unreadable or inconsistent file.
+
+        Examples
+        --------
+        >>> from neurotk.datasets import digits_network
+        >>> DigitsNetwork.from_weights(digits_network(0).weights_from_).random_state
+        0
+        """
+        path = Path(path)
+        expected = "an .npz file written by DigitsNetwork.save_weights"
+        if not path.is_file():
+            raise DataFormatError(f"{path}: no such file; expected {expected}")
+        try:
+            with np.load(path, allow_pickle=False) as npz:
+                arrays = {k: npz[k] for k in npz.files}
+        except Exception as exc:  # zip errors, truncation, object arrays (ValueError) ...
+            raise DataFormatError(
+                f"{path}: could not be read ({type(exc).__name__}: {exc}); expected {expected}"
+            ) from exc
+        missing = [k for k in (*_PARAM_KEYS, "loss_curve", "training_version", "hyper_parameters") if k not in arrays]
+        if missing:
+            raise DataFormatError(f"{path}: lacks the arrays {missing}; expected {expected}")
+        try:
+            hyper = json.loads(str(arrays["hyper_parameters"]))
+            net = cls(**{**hyper, "hidden": tuple(hyper["hidden"])})
+            c, (h1, h2) = int(net.n_channels), net.hidden
+        except Exception as exc:
+            raise DataFormatError(
+                f"{path}: hyper_parameters {str(arrays['hyper_parameters'])[:200]!r} are not those of a "
+                f"DigitsNetwork ({type(exc).__name__}: {exc}); expected {expected}"
+            ) from exc
+        shapes = {"W1": (9, c), "b1": (c,), "W2": (c * (IMAGE_SIDE // 2) ** 2, h1), "b2": (h1,),
+                  "W3": (h1, h2), "b3": (h2,), "W4": (h2, 10), "b4": (10,)}
+        params = {}
+        for key, shape in shapes.items():
+            value = np.array(arrays[key], dtype=np.float64)
+            if value.shape != shape or arrays[key].dtype.kind != "f" or not np.isfinite(value).all():
+                raise DataFormatError(
+                    f"{path}: {key} has shape {arrays[key].shape}, dtype {arrays[key].dtype}; expected "
+                    f"finite floats of shape {shape} for n_channels={c}, hidden={(h1, h2)}"
+                )
+            value.flags.writeable = False
+            params[key] = value
+        net.params_ = params
+        net.loss_curve_ = [float(v) for v in np.asarray(arrays["loss_curve"], dtype=np.float64).ravel()]
+        net.training_version_ = int(arrays["training_version"])
+        score = float(arrays["test_score"]) if "test_score" in arrays else np.nan
+        if np.isfinite(score):
+            net.test_score_ = score
+        net.weights_from_ = str(path)
+        return net
+
+
+def _shipped_path(seed: int) -> Path:
+    """The weights of ``seed`` shipped with the package (which may not exist)."""
+    return _DATA / f"digits_net_seed{seed}.npz"
+
+
+def _cache_path(seed: int) -> Path:
+    """The user-cache file of ``seed``: ``$NEUROTK_CACHE_DIR``, else ``$XDG_CACHE_HOME/neurotk``,
+    else ``~/.cache/neurotk``; then ``digits_network/v<TRAINING_VERSION>/seed<k>.npz``."""
+    root = os.environ.get("NEUROTK_CACHE_DIR")
+    if not root:
+        root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "neurotk"
+    return Path(root) / "digits_network" / f"v{TRAINING_VERSION}" / f"seed{seed}.npz"
+
+
+def _train(seed: int) -> DigitsNetwork:
     images, labels, train, test = digits_split()
-    net = DigitsNetwork(random_state=random_state).fit(images[train], labels[train])
+    net = DigitsNetwork(random_state=seed).fit(images[train], labels[train])
     net.test_score_ = net.score(images[test], labels[test])
+    net.weights_from_ = "training"
+    net.training_version_ = TRAINING_VERSION
     return net
 
 
-def digits_network(random_state=0) -> DigitsNetwork:
-    """The bundled digits network, trained on the fly (about a second; cached per seed).
+def _stored(path: Path, seed: int) -> DigitsNetwork | None:
+    """The network stored at ``path`` if it is one of this training recipe for ``seed``, else None."""
+    if not path.is_file():
+        return None
+    try:
+        net = DigitsNetwork.from_weights(path)
+    except DataFormatError:
+        return None  # a corrupt or foreign file: ignored (a cache file is then rewritten)
+    default = DigitsNetwork(random_state=seed).get_params()
+    hyper = net.get_params()
+    if (net.training_version_ != TRAINING_VERSION or not hasattr(net, "test_score_")
+            or {**hyper, "hidden": tuple(hyper["hidden"])} != {**default, "hidden": tuple(default["hidden"])}):
+        return None
+    return net
 
-    Trains a :class:`DigitsNetwork` with default hyper-parameters on the training part of
-    :func:`digits_split` (scikit-learn's bundled digits; nothing is downloaded) and records
-    its held-out accuracy in ``test_score_`` (about 0.97). The same ``random_state`` gives
-    the same network; trained networks are cached per seed within the process, so treat
-    the returned object as read-only.
+
+@functools.lru_cache(maxsize=16)
+def _trained(random_state: int, cache: bool) -> DigitsNetwork:
+    for path in (_shipped_path(random_state), _cache_path(random_state)):
+        net = _stored(path, random_state)
+        if net is not None:
+            return net
+    net = _train(random_state)
+    if cache:
+        try:
+            net.save_weights(_cache_path(random_state))
+        except OSError:  # a read-only home or full disk: the network still works, uncached
+            pass
+    return net
+
+
+def digits_network(random_state=0, retrain: bool = False, cache: bool = True) -> DigitsNetwork:
+    """The bundled digits network: shipped trained weights, a cached training, or a fresh one.
+
+    A :class:`DigitsNetwork` with default hyper-parameters trained on the training part of
+    :func:`digits_split` (scikit-learn's bundled digits; nothing is downloaded), with its
+    held-out accuracy in ``test_score_`` (about 0.97). The weights come from, in order:
+
+    1. the package, for the seeds in :data:`SHIPPED_SEEDS` (0-4): no training, a few
+       milliseconds;
+    2. the user cache (``$NEUROTK_CACHE_DIR``, else ``$XDG_CACHE_HOME/neurotk``, else
+       ``~/.cache/neurotk``), keyed by seed and :data:`TRAINING_VERSION`;
+    3. training (a second or two), whose weights are then written to the cache.
+
+    Training is deterministic (the same seed gives the same network: bit for bit with the
+    same BLAS kernels, to about 1e-14 with others), so all three give the same
+    activations; ``weights_from_`` says which was used. Files of another training version, or unreadable ones, are ignored. Networks are
+    also kept per seed within the process, so treat the returned object as read-only.
 
     Parameters
     ----------
     random_state : int, default 0
         Seed of weight initialisation and mini-batch order.
+    retrain : bool, default False
+        Train a new network now, reading and writing no file (and not kept in memory).
+    cache : bool, default True
+        Write the weights of a network that had to be trained to the user cache.
 
     Returns
     -------
@@ -564,12 +765,17 @@ def digits_network(random_state=0) -> DigitsNetwork:
     >>> net = digits_network(random_state=0)
     >>> net.layers
     ['conv1', 'fc1', 'fc2', 'logits']
-    >>> net.test_score_ > 0.9
-    True
+    >>> net.test_score_ > 0.9, net.weights_from_.endswith("digits_net_seed0.npz")
+    (True, True)
     """
     if isinstance(random_state, bool) or not isinstance(random_state, (int, np.integer)) or random_state < 0:
         raise ArgumentError(
             f"random_state={random_state!r}; digits_network needs a non-negative integer seed "
             f"(trained networks are cached per seed)"
         )
-    return _trained(int(random_state))
+    for name, flag in (("retrain", retrain), ("cache", cache)):
+        if not isinstance(flag, (bool, np.bool_)):
+            raise ArgumentError(f"{name}={flag!r}; expected True or False")
+    if retrain:
+        return _train(int(random_state))
+    return _trained(int(random_state), bool(cache))

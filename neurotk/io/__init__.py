@@ -4,7 +4,7 @@ One module per source: ``nwb`` for the spike trains of NWB files (read lazily) a
 ``spikes`` for binning, counting and PSTHs of them, ``fmri`` for NIfTI volumes, masks,
 atlases and the way back to images, ``allen`` for Allen Brain Observatory two-photon and
 Neuropixels files, ``networks`` for network layers (array files, the bundled network,
-scikit-learn MLPs, torch modules); ``neurotk.load`` picks the loader. Names load
+scikit-learn MLPs, torch modules, ONNX files); ``neurotk.load`` picks the loader. Names load
 lazily, on first use, so ``import neurotk.io`` does not import h5py or pynwb.
 
 Examples
@@ -41,6 +41,8 @@ _EXPORTS = {
     "activations": "networks",
     "from_arrays": "networks",
     "pool_spatial": "networks",
+    "torch_activations": "networks",
+    "onnx_activations": "networks",
     "read_suite2p": "suite2p",
     "read_rdms": "rdmfiles",
 }

@@ -1,7 +1,9 @@
-"""Network activations as Recordings: from array files, the bundled network, MLPs or torch modules.
+"""Network activations as Recordings: from array files, the bundled network, MLPs, torch or ONNX.
 
-:func:`activations` runs stimuli through a network, :func:`from_arrays` reads layers
-saved as arrays and :func:`pool_spatial` pools convolutional layers. Each layer becomes a
+:func:`activations` runs stimuli through a network, :func:`torch_activations` and
+:func:`onnx_activations` through your own torch module or ONNX file (models exported from
+any framework), :func:`from_arrays` reads layers saved as arrays and :func:`pool_spatial`
+pools convolutional layers. Each layer becomes a
 Recording (stimuli x units) whose ``units`` table says ``source="model"`` and the layer
 name, and whose ``samples`` table holds the stimulus ids, so it aligns with brain
 recordings of the same stimuli.
@@ -9,16 +11,24 @@ recordings of the same stimuli.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
-from ..errors import ArgumentError, DataFormatError, NeurotkError, ShapeMismatchError, describe_values, require
+from .._validation import check_array, check_int
+from ..errors import (
+    ArgumentError,
+    DataFormatError,
+    NeurotkError,
+    ShapeMismatchError,
+    describe_values,
+    require,
+)
 from ..recording import Recording
 
-__all__ = ["from_arrays", "activations", "pool_spatial"]
+__all__ = ["activations", "from_arrays", "onnx_activations", "pool_spatial", "torch_activations"]
 
 #: Keys of an ``.npz`` file that label stimuli rather than hold a layer.
 _LABEL_KEYS = ("stimulus", "stimulus_ids", "category", "categories")
@@ -213,43 +223,303 @@ def _mlp_activations(model, x: np.ndarray) -> dict:
     return out
 
 
-def _torch_activations(model, stimuli, layers, batch_size: int, pool, progress: bool) -> dict:
-    """Activations of named submodules of a torch module through forward hooks, batched."""
-    torch = require("torch", "Activations of torch modules", extra="torch")
+def _check_pooling(pooling, name: str = "pooling"):
+    """``pooling`` checked before any forward pass (see :func:`pool_spatial`)."""
+    if pooling is None or pooling in ("mean", "max"):
+        return pooling
+    if isinstance(pooling, (int, np.integer)) and not isinstance(pooling, bool) and pooling >= 1:
+        return int(pooling)
+    raise ArgumentError(f"{name}={pooling!r}; expected None (flatten), 'mean', 'max' or a positive integer grid size")
+
+
+def _check_stimuli(images, name: str = "images") -> np.ndarray:
+    """A stack of network inputs (n, ...) as float32, checked at the door."""
+    return check_array(images, name, ndim=None, min_ndim=2, dtype=np.float32, recording=False,
+                       expected=f"a stack of network inputs of shape (n_{name}, ...), e.g. (n, channels, height, "
+                                f"width)", finite_hint="network inputs must be finite")
+
+
+def _layer_names(layers, default: list[str]) -> list[str]:
+    if layers is None:
+        return list(default)
+    names = [layers] if isinstance(layers, str) else list(layers)
+    if not names or not all(isinstance(n, str) for n in names):
+        raise ArgumentError(f"layers={layers!r}; expected a layer name or a non-empty list of names")
+    if len(set(names)) != len(names):
+        raise ArgumentError(f"layers={layers!r} names a layer twice; expected each layer once")
+    return names
+
+
+def _batches(n: int, batch_size: int, progress: bool, desc: str):
     from tqdm.auto import tqdm
 
-    modules = dict(model.named_modules())
-    if layers is None:
-        layers = [name for name, _ in model.named_children()]
-    missing = [name for name in layers if name not in modules]
-    if missing:
+    return tqdm(range(0, n, batch_size), disable=not progress, desc=desc, unit="batch")
+
+
+def _recordings(arrays: dict, shapes: dict, stimulus_ids, meta: dict, pooling, dtype) -> dict:
+    """Per-layer arrays (already pooled) -> dict of Recordings with the numpy networks' tables."""
+    out = {}
+    for name, values in arrays.items():
+        layer_meta = {**meta, "layer_shape": tuple(shapes[name]), "pooling": pooling,
+                      "units_of_measure": "activation (a.u.)", "source": "model"}
+        out[name] = _layer_recording(name, values.astype(dtype, copy=False), stimulus_ids, None, layer_meta, "model")
+    return out
+
+
+def torch_activations(module, images, layers: Sequence[str] | str | None = None, pooling=None, batch_size: int = 64,
+                      progress: bool = True, stimulus_ids=None, dtype=np.float64) -> dict:
+    """Activations of a torch module's layers (forward hooks, batched) -> dict of layer -> Recording.
+
+    The module is put in ``eval()`` mode for the pass (and back afterwards) and run under
+    ``torch.inference_mode()`` in batches on the device of its first parameter, with a
+    forward hook on each named submodule; hooks are removed even when the pass fails.
+    Spatial maps (n, channels, height, width) are kept whole and flattened (the units
+    table keeps ``channel``, ``y`` and ``x``), or pooled per batch with ``pooling``, so
+    memory holds only the pooled activations. Needs the optional ``torch`` package.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+    images : array-like or torch.Tensor, shape (n, ...)
+        The inputs as the module expects them (e.g. (n, channels, height, width),
+        normalised), sent as float32 tensors.
+    layers : str or list of str, optional
+        Names of submodules, as in ``module.named_modules()`` (e.g. ``"features.3"``);
+        default: the top-level children. A submodule must run exactly once per forward pass.
+    pooling : None, "mean", "max" or int, default None
+        None flattens spatial maps (every unit kept); otherwise see :func:`pool_spatial`.
+    batch_size : int, default 64
+        Images per forward pass, bounding memory.
+    progress : bool, default True
+        A tqdm progress bar over batches.
+    stimulus_ids : array-like, shape (n,), optional
+        ``samples["stimulus"]`` (default 0..n-1), to align with brain recordings.
+    dtype : numpy dtype, default float64
+        Of the returned activations (float32 halves memory).
+
+    Returns
+    -------
+    dict of str -> Recording
+        In ``layers`` order; ``source="model"`` and ``layer`` in the units tables,
+        ``layer_shape`` (before pooling) and ``pooling`` in ``meta``.
+
+    Examples
+    --------
+    >>> import numpy as np, pytest
+    >>> torch = pytest.importorskip("torch")  # the optional torch package
+    >>> net = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.ReLU(), torch.nn.Flatten(),
+    ...                           torch.nn.Linear(4 * 6 * 6, 2))
+    >>> acts = torch_activations(net, np.zeros((5, 3, 8, 8)), layers=["1", "3"], pooling="mean",
+    ...                          batch_size=2, progress=False)
+    >>> acts["1"].shape, acts["3"].shape, acts["1"].meta["layer_shape"]
+    ((5, 4), (5, 2), (4, 6, 6))
+    """
+    torch = require("torch", "Activations of torch modules", extra="torch")
+    if not isinstance(module, torch.nn.Module):
+        raise ArgumentError(f"module has type {type(module).__name__}; expected a torch.nn.Module")
+    if torch.is_tensor(images):
+        images = images.detach().cpu().numpy()
+    x = _check_stimuli(images)
+    batch_size = check_int(batch_size, "batch_size")
+    pooling = _check_pooling(pooling)
+    modules = dict(module.named_modules())
+    names = _layer_names(layers, [name for name, _ in module.named_children()])
+    missing = [name for name in names if name not in modules]
+    if missing or not names:
         raise ArgumentError(
             f"layers {describe_values(missing)} are not submodules of the model; available: "
             f"{describe_values([n for n in modules if n], limit=30)}"
         )
-    stored: dict = {name: [] for name in layers}
+    first = next(module.parameters(), None)
+    device = first.device if first is not None else torch.device("cpu")
+    stored: dict = {name: [] for name in names}
 
     def hook_for(name):
         def hook(_module, _inputs, output):
-            if isinstance(output, (tuple, list)):
+            if isinstance(output, (tuple, list)) and output:
                 output = output[0]
-            stored[name].append(pool_spatial(output.detach().cpu().numpy(), pool))
+            if not torch.is_tensor(output):
+                raise ArgumentError(f"layer {name!r} returned a {type(output).__name__}; expected a tensor "
+                                    f"(or a tuple whose first item is one)")
+            stored[name].append(output.detach().float().cpu().numpy())
 
         return hook
 
-    handles = [modules[name].register_forward_hook(hook_for(name)) for name in layers]
-    x = np.asarray(stimuli)
-    was_training = model.training
-    model.eval()
+    handles = [modules[name].register_forward_hook(hook_for(name)) for name in names]
+    arrays: dict = {name: [] for name in names}
+    shapes: dict = {}
+    was_training = module.training
+    module.eval()
     try:
-        with torch.no_grad():
-            for start in tqdm(range(0, len(x), batch_size), disable=not progress, desc="activations", unit="batch"):
-                model(torch.as_tensor(x[start : start + batch_size], dtype=torch.float32))
+        with torch.inference_mode():
+            for start in _batches(len(x), batch_size, progress, "torch activations"):
+                batch = x[start : start + batch_size]
+                module(torch.as_tensor(batch, device=device))
+                for name in names:  # one iteration per layer
+                    calls = stored[name]
+                    if len(calls) != 1:
+                        raise ArgumentError(
+                            f"layer {name!r} ran {len(calls)} times in one forward pass; expected once (a "
+                            f"module used twice has no single activation: hook a submodule that runs once)"
+                        )
+                    value = calls.pop()
+                    if value.ndim < 1 or value.shape[0] != len(batch):
+                        raise ShapeMismatchError(
+                            f"layer {name!r} gave shape {value.shape} for a batch of {len(batch)} images; "
+                            f"expected one row per image"
+                        )
+                    shapes[name] = value.shape[1:]
+                    arrays[name].append(pool_spatial(value, pooling))
     finally:
         for handle in handles:
             handle.remove()
-        model.train(was_training)
-    return {name: np.concatenate(stored[name]) for name in layers}
+        module.train(was_training)
+    meta = {"model": type(module).__name__, "provenance": "neurotk.io.torch_activations"}
+    return _recordings({n: np.concatenate(arrays[n]) for n in names}, shapes, stimulus_ids, meta, pooling, dtype)
+
+
+#: onnxruntime's input types -> numpy dtypes.
+_ORT_DTYPES = {"tensor(float)": np.float32, "tensor(double)": np.float64, "tensor(float16)": np.float16}
+
+
+def onnx_activations(path, images, layers: Sequence[str] | str | None = None, pooling=None, batch_size: int = 64,
+                     progress: bool = True, stimulus_ids=None, input_name: str | None = None,
+                     dtype=np.float64) -> dict:
+    """Activations of an ONNX model's layers (onnxruntime) -> dict of layer -> Recording.
+
+    For models exported from any framework (``torch.onnx.export``, tf2onnx, skl2onnx ...).
+    Intermediate values are exposed by adding them to a copy of the graph as outputs (the
+    file is never modified); the model then runs once per batch on onnxruntime's CPU
+    provider. A model whose batch dimension is fixed (often 1) runs in batches of that
+    size, the last one padded and trimmed. Needs the optional ``onnx`` and ``onnxruntime``
+    packages.
+
+    Parameters
+    ----------
+    path : str or Path
+        The ``.onnx`` file (models over 2 GB, with external data, are not supported).
+    images : array-like, shape (n, ...)
+        Inputs as the model expects them, cast to the input's type (float32 usually).
+    layers : str or list of str, optional
+        Node names (their first output is taken; e.g. ``"/features/features.3/Relu"`` in a
+        torch export) or names of tensors in the graph; default: the model's outputs.
+    pooling : None, "mean", "max" or int, default None
+        None flattens spatial maps; otherwise see :func:`pool_spatial`.
+    batch_size : int, default 64
+        Images per run (unless the model fixes its batch size).
+    progress : bool, default True
+        A tqdm progress bar over batches.
+    stimulus_ids : array-like, shape (n,), optional
+        ``samples["stimulus"]`` (default 0..n-1).
+    input_name : str, optional
+        The graph input fed with ``images``; needed only when the model has several.
+    dtype : numpy dtype, default float64
+        Of the returned activations.
+
+    Returns
+    -------
+    dict of str -> Recording
+        In ``layers`` order, with the same tables as :func:`torch_activations`.
+
+    Raises
+    ------
+    DataFormatError
+        A missing or unreadable file.
+    ArgumentError
+        Unknown layers or inputs (the message lists the node names).
+
+    Examples
+    --------
+    >>> import pytest, tempfile, pathlib
+    >>> onnx = pytest.importorskip("onnx"); _ = pytest.importorskip("onnxruntime")  # optional packages
+    >>> from onnx import TensorProto, helper
+    >>> x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 3])
+    >>> y = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n", 3])
+    >>> graph = helper.make_graph([helper.make_node("Relu", ["x"], ["h"], name="relu"),
+    ...                            helper.make_node("Neg", ["h"], ["y"], name="neg")], "g", [x], [y])
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "tiny.onnx"
+    >>> onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
+    >>> acts = onnx_activations(path, [[1.0, -2.0, 3.0]], layers=["relu", "y"], progress=False)
+    >>> acts["relu"].data.tolist(), acts["y"].data.tolist()
+    ([[1.0, 0.0, 3.0]], [[-1.0, -0.0, -3.0]])
+    """
+    onnx = require("onnx", "Activations of ONNX models", extra="onnx")
+    ort = require("onnxruntime", "Activations of ONNX models", extra="onnx")
+    path = Path(path)
+    if not path.is_file():
+        raise DataFormatError(f"{path}: no such file; expected an .onnx model file")
+    try:
+        model = onnx.load(str(path))
+    except Exception as exc:  # protobuf DecodeError, missing external data ...
+        raise DataFormatError(f"{path}: could not be read as an ONNX model ({type(exc).__name__}: {exc})") from exc
+    x = _check_stimuli(images)
+    batch_size = check_int(batch_size, "batch_size")
+    pooling = _check_pooling(pooling)
+    graph = model.graph
+    outputs = [o.name for o in graph.output]
+    tensors = set(outputs) | {t for node in graph.node for t in node.output if t}
+    by_node = {node.name: node.output[0] for node in graph.node if node.name and node.output and node.output[0]}
+    names = _layer_names(layers, outputs)
+    unknown = [n for n in names if n not in tensors and n not in by_node]
+    if unknown:
+        raise ArgumentError(
+            f"layers {describe_values(unknown)} are neither nodes nor tensors of {path.name}; node names: "
+            f"{describe_values(list(by_node), limit=30)}; outputs: {describe_values(outputs)}"
+        )
+    tensor_of = {n: n if n in tensors else by_node[n] for n in names}
+    try:
+        inferred = onnx.shape_inference.infer_shapes(model)
+        known = {v.name: v for v in (*inferred.graph.value_info, *inferred.graph.output)}
+    except (onnx.shape_inference.InferenceError, ValueError):  # outputs are then added without a declared type
+        known = {}
+    for tensor in dict.fromkeys(tensor_of.values()):
+        if tensor in outputs:
+            continue
+        info = known.get(tensor)
+        if info is not None and info.type.HasField("tensor_type"):
+            graph.output.append(onnx.helper.make_tensor_value_info(tensor, info.type.tensor_type.elem_type, None))
+        else:
+            graph.output.append(onnx.ValueInfoProto(name=tensor))
+    try:
+        session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    except Exception as exc:
+        raise DataFormatError(f"{path}: onnxruntime could not load the model ({type(exc).__name__}: {exc})") from exc
+    inputs = {i.name: i for i in session.get_inputs()}
+    if input_name is None:
+        if len(inputs) != 1:
+            raise ArgumentError(f"{path.name} has inputs {list(inputs)}; pass input_name= to say which gets images")
+        input_name = next(iter(inputs))
+    if input_name not in inputs:
+        raise ArgumentError(f"input_name={input_name!r}; {path.name} has inputs {list(inputs)}")
+    info = inputs[input_name]
+    if info.type not in _ORT_DTYPES:
+        raise ArgumentError(f"{path.name}: input {input_name!r} has type {info.type}; expected a float tensor")
+    if len(info.shape) != x.ndim:
+        raise ShapeMismatchError(
+            f"images has shape {x.shape}; {path.name} expects input {input_name!r} of shape {info.shape}"
+        )
+    fixed = info.shape[0] if isinstance(info.shape[0], int) and info.shape[0] > 0 else None
+    step = fixed or batch_size
+    fetch = list(dict.fromkeys(tensor_of.values()))
+    arrays: dict = {n: [] for n in names}
+    shapes: dict = {}
+    for start in _batches(len(x), step, progress, "onnx activations"):
+        batch = x[start : start + step].astype(_ORT_DTYPES[info.type], copy=False)
+        n_real = len(batch)
+        if fixed and n_real < fixed:  # a fixed batch size: pad the last batch, then trim
+            batch = np.concatenate([batch, np.zeros((fixed - n_real, *batch.shape[1:]), batch.dtype)])
+        values = dict(zip(fetch, session.run(fetch, {input_name: batch})))
+        for name in names:  # one iteration per layer
+            value = np.asarray(values[tensor_of[name]])
+            if value.ndim < 1 or value.shape[0] != len(batch):
+                raise ShapeMismatchError(
+                    f"layer {name!r} gave shape {value.shape} for a batch of {len(batch)} images; expected "
+                    f"one row per image"
+                )
+            shapes[name] = value.shape[1:]
+            arrays[name].append(pool_spatial(value[:n_real], pooling))
+    meta = {"model": str(path), "provenance": "neurotk.io.onnx_activations"}
+    return _recordings({n: np.concatenate(arrays[n]) for n in names}, shapes, stimulus_ids, meta, pooling, dtype)
 
 
 def activations(model, stimuli, layers: Sequence[str] | None = None, stimulus_ids=None, batch_size: int = 256,
@@ -258,14 +528,13 @@ def activations(model, stimuli, layers: Sequence[str] | None = None, stimulus_id
 
     Supported models: the bundled :func:`~neurotk.datasets.digits_network`, any fitted
     scikit-learn ``MLPClassifier``/``MLPRegressor`` (layers ``hidden1``, ``hidden2`` ...,
-    ``output``), any ``torch.nn.Module`` with the optional ``torch`` extra (forward hooks on
-    the named submodules, default: its top-level children; stimuli go in as float32 tensors
-    in batches, with a progress bar), and a mapping of precomputed arrays (see
+    ``output``), any ``torch.nn.Module`` (see :func:`torch_activations`), the path of an
+    ``.onnx`` file (see :func:`onnx_activations`), and a mapping of precomputed arrays (see
     :func:`from_arrays`).
 
     Parameters
     ----------
-    model : DigitsNetwork, fitted sklearn MLP, or dict of arrays
+    model : DigitsNetwork, fitted sklearn MLP, torch.nn.Module, path of an .onnx file, or dict of arrays
     stimuli : array-like, shape (n_stimuli, ...)
         Inputs; flattened per stimulus for MLPs.
     layers : sequence of str, optional
@@ -278,7 +547,7 @@ def activations(model, stimuli, layers: Sequence[str] | None = None, stimulus_id
         Spatial pooling of convolutional (n, channels, height, width) layers, applied per
         batch (see :func:`pool_spatial`); None keeps every unit.
     progress : bool, default True
-        Progress bar over batches (torch models).
+        Progress bar over batches (torch and ONNX models).
 
     Examples
     --------
@@ -300,8 +569,11 @@ def activations(model, stimuli, layers: Sequence[str] | None = None, stimulus_id
         names = list(model.layers) if layers is None else list(layers)
         return from_arrays({n: outputs[n] for n in names}, stimulus_ids=stimulus_ids, pool=pool)
     if type(model).__module__.startswith("torch") or any(c.__module__.startswith("torch.nn") for c in type(model).__mro__):
-        arrays = _torch_activations(model, stimuli, layers, batch_size, pool, progress)
-        return from_arrays(arrays, stimulus_ids=stimulus_ids, pool=None)
+        return torch_activations(model, stimuli, layers=layers, pooling=pool, batch_size=batch_size,
+                                 progress=progress, stimulus_ids=stimulus_ids)
+    if isinstance(model, (str, Path)) and Path(model).suffix == ".onnx":
+        return onnx_activations(model, stimuli, layers=layers, pooling=pool, batch_size=batch_size,
+                                progress=progress, stimulus_ids=stimulus_ids)
     if hasattr(model, "coefs_") and hasattr(model, "intercepts_"):
         x = np.asarray(stimuli, dtype=float)
         x = x.reshape(len(x), -1)
