@@ -5,25 +5,31 @@
 :class:`ComparisonReport`; :meth:`ComparisonReport.save` writes figures (PNG),
 ``scores.csv`` and an ``index.html`` that shows them. ``neurotk demo`` and
 ``neurotk compare`` are thin wrappers around these two steps.
+
+:func:`compare_rdms` compares RDMs that are already computed (brain areas measured in
+several subjects, network layers, model RDMs) with bootstrap confidence intervals and
+noise ceilings and returns an :class:`RDMComparison`; added to a report's ``sections``
+it is written into the same folder and page (``neurotk demo`` adds the real human and
+monkey IT data of Kriegeskorte et al. 2008 this way).
 """
 
 from __future__ import annotations
 
 import html
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
 
 import numpy as np
 import pandas as pd
 
-from .errors import AlignmentError, ArgumentError
+from .errors import AlignmentError, ArgumentError, ShapeMismatchError
 from .recording import Recording
 from .results import Result
 from .utils import atomic_path
 
-__all__ = ["ComparisonReport", "compare_recordings"]
+__all__ = ["ComparisonReport", "RDMComparison", "compare_rdms", "compare_recordings"]
 
 #: Default thresholds of the geo-topological transform (quantiles of each RDM's distances).
 TOPOLOGY_THRESHOLDS = (0.1, 0.5)
@@ -48,6 +54,12 @@ class ComparisonReport(Result):
         Whether the best layer never moves earlier as areas go later, and the first
         area's best layer is earlier than the last's (areas and layers taken in the order
         given).
+    title, description : str
+        Heading and opening paragraph of this comparison on the report page (e.g. where the
+        data come from, and whether they are simulated).
+    sections : list of RDMComparison
+        Further comparisons written into the same folder and page by :meth:`save`, after
+        this one (``neurotk demo`` adds the real 92-object data this way).
     """
 
     scores: pd.DataFrame
@@ -61,6 +73,9 @@ class ComparisonReport(Result):
     seconds: float
     hierarchy_recovered: bool
     notes: list = field(default_factory=list)
+    title: str = "Brain areas vs network layers"
+    description: str = ""
+    sections: list = field(default_factory=list)
 
     def to_frame(self) -> pd.DataFrame:
         """The scores table (a copy)."""
@@ -87,7 +102,12 @@ class ComparisonReport(Result):
         import matplotlib.pyplot as plt
 
         from . import rsa
-        from .plotting.rsa import plot_embedding, plot_layer_area, plot_model_comparison, plot_rdm
+        from .plotting.rsa import (
+            plot_embedding,
+            plot_layer_area,
+            plot_model_comparison,
+            plot_rdm,
+        )
 
         figs = {}
         order = np.argsort(self.categories, kind="stable") if self.categories is not None else np.arange(self.area_rdms.n_conditions)
@@ -149,26 +169,28 @@ class ComparisonReport(Result):
     def save(self, out) -> Path:
         """Write the report folder: PNG figures, ``scores.csv`` and ``index.html``.
 
-        Every file is written to a temporary name and renamed, so an interrupted run
-        leaves no half-written file.
+        Each of :attr:`sections` adds its own figures and table (named after the
+        section, e.g. ``objects92_scores.png`` and ``objects92_scores.csv``) and its part
+        of the page. Every file is written to a temporary name and renamed, so an
+        interrupted run leaves no half-written file.
         """
-        import matplotlib.pyplot as plt
-
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
-        names = []
-        for name, fig in self.figures().items():
-            with atomic_path(out / f"{name}.png") as tmp:
-                fig.savefig(tmp, dpi=110, format="png")
-            plt.close(fig)
-            names.append(name)
+        names = _save_figures(self.figures(), out, "")
         with atomic_path(out / "scores.csv") as tmp:
             self.scores.to_csv(tmp, index=False)
+        parts = [self._html_section(names)]
+        for section in self.sections:
+            parts.append(section._write_files(out))
         with atomic_path(out / "index.html") as tmp:
-            tmp.write_text(self._html(names), encoding="utf-8")
+            tmp.write_text(_page("neurotk comparison report", parts), encoding="utf-8")
         return out
 
     def _html(self, figure_names) -> str:
+        """The page of this comparison alone (no sections)."""
+        return _page("neurotk comparison report", [self._html_section(figure_names)])
+
+    def _html_section(self, figure_names) -> str:
         captions = {
             "layer_area": "RDM similarity of every brain area (rows) with every network layer (columns); the best layer of each area is outlined.",
             "bootstrap": "Scores with 95% confidence intervals from bootstrapping the stimuli.",
@@ -188,23 +210,480 @@ class ComparisonReport(Result):
             for n in order
         )
         notes = "".join(f"<li>{html.escape(n)}</li>" for n in self.notes)
-        return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>neurotk comparison report</title>
-<style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em}}
-img{{max-width:100%}}table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:4px 10px}}
-figure{{margin:2em 0}}figcaption{{color:#444}}</style></head><body>
-<h1>Brain areas vs network layers</h1>
-<p>{self.area_rdms.n_rdms} areas and {self.layer_rdms.n_rdms} layers compared on {self.area_rdms.n_conditions}
+        description = f"<p>{html.escape(self.description)}</p>\n" if self.description else ""
+        return f"""<section>
+<h2>{html.escape(self.title)}</h2>
+{description}<p>{self.area_rdms.n_rdms} areas and {self.layer_rdms.n_rdms} layers compared on {self.area_rdms.n_conditions}
 stimuli: RDMs with the {html.escape(self.metric)} distance, compared by {html.escape(self.method)} correlation;
 95% confidence intervals from a bootstrap over stimuli. Layer order {verdict}: the best layer
 {'moves deeper' if self.hierarchy_recovered else 'does not consistently move deeper'} as areas go later.
 Computed in {self.seconds:.1f} s. All numbers: <a href="scores.csv">scores.csv</a>.</p>
-<h2>Best layer per area</h2>
+<h3>Best layer per area</h3>
 <table><tr><th>area</th><th>best layer</th><th>score</th><th>95% CI</th></tr>{best_rows}</table>
 {figures}
 <ul>{notes}</ul>
-</body></html>
+</section>
 """
+
+
+_STYLE = ("body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em}"
+          "img{max-width:100%}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 10px}"
+          "figure{margin:2em 0}figcaption{color:#444}section{margin-bottom:3em}")
+
+
+def _page(title: str, sections) -> str:
+    """An HTML page around already escaped section markup."""
+    body = "\n".join(sections)
+    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>\n'
+            f"<style>{_STYLE}</style></head><body>\n<h1>{html.escape(title)}</h1>\n{body}\n</body></html>\n")
+
+
+def _save_figures(figures: dict, out: Path, prefix: str) -> list:
+    """Write each figure as ``<prefix><name>.png`` (atomically) and close it; returns the names."""
+    import matplotlib.pyplot as plt
+
+    names = []
+    for name, fig in figures.items():
+        with atomic_path(out / f"{prefix}{name}.png") as tmp:
+            fig.savefig(tmp, dpi=110, format="png")
+        plt.close(fig)
+        names.append(name)
+    return names
+
+
+def _fmt(value) -> str:
+    return "n/a" if value is None or not np.isfinite(value) else f"{value:.3f}"
+
+
+@dataclass(repr=False)
+class RDMComparison(Result):
+    """RDMs of brain areas (one per subject, or one in all) against candidate RDMs.
+
+    Returned by :func:`compare_rdms`. Every score is comparable with its area's noise
+    ceiling: both are means over the area's data RDMs (the reference's convention, see
+    :func:`compare_rdms`).
+
+    Attributes
+    ----------
+    scores : DataFrame
+        One row per area and candidate: ``area``, ``candidate``, ``kind``, ``method``,
+        ``score`` (mean over the area's data RDMs of the similarity with the candidate),
+        ``ci_low``, ``ci_high``, ``sem`` (bootstrap over conditions), ``group_score``
+        (similarity with the area's mean RDM), ``tau_a`` (Kendall's tau-a with the mean
+        RDM), ``n_data_rdms``, ``ceiling_low``, ``ceiling_high`` (NaN for an area with one
+        RDM: no noise ceiling can be estimated from one).
+    ceilings : dict of str -> RDMNoiseCeiling or None
+        The noise ceiling of each area (None with a single data RDM).
+    data_rdms : dict of str -> RDM
+        Each area's data RDMs (a stack), over the shared conditions.
+    candidate_rdms : RDM
+        The candidates (names = candidate names), over the same conditions.
+    kinds : dict of str -> str
+        The kind of each candidate ("network layer", "model RDM", "brain area" ...).
+    layers : list of str
+        Candidates drawn as a depth profile (network layers, early -> late).
+    categories : ndarray or None
+        A category per condition, for the bands of the RDM figure.
+    method : str
+    n_bootstrap : int
+    name : str
+        Prefix of the files this comparison writes (``<name>_scores.csv`` ...).
+    title, description, citation : str
+        What the report page says about it.
+    seconds : float
+    notes : list of str
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from neurotk.rsa import RDM
+    >>> rng = np.random.default_rng(0)
+    >>> truth = rng.random(45)
+    >>> result = compare_rdms({"IT": RDM(truth + 0.3 * rng.random((3, 45)))},
+    ...                       {"true": RDM(truth), "noise": RDM(rng.random(45))},
+    ...                       n_bootstrap=50, progress=False)
+    >>> result
+    RDMComparison(1 area(s) x 2 candidate(s) on 10 conditions, method='spearman'; best: {'IT': 'true'})
+    >>> bool(result.ceilings["IT"].lower > 0)
+    True
+    """
+
+    scores: pd.DataFrame
+    ceilings: dict
+    data_rdms: dict
+    candidate_rdms: object
+    kinds: dict
+    layers: list
+    categories: np.ndarray | None
+    method: str
+    n_bootstrap: int
+    name: str
+    title: str
+    description: str
+    citation: str
+    seconds: float
+    notes: list = field(default_factory=list)
+
+    def to_frame(self) -> pd.DataFrame:
+        """The scores table (a copy)."""
+        return self.scores.copy()
+
+    @property
+    def best(self) -> pd.DataFrame:
+        """The best candidate of each area and each kind (by ``score``), in input order.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from neurotk.rsa import RDM
+        >>> rng = np.random.default_rng(1)
+        >>> res = compare_rdms({"A": RDM(rng.random(15))}, {"a": RDM(rng.random(15)), "b": RDM(rng.random(15))},
+        ...                    kinds={"a": "model", "b": "model"}, n_bootstrap=10, progress=False)
+        >>> res.best[["area", "kind"]].values.tolist()
+        [['A', 'model']]
+        """
+        idx = self.scores.groupby(["area", "kind"], sort=False)["score"].idxmax()
+        return self.scores.loc[idx.to_numpy()].reset_index(drop=True)
+
+    def verdicts(self) -> list:
+        """One sentence per area and kind: its best candidate and how far it is from the noise ceiling.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from neurotk.rsa import RDM
+        >>> rng = np.random.default_rng(0)
+        >>> res = compare_rdms({"A": RDM(rng.random(15))}, {"a": RDM(rng.random(15))}, n_bootstrap=10, progress=False)
+        >>> res.verdicts()[0][:24]
+        'A, best candidate: a at '
+        >>> res.verdicts()[0].endswith("(one RDM: no noise ceiling)")
+        True
+        """
+        out = []
+        for r in self.best.itertuples():
+            text = f"{r.area}, best {r.kind}: {r.candidate} at {r.score:.3f} [{r.ci_low:.3f}, {r.ci_high:.3f}]"
+            if np.isfinite(r.ceiling_low):
+                low, high = r.ceiling_low, r.ceiling_high
+                where = ("below the noise ceiling" if r.score < low else
+                         "within the noise ceiling" if r.score <= high else "above the noise ceiling")
+                text += (f", {where} [{low:.3f}, {high:.3f}] ({100 * r.score / low:.0f}% of its lower bound)"
+                         if low > 0 else f", noise ceiling [{low:.3f}, {high:.3f}]")
+            else:
+                text += " (one RDM: no noise ceiling)"
+            out.append(text)
+        return out
+
+    def __repr__(self) -> str:
+        best = self.scores.loc[self.scores.groupby("area", sort=False)["score"].idxmax()]
+        return (f"RDMComparison({len(self.data_rdms)} area(s) x {self.candidate_rdms.n_rdms} candidate(s) on "
+                f"{self.candidate_rdms.n_conditions} conditions, method={self.method!r}; "
+                f"best: {dict(zip(best['area'], best['candidate']))})")
+
+    def plot(self, ax=None, area: str | None = None, **kwargs):
+        """Bar plot of one area's scores (default the first) with CIs and its noise ceiling; returns the Axes."""
+        from .plotting.layout import axes_or_new
+        from .plotting.rsa import plot_model_comparison
+
+        area = next(iter(self.data_rdms)) if area is None else area
+        if area not in self.data_rdms:
+            raise ArgumentError(f"area={area!r} is not an area of this comparison; expected one of {list(self.data_rdms)}")
+        rows = self.scores[self.scores["area"] == area].rename(columns={"candidate": "model"})
+        ax = axes_or_new(ax, (max(4.0, 0.45 * len(rows) + 2), 3.8))
+        ceiling = self.ceilings[area]
+        kwargs.setdefault("title", self._area_title(area))
+        kwargs.setdefault("xlabel", "candidate RDM")
+        return plot_model_comparison(rows, ax=ax, noise_ceiling=None if ceiling is None else tuple(ceiling),
+                                     method=self.method, **kwargs)
+
+    def _area_title(self, area: str) -> str:
+        n = self.data_rdms[area].n_rdms
+        if self.ceilings[area] is None:
+            return f"{area} (one RDM: no noise ceiling)"
+        return f"{area} (mean over {n} RDMs; grey: noise ceiling)"
+
+    def _mean_rdm(self, area: str):
+        from . import rsa
+
+        stack = self.data_rdms[area]
+        return rsa.RDM(np.asarray(stack.vectors).mean(axis=0), stack.conditions, [area], stack.metric)
+
+    # ------------------------------------------------------------------ figures
+    def figures(self) -> dict:
+        """Draw every figure: ``rdms``, ``scores`` and (with layers) ``layers``; name -> Figure."""
+        import matplotlib.pyplot as plt
+
+        from .plotting.rsa import plot_rdm
+
+        figs = {}
+        first = next(iter(self.data_rdms))
+        panels = [(self._mean_rdm(a), f"{a}" + (f" (mean of {self.data_rdms[a].n_rdms})" if self.data_rdms[a].n_rdms > 1 else ""))
+                  for a in self.data_rdms]
+        best = self.best
+        for row in best[best["area"] == first].itertuples():
+            if row.candidate in self.data_rdms:
+                continue
+            k = self.candidate_rdms.names.index(row.candidate)
+            panels.append((self.candidate_rdms[k], f"best {row.kind} for {first}: {row.candidate}"))
+        ncols = min(len(panels), 2)
+        nrows = -(-len(panels) // ncols)
+        fig, axes = plt.subplots(nrows, ncols, figsize=(5.6 * ncols, 4.9 * nrows), constrained_layout=True,
+                                 squeeze=False)
+        for ax, (rdm, title) in zip(axes.ravel(), panels):
+            plot_rdm(rdm, ax=ax, categories=self.categories, rank=True, title=title)
+            ax.tick_params(axis="both", labelsize="small")
+            ax.tick_params(axis="x", labelrotation=90)
+        for ax in axes.ravel()[len(panels):]:
+            ax.axis("off")
+        fig.suptitle("RDMs in the original stimulus order (dissimilarities shown as percentiles; bands: categories)")
+        figs["rdms"] = fig
+
+        n = len(self.data_rdms)
+        width = max(6.0, 0.42 * self.candidate_rdms.n_rdms + 2.5)
+        fig, axes = plt.subplots(n, 1, figsize=(width, 3.9 * n), constrained_layout=True, squeeze=False)
+        for ax, area in zip(axes[:, 0], self.data_rdms):
+            self.plot(ax=ax, area=area)
+        fig.suptitle(f"How well each candidate RDM matches each area ({self.method})\nbars: mean over the area's "
+                     f"RDMs; whiskers: 95% bootstrap CI over stimuli ({self.n_bootstrap} samples)")
+        figs["scores"] = fig
+
+        if self.layers:
+            fig, ax = plt.subplots(figsize=(max(5.5, 0.9 * len(self.layers) + 2.5), 4.0), constrained_layout=True)
+            x = np.arange(len(self.layers))
+            for k, area in enumerate(self.data_rdms):
+                rows = self.scores[self.scores["area"] == area].set_index("candidate").loc[self.layers]
+                colour = f"C{k}"
+                ax.errorbar(x + 0.06 * (k - (n - 1) / 2), rows["score"], fmt="o-", color=colour,
+                            yerr=[np.clip(rows["score"] - rows["ci_low"], 0, None), np.clip(rows["ci_high"] - rows["score"], 0, None)],
+                            capsize=3, label=area)
+                ceiling = self.ceilings[area]
+                if ceiling is not None:
+                    ax.axhspan(ceiling.lower, ceiling.upper, color=colour, alpha=0.12,
+                               label=f"{area} noise ceiling [{ceiling.lower:.2f}, {ceiling.upper:.2f}]")
+            ax.axhline(0, color="black", lw=0.8)
+            ax.set_xticks(x, self.layers)
+            ax.set_xlabel("network layer (input -> output)")
+            ax.set_ylabel(f"RDM similarity ({self.method})")
+            ax.set_title("Network layers vs each area (95% bootstrap CI over stimuli)")
+            ax.legend(fontsize="small")
+            figs["layers"] = fig
+        return figs
+
+    # ------------------------------------------------------------------ saving
+    def save(self, out) -> Path:
+        """Write a folder: the figures, ``<name>_scores.csv`` and an ``index.html`` showing them.
+
+        Every file is written to a temporary name and renamed.
+        """
+        out = Path(out)
+        out.mkdir(parents=True, exist_ok=True)
+        section = self._write_files(out)
+        with atomic_path(out / "index.html") as tmp:
+            tmp.write_text(_page(self.title, [section]), encoding="utf-8")
+        return out
+
+    def _write_files(self, out: Path) -> str:
+        """Write the figures and the table into ``out``; returns this section's HTML."""
+        names = _save_figures(self.figures(), out, f"{self.name}_")
+        with atomic_path(out / f"{self.name}_scores.csv") as tmp:
+            self.scores.to_csv(tmp, index=False)
+        return self._html_section(names)
+
+    def _html_section(self, figure_names) -> str:
+        esc = html.escape
+        captions = {
+            "scores": ("Every candidate RDM against every area: bars are the mean over the area's RDMs, "
+                       "whiskers the 95% bootstrap interval over stimuli, the grey band the noise ceiling "
+                       "(where the area has several RDMs)."),
+            "layers": "The network's layers, input to output, against each area, with the noise ceiling.",
+            "rdms": "The areas' RDMs and the best candidate of each kind for the first area.",
+        }
+        rows = []
+        for r in self.best.itertuples():
+            ceiling = (f"[{_fmt(r.ceiling_low)}, {_fmt(r.ceiling_high)}]" if np.isfinite(r.ceiling_low)
+                       else f"none: {r.n_data_rdms} RDM")
+            rows.append(f"<tr><td>{esc(str(r.area))}</td><td>{esc(str(r.kind))}</td><td>{esc(str(r.candidate))}</td>"
+                        f"<td>{_fmt(r.score)}</td><td>[{_fmt(r.ci_low)}, {_fmt(r.ci_high)}]</td>"
+                        f"<td>{_fmt(r.tau_a)}</td><td>{ceiling}</td></tr>")
+        areas = ", ".join(f"{esc(a)} ({s.n_rdms} RDM{'s' if s.n_rdms > 1 else ''})" for a, s in self.data_rdms.items())
+        figures = "".join(
+            f'<figure><img src="{esc(self.name)}_{esc(n)}.png" alt="{esc(n)}">'
+            f"<figcaption>{esc(captions.get(n, n))}</figcaption></figure>"
+            for n in ("scores", "layers", "rdms") if n in figure_names
+        )
+        notes = "".join(f"<li>{esc(n)}</li>" for n in self.notes)
+        verdicts = "".join(f"<li>{esc(v)}</li>" for v in self.verdicts())
+        description = f"<p>{esc(self.description)}</p>\n" if self.description else ""
+        citation = f"<p>Cite: {esc(self.citation)}</p>\n" if self.citation else ""
+        table = f"{esc(self.name)}_scores.csv"
+        return f"""<section>
+<h2>{esc(self.title)}</h2>
+{description}<p>Areas: {areas}; {self.candidate_rdms.n_rdms} candidate RDMs over {self.candidate_rdms.n_conditions}
+conditions, compared by {esc(self.method)} correlation (score: the mean over an area's RDMs, comparable with
+its noise ceiling); 95% confidence intervals from {self.n_bootstrap} bootstrap samples of the stimuli; Kendall's
+tau-a with the area's mean RDM beside it. Computed in {self.seconds:.1f} s. All numbers:
+<a href="{table}">{table}</a>.</p>
+{citation}<h3>Best candidate per area and kind</h3>
+<table><tr><th>area</th><th>kind</th><th>best candidate</th><th>score</th><th>95% CI</th><th>tau-a</th>
+<th>noise ceiling</th></tr>{"".join(rows)}</table>
+<ul>{verdicts}</ul>
+{figures}
+<ul>{notes}</ul>
+</section>
+"""
+
+
+def _check_rdms(group, what: str) -> dict:
+    from .rsa import RDM
+
+    if not isinstance(group, Mapping) or not group:
+        raise ArgumentError(f"{what} must be a non-empty dict of name -> neurotk.rsa.RDM")
+    for name, value in group.items():
+        if not isinstance(value, RDM):
+            raise ArgumentError(f"{what}[{name!r}] is a {type(value).__name__}; expected a neurotk.rsa.RDM")
+    return dict(group)
+
+
+def compare_rdms(
+    data: Mapping,
+    candidates: Mapping,
+    *,
+    kinds: Mapping[str, str] | None = None,
+    layers=None,
+    method: str = "spearman",
+    n_bootstrap: int = 1000,
+    categories=None,
+    name: str = "rdms",
+    title: str = "Brain RDMs vs candidate RDMs",
+    description: str = "",
+    citation: str = "",
+    random_state=0,
+    n_jobs: int = 1,
+    progress: bool = True,
+) -> RDMComparison:
+    """Compare each area's RDMs with candidate RDMs, with bootstrap CIs and noise ceilings.
+
+    This is what the RSA toolbox's ``compareRefRDM2candRDMs`` computes for a reference
+    RDM measured in several subjects (rsagroup/rsatoolbox, MATLAB
+    ``Engines/compareRefRDM2candRDMs.m``, used on these data by
+    ``Demos/DEMO1_RSA_ROI_simulatedAndRealData.m``; Nili et al. 2014, PLoS Comput Biol
+    10:e1003553): for each candidate, the similarity (``method``, default Spearman, the
+    reference's default) with each of the area's data RDMs, averaged over them; the noise
+    ceiling of those data RDMs (:func:`neurotk.rsa.noise_ceiling`: each RDM against the
+    pooled RDM of all of them, upper, or of the others, lower); and a bootstrap over
+    conditions (the reference's ``conditionRFXbootstrap``, :func:`neurotk.rsa.bootstrap`)
+    for the 95% intervals. An area with one data RDM gets scores and intervals but no
+    noise ceiling (none can be estimated from one RDM). Two numbers are added beside the
+    reference's: ``group_score``, the similarity with the area's mean RDM, and ``tau_a``,
+    Kendall's tau-a with the mean RDM (the measure Nili et al. 2014 recommend when
+    candidates have tied dissimilarities, as categorical models do). A candidate named
+    like an area is not compared with that area.
+
+    Parameters
+    ----------
+    data : dict of str -> RDM
+        Each area's data RDMs: a stack of one RDM per subject, or a single RDM.
+    candidates : dict of str -> RDM
+        Candidate RDMs over the same conditions (a stack is averaged first, as the
+        reference does).
+    kinds : dict of str -> str, optional
+        A kind per candidate ("network layer", "model RDM" ...); default "candidate".
+    layers : list of str, optional
+        Candidates drawn as a depth profile (network layers, early -> late).
+    method : str, default "spearman"
+        RDM comparison (see :func:`neurotk.rsa.compare`).
+    n_bootstrap : int, default 1000
+        Bootstrap samples over conditions.
+    categories : array-like, shape (n_conditions,), optional
+        A category per condition (in the data's condition order), for the RDM figure.
+    name : str, default "rdms"
+        Prefix of the files written (``<name>_scores.csv``, ``<name>_scores.png`` ...).
+    title, description, citation : str
+        What the report page says about the data.
+    random_state, n_jobs, progress
+        Seed, parallel jobs and progress bars of the bootstrap.
+
+    Returns
+    -------
+    RDMComparison
+
+    Raises
+    ------
+    ArgumentError
+        Empty or non-RDM inputs, unknown kinds or layers, a bad ``name``.
+    AlignmentError
+        A candidate or area over other conditions than the first area.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from neurotk.rsa import RDM
+    >>> rng = np.random.default_rng(0)
+    >>> truth = rng.random(45)
+    >>> res = compare_rdms({"IT": RDM(truth + 0.3 * rng.random((3, 45)))},
+    ...                    {"true": RDM(truth), "noise": RDM(rng.random(45))}, n_bootstrap=50, progress=False)
+    >>> res.scores[["area", "candidate", "n_data_rdms"]].values.tolist()
+    [['IT', 'true', 3], ['IT', 'noise', 3]]
+    """
+    from . import rsa
+    from .rsa.comparison import canonical_method
+
+    start = time.perf_counter()
+    data = _check_rdms(data, "data")
+    candidates = _check_rdms(candidates, "candidates")
+    kinds = {c: "candidate" for c in candidates} | dict(kinds or {})
+    unknown = sorted(set(kinds) - set(candidates))
+    if unknown:
+        raise ArgumentError(f"kinds names {unknown}, which are not candidates; expected names from {list(candidates)}")
+    layers = [] if layers is None else list(layers)
+    unknown = [c for c in layers if c not in candidates]
+    if unknown:
+        raise ArgumentError(f"layers={unknown} are not candidates; expected names from {list(candidates)}")
+    if not isinstance(name, str) or not name or not all(ch.isalnum() or ch in "_-" for ch in name):
+        raise ArgumentError(f"name={name!r}; expected a non-empty file-name prefix of letters, digits, '_' or '-'")
+    method = canonical_method(method)
+    reference = next(iter(data.values())).conditions
+
+    def aligned(rdm, what):
+        if set(rdm.conditions.tolist()) != set(reference.tolist()) or rdm.n_conditions != len(reference):
+            raise AlignmentError(f"{what} is over {rdm.n_conditions} conditions that differ from the "
+                                 f"{len(reference)} of data[{next(iter(data))!r}]; expected RDMs over the same conditions")
+        return rdm.subset(reference)
+
+    data = {a: aligned(r, f"data[{a!r}]") for a, r in data.items()}
+    vectors = [np.asarray(aligned(r, f"candidates[{c!r}]").vectors).mean(axis=0) for c, r in candidates.items()]
+    stack = rsa.RDM(np.vstack(vectors), reference, list(candidates))
+    if categories is not None:
+        categories = np.asarray(categories)
+        if categories.shape != (len(reference),):
+            raise ShapeMismatchError(f"categories has shape {categories.shape}; expected ({len(reference)},), one "
+                                     f"per condition")
+
+    rows, ceilings = [], {}
+    for area, rdms in data.items():
+        keep = [k for k, c in enumerate(stack.names) if c != area]
+        others = stack[keep]
+        boot = rsa.bootstrap(rdms, others, method=method, n_bootstrap=n_bootstrap, random_state=random_state,
+                             n_jobs=n_jobs, progress=progress)
+        ceilings[area] = boot.noise_ceiling
+        mean = rsa.RDM(np.asarray(rdms.vectors).mean(axis=0), reference)
+        frame = boot.to_frame().rename(columns={"model": "candidate"})
+        frame.insert(0, "area", area)
+        frame.insert(2, "kind", [kinds[c] for c in frame["candidate"]])
+        frame.insert(3, "method", method)
+        frame["group_score"] = np.ravel(rsa.compare(mean, others, method=method))
+        frame["tau_a"] = np.ravel(rsa.compare(mean, others, method="kendall"))
+        frame["n_data_rdms"] = rdms.n_rdms
+        nc = boot.noise_ceiling
+        frame["ceiling_low"] = np.nan if nc is None else nc.lower
+        frame["ceiling_high"] = np.nan if nc is None else nc.upper
+        rows.append(frame)
+    notes = [f"{a}: one RDM, so no noise ceiling (it needs several independent RDMs, e.g. one per subject)"
+             for a, r in data.items() if r.n_rdms < 2]
+    return RDMComparison(
+        scores=pd.concat(rows, ignore_index=True), ceilings=ceilings, data_rdms=data, candidate_rdms=stack,
+        kinds=kinds, layers=layers, categories=categories, method=method, n_bootstrap=int(n_bootstrap), name=name,
+        title=title, description=description, citation=citation, seconds=time.perf_counter() - start, notes=notes,
+    )
 
 
 def _check_inputs(recordings: Mapping[str, Recording], what: str) -> dict:
@@ -229,6 +708,8 @@ def compare_recordings(
     random_state=0,
     n_jobs: int = 1,
     progress: bool = True,
+    title: str = "Brain areas vs network layers",
+    description: str = "",
 ) -> ComparisonReport:
     """Compare every brain area with every network layer by RSA and topological RSA.
 
@@ -257,6 +738,9 @@ def compare_recordings(
         Samples column (of the brain Recordings) with a category per stimulus, for figures.
     random_state, n_jobs, progress
         Seed, parallel jobs and progress bars of the bootstrap.
+    title, description : str
+        Heading and opening paragraph of the comparison on the report page (say where
+        the data come from, e.g. that they are simulated).
 
     Returns
     -------
@@ -335,5 +819,5 @@ def compare_recordings(
     return ComparisonReport(
         scores=scores, best=best, area_rdms=area_rdms, layer_rdms=layer_rdms, categories=categories,
         metric=metric, method=method, thresholds=(lower, upper), seconds=time.perf_counter() - start,
-        hierarchy_recovered=recovered, notes=notes,
+        hierarchy_recovered=recovered, notes=notes, title=title, description=description,
     )

@@ -103,6 +103,13 @@ def _report():
     return compare_recordings(brain, models, n_bootstrap=10, progress=False)
 
 
+def _rdm_comparison():
+    from neurotk.report import compare_rdms
+
+    return compare_rdms({"A": _rdms(3, seed=1)}, {"m": _rdms(1, seed=2), "n": _rdms(1, seed=3)}, layers=["m", "n"],
+                        n_bootstrap=10, progress=False)
+
+
 def _result_examples():
     from neurotk import connectome, encoding, rsa
 
@@ -140,6 +147,7 @@ def _result_examples():
                                                                       method="spectral"),
         "connectome.Motif": lambda: _connectome_fit().motifs_[0],
         "report.ComparisonReport": _report,
+        "report.RDMComparison": _rdm_comparison,
     }
 
 
