@@ -8,8 +8,11 @@ test suite runs them anyway).
 """
 
 import os
+import re
+from pathlib import Path
 
 import matplotlib
+from sphinx_gallery.sorting import ExplicitOrder
 
 matplotlib.use("Agg")
 
@@ -33,6 +36,19 @@ exclude_patterns = ["_build", "generated/*.tmp"]
 html_theme = "alabaster"
 nitpicky = False
 
+
+def _tutorial_number(name):
+    """The number in ``plot_<n>_<name>.py``, so that plot_10 comes after plot_9, not after plot_1."""
+    found = re.match(r"plot_(\d+)_", name)
+    return (int(found.group(1)) if found else float("inf"), name)
+
+
+#: The tutorials in the classroom order: by their number, not their file name. (A sort
+#: function defined here cannot be cached by Sphinx; an ExplicitOrder can. Any file not
+#: listed would come after these, at the "*".)
+TUTORIAL_ORDER = sorted((p.name for p in (Path(__file__).parent.parent / "tutorials").glob("plot_*.py")),
+                        key=_tutorial_number)
+
 sphinx_gallery_conf = {
     "examples_dirs": "../tutorials",
     "gallery_dirs": "auto_tutorials",
@@ -40,6 +56,6 @@ sphinx_gallery_conf = {
     "plot_gallery": os.environ.get("NEUROTK_DOCS_PLOT", "1") != "0",
     "download_all_examples": False,
     "remove_config_comments": True,
-    "within_subsection_order": "FileNameSortKey",
+    "within_subsection_order": ExplicitOrder([*TUTORIAL_ORDER, "*"]),
     "show_memory": False,
 }
