@@ -45,6 +45,7 @@ _EXPORTS = {
     "onnx_activations": "networks",
     "read_suite2p": "suite2p",
     "read_rdms": "rdmfiles",
+    "open_untrusted": "dispatch",
 }
 
 __all__ = sorted(_EXPORTS)

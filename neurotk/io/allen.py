@@ -61,6 +61,7 @@ import h5py
 import numpy as np
 import pandas as pd
 
+from .._console import caller_stacklevel
 from .._validation import check_choice
 from ..errors import (
     ArgumentError,
@@ -155,9 +156,10 @@ def _check_path(path) -> Path:
 class _File:
     """An Allen file opened read-only, with its kind ("two-photon" or "neuropixels")."""
 
-    def __init__(self, path):
+    def __init__(self, path, allow_external_links: bool = False):
         self.path = _check_path(path)
-        self.h = open_hdf5(self.path)
+        self.links = bool(allow_external_links)
+        self.h = open_hdf5(self.path, allow_external_links=self.links)
         self.reader = Reader(self.h, self.path)
         try:
             with file_errors(self.path, "an Allen Brain Observatory NWB file"):
@@ -189,7 +191,7 @@ class _File:
                 raise self.fail(DFF, "not found: the file has the Allen two-photon pipeline module but no "
                                 "dF/F traces; expected a group with 'data' (cells x frames) and 'timestamps'")
             return "two-photon"
-        if _nwb2_2p_stimuli(self) and isinstance(h.get("processing"), h5py.Group) and ophys_series(self.path):
+        if _nwb2_2p_stimuli(self) and isinstance(h.get("processing"), h5py.Group) and ophys_series(self.path, allow_external_links=self.links):
             return "two-photon-nwb2"
         units = h.get("units")
         intervals = h.get("intervals")
@@ -386,7 +388,7 @@ def _frame_bounds(f: _File, group, n: int, ts: np.ndarray, name: str):
     warnings.warn(
         f"{f.path}: '{group.name}/frame_duration' does not hold ({n}, 2) frame indices; using the presentation "
         f"timestamps as onsets, each presentation lasting until the next one (at most the median interval)",
-        NeurotkWarning, stacklevel=4,
+        NeurotkWarning, stacklevel=caller_stacklevel(),
     )
     start = np.searchsorted(ts, onset, side="left")
     order = np.argsort(onset, kind="stable")
@@ -669,12 +671,12 @@ def _nwb2_2p_meta(f: _File, rec: Recording) -> dict:
 
 def _nwb2_2p_recording(f: _File, series, dtype) -> Recording:
     if series is None:
-        names = ophys_series(f.path)
+        names = ophys_series(f.path, allow_external_links=f.links)
         dff = [n for n in names if n.endswith("DfOverF/DfOverF")] or [n for n in names if "/DfOverF/" in n]
         series = dff[0] if len(dff) == 1 or (dff and dff[0].endswith("DfOverF/DfOverF")) else None
         if series is None:
             raise ArgumentError(f"{f.path}: no single dF/F series among {names}; expected series= naming one")
-    return read_ophys(f.path, series=series, dtype=np.float64)
+    return read_ophys(f.path, series=series, dtype=np.float64, allow_external_links=f.links)
 
 
 def _load_2p_nwb2(f: _File, stimulus, window, areas, dtype, series) -> dict:
@@ -750,7 +752,7 @@ def _np_units(f: _File, spikes) -> pd.DataFrame:
                 break
     if "area" not in units:
         warnings.warn(f"{f.path}: no unit has a brain area (no '{ELECTRODES}' structure column reachable through "
-                      f"units/peak_channel_id); all units are in area 'unknown'", NeurotkWarning, stacklevel=3)
+                      f"units/peak_channel_id); all units are in area 'unknown'", NeurotkWarning, stacklevel=caller_stacklevel())
         units["area"] = "unknown"
     area = units["area"].astype(object)
     area = area.where(~(area.isna() | area.isin(_MISSING_STRINGS)), "unknown").map(str)
@@ -807,7 +809,7 @@ def _load_neuropixels(f: _File, stimulus, window, areas, filter_units, units, ra
     available = _np_stimuli(f)
     names = _choose(available, stimulus, f.path)
     table = _finish_table([_np_table(f, name) for name in names])
-    spikes = read_spikes(f.path)
+    spikes = read_spikes(f.path, allow_external_links=f.links)
     table_units = _np_units(f, spikes)
     keep, applied = _quality_mask(table_units, filter_units)
     if units is not None:
@@ -851,7 +853,8 @@ def _session_id(f: _File):
 
 # --------------------------------------------------------------------------- public functions
 def load_allen(path, stimulus=None, window=None, *, areas=None, filter_units=True, units=None,
-               rate: bool = False, dtype=np.float64, progress=None, series=None) -> dict:
+               rate: bool = False, dtype=np.float64, progress=None, series=None,
+               allow_external_links: bool = False) -> dict:
     """Read an Allen Brain Observatory file into Recordings of presentations x cells/units, per area.
 
     The kind of file is detected from its layout: a Visual Coding **two-photon**
@@ -896,6 +899,10 @@ def load_allen(path, stimulus=None, window=None, *, areas=None, filter_units=Tru
     series : str, optional
         Two-photon NWB 2 only: the ROI series to average (see :func:`neurotk.io.read_ophys`),
         e.g. ``"Fluorescence/Corrected"``; default ``"DfOverF/DfOverF"``.
+    allow_external_links : bool, default False
+        Follow HDF5 external links to regular files inside the file's folder; refused by
+        default, since a downloaded file could name any local file (see
+        :func:`neurotk.io.read_spikes`).
 
     Returns
     -------
@@ -939,7 +946,7 @@ def load_allen(path, stimulus=None, window=None, *, areas=None, filter_units=Tru
         raise ArgumentError(f"dtype={dtype}; expected a floating dtype (float64 or float32)")
     window = _window(window)
     _as_names(stimulus)
-    with _File(path) as f:
+    with _File(path, allow_external_links) as f:
         if f.kind == "two-photon":
             return _load_2p(f, stimulus, window, areas, dtype)
         if f.kind == "two-photon-nwb2":
@@ -1020,7 +1027,7 @@ def allen_info(path) -> dict:
                     "areas": [meta.get("targeted_structure", "unknown")], "n_units": trace.n_units}
             info.update(meta)
             return info
-        units = _np_units(f, read_spikes(f.path))
+        units = _np_units(f, read_spikes(f.path, allow_external_links=f.links))
         return {"kind": f.kind, "stimuli": _np_stimuli(f), "areas": sorted(pd.unique(units["area"]).tolist()),
                 "n_units": len(units), "session_id": _session_id(f), "path": str(f.path),
                 "format": "allen-visual-coding-neuropixels"}

@@ -20,6 +20,7 @@ name and renames it.
 
 from __future__ import annotations
 
+import math
 import numbers
 import os
 import warnings
@@ -29,6 +30,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .._console import caller_stacklevel
 from .._validation import check_float, check_int
 from ..errors import (
     ArgumentError,
@@ -39,6 +41,8 @@ from ..errors import (
 )
 from ..recording import Recording
 from ..utils import atomic_path, label_key
+from ._files import check_input_path
+from ._memory import check_memory, format_bytes
 
 __all__ = ["load_fmri", "roi_average", "to_nifti"]
 
@@ -72,6 +76,7 @@ def _open_image(source, what: str = "image"):
         path = Path(source)
         if not path.exists():
             raise DataFormatError(f"{what} {path}: no such file")
+        check_input_path(path, f"a NIfTI/nibabel {what} file")  # a FIFO named .nii would block forever
         try:
             img = nib.load(path)
         except Exception as exc:  # nibabel raises ImageFileError, OSError, EOFError ...
@@ -79,13 +84,88 @@ def _open_image(source, what: str = "image"):
                 f"{what} {path}: not a readable NIfTI/nibabel image ({type(exc).__name__}: {exc}); expected "
                 f"a NIfTI-1/2 (.nii, .nii.gz) or other nibabel image. The file may be truncated or corrupt"
             ) from exc
+        _check_header(img, f"{what} {path}")
         return img, str(path)
     if hasattr(source, "dataobj") and hasattr(source, "affine") and hasattr(source, "shape"):
+        _check_header(source, f"{what} {_describe(source)}")
         return source, _describe(source)
     raise ArgumentError(
         f"{what} has type {type(source).__name__}; expected a path to a .nii/.nii.gz file or a "
         f"nibabel image"
     )
+
+
+#: Deflate never expands more than 1032:1 (RFC 1951: a 258-byte match costs at least two
+#: bits), so a gzip file of n bytes holds at most about 1032 n bytes (plus slack for headers).
+_GZIP_MAX_RATIO = 1032
+_GZIP_SLACK = 1 << 16
+
+
+def _check_dtype(dtype, name: str, what: str = "image") -> None:
+    """Refuse image types that are not real numbers (complex, RGB24/RGBA32 records, strings)."""
+    dtype = np.dtype(dtype)
+    if dtype.kind in "biuf" and not dtype.names:
+        return
+    if dtype.kind == "c":
+        found = f"complex values ({dtype})"
+    elif dtype.names:
+        found = f"colour or record values ({'/'.join(dtype.names)}, {dtype})"
+    else:
+        found = f"values of type {dtype}"
+    raise DataFormatError(f"{name}: the {what} holds {found}; expected real numbers (integer or float voxels)")
+
+
+def _check_header(img, name: str) -> None:
+    """Check what an image's header declares before anything is allocated or read.
+
+    Negative dimensions and non-real data types are refused; for a file-backed image the
+    declared data size (a Python int: no overflow) is compared with the file: an
+    uncompressed file must hold ``offset + size`` bytes, a gzip file at most 1032 times its
+    own size (the deflate limit), and a missing data file (the ``.img`` of a ``.hdr``) is
+    named. A size that passes is still compared with the memory available where the data
+    are allocated (:func:`~neurotk.io._memory.check_memory`).
+    """
+    header = getattr(img, "header", None)
+    try:
+        shape = tuple(int(n) for n in (header.get_data_shape() if header is not None else img.shape))
+    except (AttributeError, TypeError, ValueError):
+        shape = tuple(int(n) for n in img.shape)
+    if any(n < 0 for n in shape):
+        raise DataFormatError(f"{name}: the header declares shape {shape}, with a negative dimension; expected "
+                              f"non-negative dimensions. The file may be corrupt")
+    try:
+        dtype = np.dtype(img.get_data_dtype())
+    except (AttributeError, TypeError, ValueError):
+        dtype = np.dtype(getattr(img.dataobj, "dtype", np.float64))
+    _check_dtype(dtype, name)
+    proxy = img.dataobj
+    file_map = getattr(img, "file_map", None) or {}
+    holder = file_map.get("image")
+    filename = getattr(holder, "filename", None)
+    if filename is None or not hasattr(proxy, "offset"):
+        return  # an in-memory array: already allocated
+    data_path = Path(filename)
+    if not data_path.exists():
+        raise DataFormatError(f"{name}: its image data file {data_path} is missing; expected the header's data "
+                              f"file (a .hdr needs its .img beside it)")
+    check_input_path(data_path, "an image data file")
+    need = math.prod(shape) * dtype.itemsize
+    offset = int(getattr(proxy, "offset", 0) or 0)
+    size = data_path.stat().st_size
+    declared = f"the header declares shape {shape} of {dtype} ({format_bytes(need)})"
+    if data_path.name.lower().endswith(".gz"):
+        if offset + need > _GZIP_MAX_RATIO * size + _GZIP_SLACK:
+            raise DataFormatError(
+                f"{name}: {declared}, but a gzip file of {size} bytes holds at most about "
+                f"{format_bytes(_GZIP_MAX_RATIO * size + _GZIP_SLACK)} (deflate expands at most 1032:1); expected a "
+                f"header whose shape matches its data. The header is corrupt or hostile"
+            )
+    elif not data_path.name.lower().endswith((".bz2", ".zst", ".xz")) and size < offset + need:
+        raise DataFormatError(
+            f"{name}: {declared} from offset {offset}, {offset + need} bytes, but the file {data_path.name} has "
+            f"{size} bytes; expected the whole image its header describes. The file is truncated or its header "
+            f"corrupt"
+        )
 
 
 def _spatial_and_volumes(img, name: str) -> tuple[tuple[int, int, int], int]:
@@ -117,7 +197,7 @@ def _repetition_time(img, name: str) -> float | None:
             f"{name}: the header's repetition time is {tr:g} s (time units {unit!r}), which "
             f"looks like milliseconds; pass tr= (seconds) to override it",
             NeurotkWarning,
-            stacklevel=3,
+            stacklevel=caller_stacklevel(),
         )
     return tr
 
@@ -270,6 +350,7 @@ def _volume_from(source, img, name, what):
     spatial, _ = _spatial_and_volumes(img, name)
     if isinstance(source, np.ndarray):
         arr = np.asarray(source)
+        _check_dtype(arr.dtype, f"{what} array", what)
         if arr.shape != spatial:
             raise DataFormatError(
                 f"{what} array has shape {arr.shape}, but image {name} has spatial shape "
@@ -310,6 +391,10 @@ def _default_mask(imgs, names, chunk_voxels) -> np.ndarray:
         spatial, n_volumes = _spatial_and_volumes(img, name)
         n_spatial = int(np.prod(spatial))
         chunk_volumes = max(1, chunk_voxels // n_spatial)
+        itemsize = np.dtype(getattr(img.dataobj, "dtype", np.float64)).itemsize
+        check_memory(n_spatial * (8 + 8 + 1 + 1) + min(chunk_volumes, n_volumes) * n_spatial * (itemsize + 16),
+                     f"{name}: the default mask of {n_spatial} voxels ({spatial}, {n_volumes} volumes)",
+                     "pass mask= or check the image's header", error=DataFormatError)
         lo = np.full(n_spatial, np.inf)
         hi = np.full(n_spatial, -np.inf)
         finite = np.ones(n_spatial, dtype=bool)
@@ -500,20 +585,31 @@ def load_fmri(
     chunk_volumes = max(1, int(chunk_voxels) // n_spatial)
 
     total = int(sum(n_volumes))
+    check_memory(total * len(ijk) * dtype.itemsize, f"{first_name}: {total} volumes x {len(ijk)} masked voxels of {dtype}",
+                 "use a smaller mask, dtype=np.float32 or fewer runs, or check the image's header",
+                 error=DataFormatError)
     out = np.empty((total, len(ijk)), dtype=dtype)
     row = 0
     for im, nm, nv in zip(imgs, names, n_volumes):
-        check = np.dtype(getattr(im.dataobj, "dtype", np.float64)).kind not in "iub"
+        slope = np.asarray(getattr(im.dataobj, "slope", 1.0), dtype=np.float64)
+        inter = np.asarray(getattr(im.dataobj, "inter", 0.0), dtype=np.float64)
+        scaled = bool((slope != 1).any() or (inter != 0).any())
+        # integer voxels are finite, but a header's scl_slope / scl_inter can overflow the output type
+        check = np.dtype(getattr(im.dataobj, "dtype", np.float64)).kind not in "iub" or scaled
         for start, block in _iter_masked(im, nm, flat_f, mask3, chunk_volumes, dtype):
             target = out[row + start : row + start + block.shape[0]]
-            target[...] = block
+            with np.errstate(over="ignore", invalid="ignore"):
+                target[...] = block
             if check and not np.isfinite(target).all():
                 bad_t, bad_v = np.argwhere(~np.isfinite(target))[0]
                 n_bad = int((~np.isfinite(target)).sum())
+                why = (f" after the header's scaling (scl_slope {slope.ravel()[0]:g}, scl_inter {inter.ravel()[0]:g}, "
+                       f"output {dtype})" if scaled else "")
                 raise DataFormatError(
-                    f"{nm}: {n_bad}+ NaN or infinite values inside the mask (first at voxel "
+                    f"{nm}: {n_bad}+ NaN or infinite values inside the mask{why} (first at voxel "
                     f"(i, j, k) = {tuple(int(v) for v in ijk[bad_v])}, volume {start + int(bad_t)}); "
-                    f"expected finite values in every masked voxel (use a mask that excludes them)"
+                    f"expected finite values in every masked voxel (use a mask that excludes them"
+                    + (", or dtype=np.float64" if scaled and dtype != np.float64 else "") + ")"
                 )
         row += nv
 

@@ -11,6 +11,7 @@ recordings of the same stimuli.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -27,6 +28,8 @@ from ..errors import (
     require,
 )
 from ..recording import Recording
+from ._files import check_input_path
+from ._memory import check_memory, format_bytes
 
 __all__ = ["activations", "from_arrays", "onnx_activations", "pool_spatial", "torch_activations"]
 
@@ -112,6 +115,57 @@ def pool_spatial(values: np.ndarray, pool=None) -> np.ndarray:
     raise ArgumentError(f"pool={pool!r}; expected None, 'mean', 'max' or a positive integer grid size (4-D activations)")
 
 
+def _npy_header(fp):
+    """(shape, dtype) of an .npy stream, read from its header only (nothing allocated)."""
+    version = np.lib.format.read_magic(fp)
+    if version == (1, 0):
+        shape, _, dtype = np.lib.format.read_array_header_1_0(fp)
+    else:  # 2.0 and 3.0 differ only in the header's length field and text encoding
+        shape, _, dtype = np.lib.format.read_array_header_2_0(fp)
+    return tuple(int(n) for n in shape), np.dtype(dtype)
+
+
+def _check_npz_sizes(path: Path) -> None:
+    """Refuse an .npz whose members declare more than they hold or than memory holds (zip bombs).
+
+    Before anything is decompressed, each member's ``.npy`` header (its first bytes) gives
+    the array's shape and type: the bytes they need (a Python int: no overflow) must not
+    exceed the member's uncompressed size in the zip directory, and the sum over members
+    (every layer is read into memory) must fit in the memory available to the process
+    (:func:`~neurotk.io._memory.available_memory`: the operating system's available
+    memory, and the ``RLIMIT_AS`` headroom where one is set).
+    """
+    import zipfile
+
+    with zipfile.ZipFile(path) as zf:
+        members = [info for info in zf.infolist() if not info.is_dir()]
+        total = 0
+        for info in members:
+            if not info.filename.endswith(".npy"):  # numpy reads other members whole, as bytes
+                total += info.file_size
+                continue
+            with zf.open(info) as fp:
+                shape, dtype = _npy_header(fp)
+                header_bytes = fp.tell()
+            need = math.prod(shape) * dtype.itemsize
+            if need > info.file_size - header_bytes:
+                raise DataFormatError(
+                    f"{path}: member {info.filename!r} declares an array of shape {shape} of {dtype} "
+                    f"({format_bytes(need)}), but holds {format_bytes(max(0, info.file_size - header_bytes))} of data; "
+                    f"expected the whole array its header describes. The file is truncated or corrupt"
+                )
+            total += max(need, info.file_size)
+        check_memory(
+            total,
+            f"{path}: {len(members)} arrays of {format_bytes(total)} uncompressed (from "
+            f"{format_bytes(path.stat().st_size)} compressed; largest member "
+            f"{max(members, key=lambda i: i.file_size).filename!r} declares "
+            f"{format_bytes(max(i.file_size for i in members))})" if members else f"{path}: no arrays",
+            "a smaller file, or save the layers as separate .npy files (memory-mapped)",
+            error=DataFormatError,
+        )
+
+
 def from_arrays(source, stimulus_ids=None, layers: Sequence[str] | None = None, source_label: str = "model",
                 pool=None) -> dict:
     """Layers stored as arrays (``.npz``/``.npy`` file or a dict) -> dict of name -> Recording.
@@ -155,13 +209,17 @@ def from_arrays(source, stimulus_ids=None, layers: Sequence[str] | None = None, 
         path = Path(source)
         if not path.exists():
             raise DataFormatError(f"{path}: no such file; expected an .npz or .npy file of layer activations")
+        path = check_input_path(path, "an .npz or .npy file of layer activations")  # a FIFO would block
         meta["path"] = str(path)
         try:
             if path.suffix == ".npy":
                 arrays = {path.stem: np.load(path, allow_pickle=False, mmap_mode="r")}
             else:
+                _check_npz_sizes(path)
                 with np.load(path, allow_pickle=False) as npz:
                     arrays = {k: npz[k] for k in npz.files}
+        except NeurotkError:
+            raise
         except ValueError as exc:
             # numpy: "Object arrays cannot be loaded when allow_pickle=False" (np.load), "Array can't
             # be memory-mapped: Python objects in dtype." (mmap_mode of .npy files)
@@ -251,9 +309,9 @@ def _layer_names(layers, default: list[str]) -> list[str]:
 
 
 def _batches(n: int, batch_size: int, progress: bool, desc: str):
-    from tqdm.auto import tqdm
+    from .._console import progress_bar
 
-    return tqdm(range(0, n, batch_size), disable=not progress, desc=desc, unit="batch")
+    return progress_bar(range(0, n, batch_size), disable=not progress, desc=desc, unit="batch")
 
 
 def _recordings(arrays: dict, shapes: dict, stimulus_ids, meta: dict, pooling, dtype) -> dict:

@@ -33,6 +33,7 @@ import h5py
 import numpy as np
 import pandas as pd
 
+from .._console import caller_stacklevel
 from .._validation import check_int
 from ..errors import ArgumentError, DataFormatError, NeurotkWarning, describe_values
 from ..tables import table_positions
@@ -50,24 +51,30 @@ _PROGRESS_MIN_CHUNKS = 50
 
 # --------------------------------------------------------------------------- NWB tables
 def _find_units_group(f: Reader, table: str | None):
+    """``(path in this file, group)`` of the Units table.
+
+    The path is the one looked up here, never ``group.name``: through an external link
+    ``group.name`` is the group's path in the *other* file, and looking it up again in this
+    file would find a different object (or none).
+    """
     if table is not None:
         node = f.h.get(table)
         if not isinstance(node, h5py.Group) or "spike_times" not in node:
             raise f.fail(table, "is not a Units table with spike_times; expected a group such as '/units'")
-        return node
+        return "/" + table.strip("/"), node
     node = f.h.get("units")
     if isinstance(node, h5py.Group) and "spike_times" in node:
-        return node
+        return "/units", node
     # Units tables may also live in processing modules: processing/<module>/<units table>
     found = []
     processing = f.h.get("processing")
     if isinstance(processing, h5py.Group):
-        for module in processing.values():
+        for module_name, module in processing.items():
             if not isinstance(module, h5py.Group):
                 continue
-            for child in module.values():
+            for child_name, child in module.items():
                 if isinstance(child, h5py.Group) and "spike_times" in child:
-                    found.append(child)
+                    found.append((f"/processing/{module_name}/{child_name}", child))
     if found:
         return found[0]
     groups = sorted(k for k, v in f.h.items() if isinstance(v, h5py.Group))
@@ -176,37 +183,38 @@ class SpikeTrains:
     9 True
     """
 
-    def __init__(self, path, *, units_table: str | None = None, chunk_size: int = DEFAULT_CHUNK_SPIKES):
+    def __init__(self, path, *, units_table: str | None = None, chunk_size: int = DEFAULT_CHUNK_SPIKES,
+                 allow_external_links: bool = False):
         if not isinstance(path, (str, os.PathLike)):
             raise ArgumentError(f"path has type {type(path).__name__}; expected a str or pathlib.Path")
         self._path = Path(path)
+        self._allow_links = bool(allow_external_links)
         self._chunk_size = check_int(chunk_size, "chunk_size", minimum=1)
         # file positions of the units found unsorted so far; shared by selections (one warning per unit)
         self._unsorted = set()
         self._handle = None
         self._range = None
         with self._reader() as f:
-            group = _find_units_group(f, units_table)
-            self._table_path = group.name
+            self._table_path, group = _find_units_group(f, units_table)
             times = group["spike_times"]
             if not isinstance(times, h5py.Dataset) or times.ndim != 1 or times.dtype.kind not in "fiu":
-                raise f.fail(f"{group.name}/spike_times", f"has dtype {getattr(times, 'dtype', None)}; "
+                raise f.fail(f"{self._table_path}/spike_times", f"has dtype {getattr(times, 'dtype', None)}; "
                              f"expected a 1-D array of spike times in seconds")
             self._n_values = int(times.shape[0])
             if "spike_times_index" not in group:
-                raise f.fail(f"{group.name}/spike_times_index", "not found; expected the ragged index of spike_times")
+                raise f.fail(f"{self._table_path}/spike_times_index", "not found; expected the ragged index of spike_times")
             ends = ragged_ends(f, group["spike_times_index"], self._n_values)
             table = read_table(f, group, skip=("spike_times", "electrodes"), ragged=False)
             if len(table) != len(ends):
                 raise f.fail(
-                    f"{group.name}/spike_times_index",
+                    f"{self._table_path}/spike_times_index",
                     f"has {len(ends)} entries but the table has {len(table)} unit ids; expected one per unit",
                 )
             table = _join_electrodes(f, group, table, ends)
             table = table.rename(columns={"id": "unit_id"})
             if table["unit_id"].duplicated().any():
                 dup = table["unit_id"][table["unit_id"].duplicated()].unique()
-                raise f.fail(f"{group.name}/id", f"has duplicated unit ids {describe_values(dup)}; expected unique ids")
+                raise f.fail(f"{self._table_path}/id", f"has duplicated unit ids {describe_values(dup)}; expected unique ids")
             self._meta = session_meta(f)
         self._ends = ends
         self._starts = np.concatenate([[0], ends[:-1]]).astype(np.int64)
@@ -220,7 +228,7 @@ class SpikeTrains:
             with file_errors(self._path):
                 yield Reader(self._handle, self._path)
             return
-        handle = open_hdf5(self._path)
+        handle = open_hdf5(self._path, allow_external_links=self._allow_links)
         try:
             with file_errors(self._path):
                 yield Reader(handle, self._path)
@@ -229,7 +237,7 @@ class SpikeTrains:
 
     def __enter__(self) -> SpikeTrains:
         if self._handle is None:
-            self._handle = open_hdf5(self._path)
+            self._handle = open_hdf5(self._path, allow_external_links=self._allow_links)
         return self
 
     def __exit__(self, *exc):
@@ -501,9 +509,9 @@ class SpikeTrains:
         bounds = [b for s, e in zip(r_starts, r_ends) for b in self._chunk_bounds(int(s), int(e), chunk)]
         show = (len(bounds) > _PROGRESS_MIN_CHUNKS) if progress is None else bool(progress)
         if show:
-            from tqdm.auto import tqdm
+            from .._console import progress_bar
 
-            bounds = tqdm(bounds, desc=f"reading spikes of {self._path.name}", unit="chunk")
+            bounds = progress_bar(bounds, desc=f"reading spikes of {self._path.name}", unit="chunk")
         previous = None  # (time, selected column) of the last spike of the previous chunk
         found = []  # selected columns of units found unsorted in this pass
         with self._reader() as f:
@@ -600,7 +608,7 @@ class SpikeTrains:
             f"{self._path}: field '{self._table_path}/spike_times': the spike times of {len(new)} of "
             f"{n_checked} units (unit ids {describe_values(ids)}) are not in ascending order, as NWB expects; "
             f"they were sorted on read (counts, bins and PSTHs do not depend on the order)",
-            NeurotkWarning, stacklevel=3,
+            NeurotkWarning, stacklevel=caller_stacklevel(),
         )
 
     def __repr__(self) -> str:
@@ -716,7 +724,7 @@ def _resolve_intervals(f: Reader, groups: dict, name) -> list[str]:
 
 # --------------------------------------------------------------------------- functions
 def read_spikes(path, units=None, *, units_table: str | None = None,
-                chunk_size: int = DEFAULT_CHUNK_SPIKES) -> SpikeTrains:
+                chunk_size: int = DEFAULT_CHUNK_SPIKES, allow_external_links: bool = False) -> SpikeTrains:
     """Open the spike trains of an NWB file lazily.
 
     Reads the units table (ids, scalar columns such as ``quality``, ``depth``,
@@ -736,6 +744,11 @@ def read_spikes(path, units=None, *, units_table: str | None = None,
         in a processing module.
     chunk_size : int, default 1,048,576
         Spikes read at once; bounds the working memory of every pass over the file.
+    allow_external_links : bool, default False
+        Follow HDF5 external links (datasets or groups stored in another file). Refused by
+        default, since a downloaded file could name any local file (or a FIFO, which blocks
+        forever); where allowed, only links to regular files inside this file's folder are
+        followed. Tables and datasets are then read through the linked groups themselves.
 
     Returns
     -------
@@ -744,9 +757,10 @@ def read_spikes(path, units=None, *, units_table: str | None = None,
     Raises
     ------
     DataFormatError
-        Not an HDF5 file (truncated, corrupt), no Units table (the message lists the
-        top-level groups), a spike index that is not monotone or points beyond the data.
-        NaN or infinite spike times are reported when spikes are read.
+        Not an HDF5 file (truncated, corrupt), not a regular file (a FIFO or device), an
+        external link (unless allowed), no Units table (the message lists the top-level
+        groups), a spike index that is not monotone or points beyond the data. NaN or
+        infinite spike times are reported when spikes are read.
 
     Warns
     -----
@@ -766,10 +780,11 @@ def read_spikes(path, units=None, *, units_table: str | None = None,
     >>> spikes.n_units, list(spikes.units.columns)[:4]
     (6, ['unit_id', 'area', 'depth', 'quality'])
     """
-    return SpikeTrains(path, units_table=units_table, chunk_size=chunk_size).select(units)
+    return SpikeTrains(path, units_table=units_table, chunk_size=chunk_size,
+                       allow_external_links=allow_external_links).select(units)
 
 
-def read_intervals(path, name=None) -> pd.DataFrame:
+def read_intervals(path, name=None, *, allow_external_links: bool = False) -> pd.DataFrame:
     """An NWB 2 interval table (trials, stimulus presentations, epochs ...) as a DataFrame.
 
     The same tables, by the same names, as :meth:`SpikeTrains.intervals`, for any NWB 2
@@ -783,6 +798,8 @@ def read_intervals(path, name=None) -> pd.DataFrame:
         The table's name or part of it; ``"stimulus"`` gives the stimulus-presentation
         tables (concatenated in order of onset, with ``interval_table``); ``None``: the
         stimulus tables, else the trials, else the only table.
+    allow_external_links : bool, default False
+        Follow HDF5 external links to files in the same folder (see :func:`read_spikes`).
 
     Returns
     -------
@@ -807,7 +824,7 @@ def read_intervals(path, name=None) -> pd.DataFrame:
     if not isinstance(path, (str, os.PathLike)):
         raise ArgumentError(f"path has type {type(path).__name__}; expected the path of an NWB file")
     path = Path(path)
-    with open_hdf5(path) as handle, file_errors(path):
+    with open_hdf5(path, allow_external_links=allow_external_links) as handle, file_errors(path):
         return interval_table(Reader(handle, path), name)
 
 

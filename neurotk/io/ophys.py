@@ -103,8 +103,10 @@ def _choose_series(f: Reader, found: dict, series) -> str:
     raise ArgumentError(f"{f.path}: series={series!r} {what}; the file's RoiResponseSeries are {names}")
 
 
-def ophys_series(path) -> list[str]:
+def ophys_series(path, *, allow_external_links: bool = False) -> list[str]:
     """Names of the ``RoiResponseSeries`` of an NWB 2 file, as :func:`read_ophys` accepts them.
+
+    External links are refused unless ``allow_external_links`` (see :func:`read_ophys`).
 
     Examples
     --------
@@ -120,7 +122,7 @@ def ophys_series(path) -> list[str]:
     ['ophys/DfOverF/dff', 'ophys/Fluorescence/raw']
     """
     path = _check_path(path)
-    with open_hdf5(path) as handle, file_errors(path):
+    with open_hdf5(path, allow_external_links=allow_external_links) as handle, file_errors(path):
         return list(_find_series(Reader(handle, path)))
 
 
@@ -231,7 +233,7 @@ def _plane_meta(f: Reader, table_group) -> dict:
     return meta
 
 
-def read_ophys(path, series=None, *, dtype=np.float64) -> Recording:
+def read_ophys(path, series=None, *, dtype=np.float64, allow_external_links: bool = False) -> Recording:
     """Read one ROI response series of an NWB 2 file: a Recording of frames x ROIs.
 
     Any ``RoiResponseSeries`` of a processing module is found (``processing/ophys/DfOverF/...``,
@@ -251,6 +253,10 @@ def read_ophys(path, series=None, *, dtype=np.float64) -> Recording:
         Default: the only series of the file.
     dtype : numpy dtype, default float64
         float32 halves the memory.
+    allow_external_links : bool, default False
+        Follow HDF5 external links to regular files inside this file's folder; refused by
+        default, since a downloaded file could name any local file (see
+        :func:`neurotk.io.read_spikes`).
 
     Returns
     -------
@@ -304,7 +310,7 @@ def read_ophys(path, series=None, *, dtype=np.float64) -> Recording:
     dtype = np.dtype(dtype)
     if dtype.kind != "f":
         raise ArgumentError(f"dtype={dtype}; expected a floating dtype (float64 or float32)")
-    with open_hdf5(path) as handle, file_errors(path):
+    with open_hdf5(path, allow_external_links=allow_external_links) as handle, file_errors(path):
         f = Reader(handle, path)
         found = _find_series(f)
         key = _choose_series(f, found, series)

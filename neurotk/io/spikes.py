@@ -26,32 +26,62 @@ import pandas as pd
 from .._validation import check_float
 from ..errors import ArgumentError, DataFormatError, describe_values
 from ..recording import Recording
-from ._hdf5 import memory_bytes
+from ._memory import check_memory
 from .nwb import SpikeTrains, as_intervals, as_spike_trains
 
 __all__ = ["bin_spikes", "check_window", "count_spikes", "psth"]
 
 
-def _n_bins(span: float, bin_size: float) -> int:
-    """Bins of ``bin_size`` covering ``span`` (a span within 1e-9 bins of a whole number is not rounded up)."""
-    return max(1, int(np.ceil(span / bin_size - 1e-9)))
+#: More bins than float64 can count one by one (2**52): refused before anything is allocated.
+_MAX_BINS = 2.0**52
+
+#: Output values (units x windows x bins) filled at once by count_spikes and psth: the
+#: intermediate integer differences stay within 32 MiB whatever the output's size.
+_CHUNK_VALUES = 1 << 22
+
+
+def _n_bins(span: float, bin_size: float, what: str = "window") -> int:
+    """Bins of ``bin_size`` covering ``span`` (a span within 1e-9 bins of a whole number is not rounded up).
+
+    The count comes from one division, checked: a span or bin size at the ends of the
+    float64 range (a span of ``inf``, a bin of 5e-324 s) is refused, never converted.
+    """
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        n = np.float64(span) / np.float64(bin_size)
+    if not np.isfinite(span) or not np.isfinite(n) or n >= _MAX_BINS:
+        raise ArgumentError(
+            f"{what} of {span!r} s in bins of {bin_size!r} s would be {float(n):.3g} bins; expected a finite "
+            f"span of fewer than 2**52 bins: pass a shorter time range or a larger bin_size"
+        )
+    return max(1, int(np.ceil(n - 1e-9)))
+
+
+def _check_edges(edges: np.ndarray, what: str, bin_size: float) -> None:
+    """Refuse bin edges that overflow or that float64 cannot tell apart (bins below its resolution)."""
+    if not np.isfinite(edges).all():
+        raise ArgumentError(
+            f"{what}: bin edges from {float(np.min(edges))!r} s to {float(np.max(edges))!r} s leave the range of "
+            f"float64; expected finite times (pass start and stop, or check the spike and interval times)"
+        )
+    steps = np.diff(edges, axis=-1)
+    if (steps <= 0).any():
+        where = float(np.abs(edges).max())
+        raise ArgumentError(
+            f"{what}: bin_size={bin_size!r} s is below the resolution of float64 at {where:g} s "
+            f"({float(np.spacing(where)):.3g} s), so bin edges coincide; expected bins wider than "
+            f"the spacing of the times (a larger bin_size, or times relative to an earlier origin)"
+        )
 
 
 def _check_bin_memory(spikes: SpikeTrains, n_bins: int, dtype, bin_size: float, start: float, stop: float):
-    """Refuse a bins x units result larger than the machine's memory (e.g. from one corrupt spike time)."""
+    """Refuse a bins x units result larger than the memory available (e.g. from one corrupt spike time)."""
     need = (spikes.n_units * n_bins * np.dtype(dtype).itemsize) + 8 * (n_bins + 1)
-    have = memory_bytes()
-    if have is not None and need <= have:
-        return
-    if have is None and n_bins < 2**40:
-        return
     span = spikes.known_time_range or (start, stop)
-    raise ArgumentError(
-        f"{spikes.path}: {spikes.n_units} units x {n_bins} bins of {bin_size} s from {start} s to {stop} s "
-        f"would need {need / 2**30:.3g} GiB"
-        + (f", more than the {have / 2**30:.3g} GiB of memory of this machine" if have is not None else "")
-        + f"; the selected units' spikes span {span[0]} s to {span[1]} s. Expected a time range that fits in "
-        f"memory: pass start and stop, a larger bin_size, or check the file's spike times"
+    check_memory(
+        need,
+        f"{spikes.path}: {spikes.n_units} units x {n_bins} bins of {bin_size} s from {start} s to {stop} s",
+        f"pass start and stop, a larger bin_size, or check the file's spike times (the selected units' spikes "
+        f"span {span[0]} s to {span[1]} s)",
     )
 
 
@@ -170,14 +200,22 @@ def bin_spikes(path_or_spikes, bin_size, start=None, stop=None, units=None, *, d
                 f"start and stop"
             )
         if start is None:
-            start = float(np.floor(lo / bin_size) * bin_size)
+            with np.errstate(over="ignore", invalid="ignore"):
+                start = float(np.floor(lo / bin_size) * bin_size)
             if start > lo:  # floating-point safety
                 start -= bin_size
+            if not np.isfinite(start):
+                raise ArgumentError(
+                    f"{spikes.path}: the first spike at {lo!r} s in bins of {bin_size!r} s gives a first bin edge "
+                    f"outside the range of float64; expected spike times that fit: pass start and stop, a larger "
+                    f"bin_size, or check the file's spike times"
+                )
         if stop is None:
             # the bin count from arithmetic, never from a loop: a corrupt spike time (e.g. -1e300)
             # gives a count no float can step through, which is refused here
-            span = (hi - start) / bin_size
-            if not np.isfinite(span) or span >= 2.0**52:
+            with np.errstate(over="ignore", invalid="ignore"):
+                span = (np.float64(hi) - start) / bin_size
+            if not np.isfinite(span) or span >= _MAX_BINS:
                 raise ArgumentError(
                     f"{spikes.path}: spikes from {lo} s to {hi} s in bins of {bin_size} s would need "
                     f"{span:.3g} bins; expected a time range that fits in memory: pass start and stop, a "
@@ -189,9 +227,11 @@ def bin_spikes(path_or_spikes, bin_size, start=None, stop=None, units=None, *, d
             stop = start + n_bins * bin_size
     if stop <= start:
         raise ArgumentError(f"start={start!r} and stop={stop!r}: expected start < stop")
-    n_bins = _n_bins(stop - start, bin_size)
+    n_bins = _n_bins(stop - start, bin_size, f"{spikes.path}: start={start!r} to stop={stop!r}, a span")
     _check_bin_memory(spikes, n_bins, dtype, bin_size, start, stop)
-    edges = start + np.arange(n_bins + 1) * bin_size
+    with np.errstate(over="ignore", invalid="ignore"):
+        edges = start + np.arange(n_bins + 1) * bin_size
+    _check_edges(edges, f"{spikes.path}: bins from start={start!r} s", bin_size)
     counts = _counts_in_bins(spikes, edges, dtype, chunk_size, progress)
     meta = dict(spikes.meta, name=spikes.path.stem, bin_size=bin_size, start=float(edges[0]),
                 stop=float(edges[-1]), units_of_measure="spike count")
@@ -323,10 +363,18 @@ def count_spikes(path_or_spikes, intervals="stimulus", window=(0.0, 0.25), rate:
             )
         length = b - a
     else:
-        a, b = onset + window[0], onset + window[1]
+        with np.errstate(over="ignore", invalid="ignore"):
+            a, b = onset + window[0], onset + window[1]
         length = np.full(len(a), window[1] - window[0])
-    counts = _window_counts(spikes, a, b, chunk_size, progress)
-    data = counts.T.astype(np.float64)
+        _check_edges(np.stack([a, b], axis=-1), f"{spikes.path}: windows {window} s around '{where}/start_time'",
+                     window[1] - window[0])
+    n_windows = len(a)
+    check_memory(
+        8 * spikes.n_units * (n_windows + 2 * n_windows + 2) + 8 * _CHUNK_VALUES + 40 * n_windows,
+        f"{spikes.path}: {spikes.n_units} units x {n_windows} windows",
+        "select fewer units (units=) or intervals",
+    )
+    data = _window_counts(spikes, a, b, chunk_size, progress)
     if rate:
         with np.errstate(divide="ignore", invalid="ignore"):
             data /= length[:, None]
@@ -337,12 +385,20 @@ def count_spikes(path_or_spikes, intervals="stimulus", window=(0.0, 0.25), rate:
 
 
 def _window_counts(spikes, a, b, chunk_size=None, progress=None) -> np.ndarray:
-    """(n_units, n_windows) number of spikes in ``[a[k], b[k])``."""
+    """(n_windows, n_units) float64 number of spikes in ``[a[k], b[k])``.
+
+    The differences of cumulative counts are taken a block of windows at a time
+    (``_CHUNK_VALUES`` values), straight into the float output.
+    """
     edges = np.unique(np.concatenate([a, b]))
     cum = _cumulative_counts(spikes, edges, chunk_size, progress)
     ja = np.searchsorted(edges, a, side="left")
     jb = np.searchsorted(edges, b, side="left")
-    return cum[:, jb] - cum[:, ja]
+    out = np.empty((len(a), spikes.n_units), dtype=np.float64)
+    step = max(1, _CHUNK_VALUES // max(1, spikes.n_units))
+    for k in range(0, len(a), step):  # blocks of windows, not one window at a time
+        out[k : k + step] = (cum[:, jb[k : k + step]] - cum[:, ja[k : k + step]]).T
+    return out
 
 
 def psth(path_or_spikes, intervals="stimulus", window=(-0.1, 0.4), bin_size=0.01, by=None,
@@ -358,7 +414,9 @@ def psth(path_or_spikes, intervals="stimulus", window=(-0.1, 0.4), bin_size=0.01
         Time around each onset (s), rounded up to a whole number of bins.
     bin_size : float, default 0.01
     by : str or list of str, optional
-        Average trials sharing these interval columns (e.g. ``"stimulus"``).
+        Average trials sharing these interval columns (e.g. ``"stimulus"``). An interval
+        column named ``trial``, ``time`` or ``bin_stop`` may be named by its own name or
+        by its new one (see Returns).
     units : optional
         Keep only these units (see :meth:`~neurotk.io.SpikeTrains.select`).
     rate : bool, default False
@@ -371,6 +429,16 @@ def psth(path_or_spikes, intervals="stimulus", window=(-0.1, 0.4), bin_size=0.01
         the interval table), ``time`` (bin start relative to the onset, s), ``bin_stop``
         and the interval columns. With ``by``: one sample per (group, bin), the mean over
         the group's trials, with the ``by`` columns, ``time`` and ``n_averaged``.
+        Interval columns named ``trial``, ``time`` or ``bin_stop`` (common in trials
+        tables) are kept as ``trial_interval``, ``time_interval``, ``bin_stop_interval``;
+        ``meta["renamed_columns"]`` maps the old names to the new.
+
+    Notes
+    -----
+    Memory: the output (trials x bins x units float64), the cumulative counts of every
+    unit at every bin edge, and blocks of 4 Mi differences; a request larger than the
+    memory available to the process (its ``RLIMIT_AS`` included) is refused with an
+    :class:`~neurotk.ArgumentError` before anything is allocated.
 
     Examples
     --------
@@ -389,23 +457,42 @@ def psth(path_or_spikes, intervals="stimulus", window=(-0.1, 0.4), bin_size=0.01
     w0, w1 = check_window(window, allow_interval=False)
     bin_size = check_float(bin_size, "bin_size", low=0, low_open=True, unit="seconds")
     table, label = _events_table(spikes, intervals)
+    table, renamed = _suffix_columns(table, _PSTH_COLUMNS)
     cols = None if by is None else ([by] if isinstance(by, str) else list(by))
-    if cols is not None and [c for c in cols if c not in table.columns]:
-        missing = [c for c in cols if c not in table.columns]
+    if cols is not None and [c for c in cols if c not in table.columns and c not in renamed]:
+        missing = [c for c in cols if c not in table.columns and c not in renamed]
         raise ArgumentError(f"by={by!r}: no column {missing} in the intervals; columns are {list(table.columns)}")
+    if cols is not None:
+        cols = [renamed.get(c, c) for c in cols]
     where = f"intervals/{label}" if label != "table" else "intervals"
     onset = _column(table, "start_time", where, spikes.path)
-    n_bins = _n_bins(w1 - w0, bin_size)
+    n_bins = _n_bins(w1 - w0, bin_size, f"{spikes.path}: window={(w0, w1)}, a span")
+    n_trials = len(onset)
+    n_units = spikes.n_units
+    # output + cumulative counts over at most n_trials x (n_bins + 1) edges + the edges and their ranks
+    # + the samples table (trial, time, bin_stop and the interval columns) + one block of differences
+    n_values = n_trials * n_bins
+    check_memory(
+        8 * n_units * n_values + 8 * n_units * (n_trials * (n_bins + 1) + 2) + 24 * n_trials * (n_bins + 1)
+        + 8 * n_values * (3 + len(table.columns)) + 8 * _CHUNK_VALUES,
+        f"{spikes.path}: {n_units} units x {n_trials} trials x {n_bins} bins of {bin_size} s",
+        "select fewer units (units=) or intervals, a shorter window or a larger bin_size",
+    )
     offsets = w0 + np.arange(n_bins + 1) * bin_size
-    bin_edges = onset[:, None] + offsets[None, :]  # (n_trials, n_bins + 1)
+    with np.errstate(over="ignore", invalid="ignore"):
+        bin_edges = onset[:, None] + offsets[None, :]  # (n_trials, n_bins + 1)
+    _check_edges(bin_edges, f"{spikes.path}: bins of window={(w0, w1)} s around '{where}/start_time'", bin_size)
     edges = np.unique(bin_edges)
     cum = _cumulative_counts(spikes, edges, chunk_size, progress)
     j = np.searchsorted(edges, bin_edges, side="left")
-    counts = cum[:, j[:, 1:]] - cum[:, j[:, :-1]]  # (n_units, n_trials, n_bins)
-    del cum
-    n_trials = len(onset)
-    data = counts.reshape(spikes.n_units, n_trials * n_bins).T.astype(np.float64)
-    del counts
+    del bin_edges, edges
+    data = np.empty((n_values, n_units), dtype=np.float64)
+    step = max(1, _CHUNK_VALUES // max(1, n_units * n_bins))
+    for t0 in range(0, n_trials, step):  # blocks of trials: (n_units, block, n_bins) differences at a time
+        jj = j[t0 : t0 + step]
+        block = cum[:, jj[:, 1:]] - cum[:, jj[:, :-1]]
+        data[t0 * n_bins : t0 * n_bins + block.shape[1] * n_bins] = block.reshape(n_units, -1).T
+    del cum, j
     if rate:
         data /= bin_size
     samples = table.loc[np.repeat(np.arange(n_trials), n_bins)].reset_index(drop=True)
@@ -414,7 +501,30 @@ def psth(path_or_spikes, intervals="stimulus", window=(-0.1, 0.4), bin_size=0.01
     samples.insert(0, "trial", np.repeat(np.arange(n_trials), n_bins))
     meta = dict(spikes.meta, name=spikes.path.stem, intervals=label, window=(w0, w1), bin_size=bin_size,
                 units_of_measure="spikes/s" if rate else "spike count")
+    if renamed:
+        meta["renamed_columns"] = dict(renamed)
     rec = Recording(data, samples, spikes.units, meta, copy=False)
     if cols is not None:
         rec = rec.average(by=[*cols, "time"])
     return rec
+
+
+#: Columns psth adds to each sample; interval columns of these names get a suffix.
+_PSTH_COLUMNS = ("trial", "time", "bin_stop")
+
+
+def _suffix_columns(table: pd.DataFrame, reserved) -> tuple[pd.DataFrame, dict]:
+    """``table`` with its columns named like ``reserved`` renamed ``<name>_interval`` (then ``_interval_2`` ...).
+
+    Real trials tables often have a ``trial`` or ``time`` column; psth keeps them, renamed,
+    beside its own ``trial``/``time``/``bin_stop``.
+    """
+    taken = set(map(str, table.columns)) | set(reserved)
+    renamed = {}
+    for name in [c for c in table.columns if c in reserved]:  # at most three names
+        new, k = f"{name}_interval", 2
+        while new in taken:
+            new, k = f"{name}_interval_{k}", k + 1
+        taken.add(new)
+        renamed[name] = new
+    return (table.rename(columns=renamed) if renamed else table), renamed
