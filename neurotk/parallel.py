@@ -149,9 +149,9 @@ def map_chunks(fn: Callable, chunks: Iterable, n_jobs: int | None = 1, progress:
     def args(chunk) -> tuple:
         return shared + (chunk if isinstance(chunk, tuple) else (chunk,))
 
-    from tqdm.auto import tqdm
+    from ._console import progress_bar
 
-    bar = tqdm(total=total, desc=desc, disable=not progress, leave=False)
+    bar = progress_bar(total=total, desc=desc, disable=not progress, leave=False)
     results = []
     try:
         if n_jobs == 1 or len(chunks) <= 1:

@@ -42,18 +42,38 @@ class ComparisonReport(Result):
     Attributes
     ----------
     scores : DataFrame
-        One row per area, layer and transform: ``area``, ``layer``, ``method``,
-        ``transform`` ("none" or "rgtm"), ``score``, ``ci_low``, ``ci_high``, ``sem``.
+        One row per area, layer and transform (``scores.csv``): ``area``, ``layer``,
+        ``score``, ``ci_low``, ``ci_high`` (95% bootstrap CI over stimuli), ``p_value``
+        (condition-label permutation test against zero), ``best`` (the area's best layer,
+        or "" when no layer is significantly better than every other), ``noise_ceiling_low``,
+        ``noise_ceiling_high`` (NaN for RGTM rows and areas without repeats), ``best_set``
+        (";"-joined layers not significantly worse than the top one), then ``sem``,
+        ``p_holm``, ``in_best_set``, ``noise_ceiling_method``, ``method``, ``transform``
+        ("none" or "rgtm").
     best : DataFrame
-        The best layer of each area (plain RDMs), with its score and interval.
+        One row per area (plain RDMs): ``layer`` (the significant best layer or ""),
+        ``top_layer`` (the top score), its score, interval and p-values, ``best_set`` and a
+        ``verdict`` sentence.
+    pairwise : DataFrame
+        The pairwise layer tests of every area and transform (:func:`neurotk.rsa.compare_models`,
+        Holm-corrected within each area).
+    hierarchy_sentence : str
+        The hierarchy test as a sentence with its p-value ("" without ``area_order``).
+    hierarchy_p : float
+        Its p-value (NaN without ``area_order``).
+    provenance : dict
+        Versions, analysis settings and the caller's ``provenance`` (``report.json``).
+    encoding : DataFrame or None
+        The encoding view (``encoding=True``): per area and layer the mean
+        ceiling-normalised encoding score over units and its bootstrap interval
+        (``encoding_scores.csv``).
     area_rdms, layer_rdms : RDM
         Stacks of RDMs over the shared conditions (names = areas / layers).
     categories : ndarray or None
         A category per condition, for figure bands and colours.
-    hierarchy_recovered : bool
-        Whether the best layer never moves earlier as areas go later, and the first
-        area's best layer is earlier than the last's (areas and layers taken in the order
-        given).
+    hierarchy_recovered : bool or None
+        Whether the hierarchy test (see :func:`compare_recordings`) is significant with a
+        positive trend; None when no ``area_order`` was given.
     title, description : str
         Heading and opening paragraph of this comparison on the report page (e.g. where the
         data come from, and whether they are simulated).
@@ -71,11 +91,31 @@ class ComparisonReport(Result):
     method: str
     thresholds: tuple
     seconds: float
-    hierarchy_recovered: bool
+    hierarchy_recovered: bool | None
     notes: list = field(default_factory=list)
     title: str = "Brain areas vs network layers"
     description: str = ""
     sections: list = field(default_factory=list)
+    pairwise: pd.DataFrame | None = None
+    hierarchy_sentence: str = ""
+    hierarchy_p: float = float("nan")
+    provenance: dict = field(default_factory=dict)
+    simulated: bool = False
+    alpha: float = 0.05
+    encoding: pd.DataFrame | None = None
+
+    def messages(self) -> list:
+        """Notes and warnings of this comparison and of its sections (for the console)."""
+        out = list(self.notes)
+        for section in self.sections:
+            out.extend(f"{section.title}: {n}" for n in section.notes)
+        return out
+
+    def summary(self) -> list:
+        """One line per area (best layer or tie / chance verdict) and the hierarchy sentence, if any."""
+        lines = [f"{r.area}: {r.verdict} (top {r.top_layer} {r.score:.3f} [{r.ci_low:.3f}, {r.ci_high:.3f}], "
+                 f"p = {r.p_value:.3g})" for r in self.best.itertuples()]
+        return lines + ([self.hierarchy_sentence] if self.hierarchy_sentence else [])
 
     def to_frame(self) -> pd.DataFrame:
         """The scores table (a copy)."""
@@ -103,6 +143,7 @@ class ComparisonReport(Result):
 
         from . import rsa
         from .plotting.rsa import (
+            plot_best_layers,
             plot_embedding,
             plot_layer_area,
             plot_model_comparison,
@@ -124,23 +165,35 @@ class ComparisonReport(Result):
                     plot_rdm(sub, ax=axes[r, c], index=c, categories=cats, rank=True, title=f"{kind}: {stack.names[c]}")
                 else:
                     axes[r, c].axis("off")
-        fig.suptitle(f"RDMs ({self.metric} distance, shown as percentiles; stimuli sorted by category)")
+        fig.suptitle(f"RDMs ({self.metric} distance, shown as percentiles"
+                     + ("; stimuli sorted by category)" if cats is not None else ")"))
         figs["rdms"] = fig
 
         plain = self.scores[self.scores["transform"] == "none"]
         fig, ax = plt.subplots(figsize=(1.3 * self.layer_rdms.n_rdms + 3, 0.8 * self.area_rdms.n_rdms + 2), constrained_layout=True)
-        plot_layer_area(plain, ax=ax, title=f"RDM similarity ({self.method}) of each area with each layer")
+        plot_layer_area(plain, ax=ax, title=f"RDM similarity ({self.method}) of each area with each layer",
+                        outline="in_best_set" if "in_best_set" in plain else None)
         figs["layer_area"] = fig
+        if self.encoding is not None:
+            fig, ax = plt.subplots(figsize=(1.3 * self.layer_rdms.n_rdms + 3, 0.8 * self.area_rdms.n_rdms + 2),
+                                   constrained_layout=True)
+            metric = self.encoding["metric"].iloc[0]
+            plot_layer_area(self.encoding, ax=ax, label=f"normalised {metric}",
+                            title="Encoding: ceiling-normalised score of each area with each layer")
+            figs["encoding"] = fig
 
         n_areas = self.area_rdms.n_rdms
         fig, axes = plt.subplots(1, n_areas, figsize=(3.3 * n_areas, 3.6), constrained_layout=True, squeeze=False, sharey=True)
         for ax, area in zip(axes[0], self.area_rdms.names):
             rows = plain[plain["area"] == area].rename(columns={"layer": "model"})
-            plot_model_comparison(rows, ax=ax, method=self.method, title=area, xlabel="network layer")
+            band = rows[["noise_ceiling_low", "noise_ceiling_high"]].iloc[0].to_numpy(float) if "noise_ceiling_low" in rows else None
+            plot_model_comparison(rows, ax=ax, method=self.method, title=area, xlabel="network layer",
+                                  noise_ceiling=tuple(band) if band is not None and np.isfinite(band).all() else None,
+                                  significant=(rows["p_holm"] < self.alpha).to_numpy() if "p_holm" in rows else None)
         fig.suptitle("Which layer explains each area? (bars: 95% bootstrap CI over stimuli)")
         figs["bootstrap"] = fig
 
-        fig, axes = plt.subplots(1, 2, figsize=(9, 4.2), constrained_layout=True)
+        fig, axes = plt.subplots(1, 2, figsize=(10, 4.2), constrained_layout=True)
         for ax, (kind, stack) in zip(axes, [("brain area", self.area_rdms[-1]), ("network layer", self.layer_rdms[-1])]):
             coords = rsa.classical_mds(stack)
             plot_embedding(coords, categories=self.categories, ax=ax, title=f"MDS of {kind} {stack.names[0]}")
@@ -154,16 +207,12 @@ class ComparisonReport(Result):
                  title=f"RGTM (quantiles {lower:g}-{upper:g})")
         topo = self.scores[self.scores["transform"] == "rgtm"]
         table = pd.concat([plain.assign(kind="RDM"), topo.assign(kind="RGTM")])
-        for kind, rows in table.groupby("kind", sort=False):
-            best = rows.loc[rows.groupby("area", sort=False)["score"].idxmax()]
-            axes[2].plot(best["area"], best["layer"].map({n: k for k, n in enumerate(self.layer_rdms.names)}), "o-", label=kind)
-        axes[2].set_yticks(range(self.layer_rdms.n_rdms), self.layer_rdms.names)
-        axes[2].set_xlabel("brain area (early -> late)")
-        axes[2].set_ylabel("best-matching layer")
-        axes[2].legend(fontsize="small")
-        axes[2].set_title("best layer: geometry vs topology")
+        top = table.loc[table.groupby(["kind", "area"], sort=False)["score"].idxmax()]
+        plot_best_layers(top, self.layer_rdms.names, ax=axes[2], title="top-scoring layer:\nRDM vs RGTM")
         figs["topology"] = fig
-        return figs
+        from .plotting.layout import fit_texts
+
+        return {name: fit_texts(fig) for name, fig in figs.items()}  # wrap titles wider than their room
 
     # ------------------------------------------------------------------ saving
     def save(self, out) -> Path:
@@ -176,10 +225,23 @@ class ComparisonReport(Result):
         """
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
+        import json
+
         names = _save_figures(self.figures(), out, "")
         with atomic_path(out / "scores.csv") as tmp:
             self.scores.to_csv(tmp, index=False)
-        parts = [self._html_section(names)]
+        if self.pairwise is not None:
+            with atomic_path(out / "pairwise.csv") as tmp:
+                self.pairwise.to_csv(tmp, index=False)
+        if self.encoding is not None:
+            with atomic_path(out / "encoding_scores.csv") as tmp:
+                self.encoding.to_csv(tmp, index=False)
+        record = {"provenance": self.provenance, "notes": self.messages(), "hierarchy": self.hierarchy_sentence,
+                  "hierarchy_p": None if not np.isfinite(self.hierarchy_p) else self.hierarchy_p,
+                  "best": self.best.to_dict(orient="records"), "files": {"scores": "scores.csv"}}
+        with atomic_path(out / "report.json") as tmp:
+            tmp.write_text(json.dumps(record, indent=2, default=_json_default), encoding="utf-8")
+        parts = [self._header_html(), self._html_section(names)]
         for section in self.sections:
             parts.append(section._write_files(out))
         with atomic_path(out / "index.html") as tmp:
@@ -190,38 +252,70 @@ class ComparisonReport(Result):
         """The page of this comparison alone (no sections)."""
         return _page("neurotk comparison report", [self._html_section(figure_names)])
 
+    def _header_html(self) -> str:
+        """Provenance block and the notes and warnings, for the top of the page."""
+        rows = "".join(f"<tr><th>{html.escape(str(k))}</th><td>{_html_value(v)}</td></tr>"
+                       for k, v in self.provenance.items() if k != "versions")
+        versions = ", ".join(f"{html.escape(k)} {html.escape(str(v))}" for k, v in self.provenance.get("versions", {}).items())
+        data = ("<p><strong>Simulated data</strong> in the first section: no animal was recorded.</p>\n"
+                if self.simulated else "")
+        notes = self.messages()
+        listed = "".join(f"<li>{html.escape(n)}</li>" for n in notes) or "<li>none</li>"
+        return f"""<section class="provenance">
+<h2>How this report was made</h2>
+{data}<table>{rows}<tr><th>versions</th><td>{versions}</td></tr></table>
+<p>All of it: <a href="report.json">report.json</a>.</p>
+<h2>Notes and warnings</h2>
+<ul>{listed}</ul>
+</section>
+"""
+
     def _html_section(self, figure_names) -> str:
         captions = {
-            "layer_area": "RDM similarity of every brain area (rows) with every network layer (columns); the best layer of each area is outlined.",
-            "bootstrap": "Scores with 95% confidence intervals from bootstrapping the stimuli.",
-            "rdms": "Representational dissimilarity matrices of the areas and the layers (percentiles; coloured bands: stimulus categories).",
-            "mds": "Classical multidimensional scaling of the last area and the last layer, coloured by category.",
-            "topology": "Topological RSA: the geo-topological transform keeps the neighbourhood structure and discards exact distances.",
+            "layer_area": ("RDM similarity of every brain area (rows) with every network layer (columns); colour scale "
+                           "from 0 (symmetric around 0 when a score is negative); the top-scoring layer of each area "
+                           "is outlined, with the layers it does not beat significantly."),
+            "bootstrap": ("Scores with 95% confidence intervals from bootstrapping the stimuli; grey band: the area's noise "
+                          "ceiling (where it has one); *: above chance (Holm-corrected permutation p < 0.05)."),
+            "rdms": ("Representational dissimilarity matrices of the areas and the layers (percentiles"
+                     + ("; coloured bands: stimulus categories)." if self.categories is not None else ").")),
+            "mds": ("Classical multidimensional scaling of the last area and the last layer"
+                    + (", coloured by stimulus category." if self.categories is not None else
+                       " (no stimulus categories given).")),
+            "topology": ("Topological RSA: the first area's RDM, its geo-topological transform (RGTM: keeps the "
+                         "neighbourhood structure, discards exact distances), and the top-scoring layer of each "
+                         "area with plain RDMs and with RGTMs."),
         }
-        order = [n for n in ("layer_area", "bootstrap", "rdms", "mds", "topology") if n in figure_names]
-        verdict = "recovered" if self.hierarchy_recovered else "NOT recovered"
+        if self.encoding is not None:
+            captions["encoding"] = (f"Encoding view beside RSA: cross-validated ridge from each layer to each area's "
+                                    f"units, {self.encoding['normalisation'].iloc[0]}, mean over units (numbers: "
+                                    f"encoding_scores.csv); the top-scoring layer of each area is outlined.")
+        order = [n for n in ("layer_area", "encoding", "bootstrap", "rdms", "mds", "topology") if n in figure_names]
         best_rows = "".join(
-            f"<tr><td>{html.escape(str(r.area))}</td><td>{html.escape(str(r.layer))}</td>"
-            f"<td>{r.score:.3f}</td><td>[{r.ci_low:.3f}, {r.ci_high:.3f}]</td></tr>"
+            f"<tr><td>{html.escape(str(r.area))}</td><td>{html.escape(str(r.layer) or '-')}</td>"
+            f"<td>{html.escape(str(r.top_layer))}</td><td>{r.score:.3f}</td><td>[{r.ci_low:.3f}, {r.ci_high:.3f}]</td>"
+            f"<td>{r.p_value:.3g}</td><td>{html.escape(str(r.verdict))}</td></tr>"
             for r in self.best.itertuples()
         )
+        hierarchy = f"<p>{html.escape(self.hierarchy_sentence)}</p>\n" if self.hierarchy_sentence else ""
         figures = "".join(
             f'<figure><img src="{n}.png" alt="{n}"><figcaption>{html.escape(captions.get(n, n))}</figcaption></figure>'
             for n in order
         )
-        notes = "".join(f"<li>{html.escape(n)}</li>" for n in self.notes)
         description = f"<p>{html.escape(self.description)}</p>\n" if self.description else ""
         return f"""<section>
 <h2>{html.escape(self.title)}</h2>
-{description}<p>{self.area_rdms.n_rdms} areas and {self.layer_rdms.n_rdms} layers compared on {self.area_rdms.n_conditions}
+{description}<p>{_count(self.area_rdms.n_rdms, "area")} and {_count(self.layer_rdms.n_rdms, "layer")} compared on {self.area_rdms.n_conditions}
 stimuli: RDMs with the {html.escape(self.metric)} distance, compared by {html.escape(self.method)} correlation;
-95% confidence intervals from a bootstrap over stimuli. Layer order {verdict}: the best layer
-{'moves deeper' if self.hierarchy_recovered else 'does not consistently move deeper'} as areas go later.
-Computed in {self.seconds:.1f} s. All numbers: <a href="scores.csv">scores.csv</a>.</p>
-<h3>Best layer per area</h3>
-<table><tr><th>area</th><th>best layer</th><th>score</th><th>95% CI</th></tr>{best_rows}</table>
+95% confidence intervals from a bootstrap over stimuli; p-values against zero from
+{self.provenance.get("analysis", {}).get("n_permutations", "")} condition-label permutations; pairwise layer tests from
+the bootstrap, Holm-corrected within each area; a layer is called best only when it is significantly better than every
+other layer (alpha {self.alpha:g}). Computed in {self.seconds:.1f} s. All numbers: <a href="scores.csv">scores.csv</a>,
+<a href="pairwise.csv">pairwise.csv</a>.</p>
+{hierarchy}<h3>Best layer per area</h3>
+<table><tr><th>area</th><th>best layer</th><th>top-scoring layer</th><th>score</th><th>95% CI</th><th>p</th>
+<th>verdict</th></tr>{best_rows}</table>
 {figures}
-<ul>{notes}</ul>
 </section>
 """
 
@@ -249,6 +343,11 @@ def _save_figures(figures: dict, out: Path, prefix: str) -> list:
         plt.close(fig)
         names.append(name)
     return names
+
+
+def _count(n: int, noun: str) -> str:
+    """``"1 area"``, ``"3 areas"``."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def _fmt(value) -> str:
@@ -466,7 +565,9 @@ class RDMComparison(Result):
             ax.set_title("Network layers vs each area (95% bootstrap CI over stimuli)")
             ax.legend(fontsize="small")
             figs["layers"] = fig
-        return figs
+        from .plotting.layout import fit_texts
+
+        return {name: fit_texts(fig) for name, fig in figs.items()}  # wrap titles wider than their room
 
     # ------------------------------------------------------------------ saving
     def save(self, out) -> Path:
@@ -686,6 +787,154 @@ def compare_rdms(
     )
 
 
+# --------------------------------------------------------------------------- statistics
+#: Significance level of the report's tests (per-layer, pairwise, best layer).
+ALPHA = 0.05
+
+
+def _within_group_ranks(codes: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """Rank (0, 1, ...) of every row among the rows of its group, ordered by ``keys``."""
+    order = np.lexsort((keys, codes))
+    sorted_codes = codes[order]
+    starts = np.r_[0, np.flatnonzero(np.diff(sorted_codes)) + 1]
+    first = np.repeat(starts, np.diff(np.r_[starts, len(codes)]))
+    ranks = np.empty(len(codes), dtype=int)
+    ranks[order] = np.arange(len(codes)) - first
+    return ranks
+
+
+def split_half_rdm_ceiling(rec: Recording, conditions, *, metric: str = "correlation", method: str = "spearman",
+                           condition: str = "stimulus", n_splits: int = 20, random_state=0):
+    """Noise ceiling of an area's RDM from its repeated presentations (split-half, Spearman-Brown).
+
+    In each of ``n_splits`` random splits, the presentations of every condition are divided
+    into two halves (``k // 2`` and the rest of its ``k`` presentations); an RDM is computed
+    from each half and the two are compared by ``method``. The mean split-half similarity
+    ``r`` is corrected to the full number of repeats by the Spearman-Brown formula,
+    ``rel = 2 r / (1 + r)`` (:func:`neurotk.encoding.spearman_brown`; Spearman 1910, Brown
+    1910). ``rel`` estimates how well an independent replication of the whole experiment
+    would match this RDM (the lower bound, as the leave-one-subject-out bound of Nili et
+    al. 2014 is the match with independent data); ``sqrt(rel)`` estimates the match of this
+    RDM with the noise-free RDM (the upper bound: no model can exceed it on average).
+    Both follow classical test theory, exact for Pearson and an approximation for rank
+    correlations.
+
+    Returns ``(lower, upper, r_half)``, or None when a condition has fewer than 2
+    presentations (no split is possible).
+    """
+    from . import rsa
+    from .encoding.ceiling import spearman_brown
+    from .utils import as_rng
+
+    keep = rec.select(samples=rec.samples[condition].isin(list(conditions)).to_numpy())
+    labels = keep.samples[condition].to_numpy()
+    _, codes = np.unique(labels, return_inverse=True)
+    counts = np.bincount(codes)
+    if counts.min() < 2:
+        return None
+    rng = as_rng(random_state)
+    sims = []
+    for _ in range(int(n_splits)):  # a loop over random splits, not over units or pairs
+        ranks = _within_group_ranks(codes, rng.random(len(codes)))
+        first = ranks < (counts // 2)[codes]
+        halves = [rsa.rdm(keep.select(samples=mask), metric=metric, condition=condition).subset(conditions)
+                  for mask in (first, ~first)]
+        sims.append(float(np.ravel(rsa.compare(halves[0], halves[1], method=method))[0]))
+    r_half = float(np.mean(sims))
+    rel = float(spearman_brown(r_half, 2))
+    return rel, float(np.sqrt(rel)) if rel > 0 else np.nan, r_half
+
+
+def _holm_adjust(p) -> np.ndarray:
+    """Holm (1979) step-down adjusted p-values, as :func:`neurotk.rsa.compare_models` corrects."""
+    p = np.asarray(p, dtype=float)
+    order = np.argsort(p, kind="stable")
+    adjusted = np.maximum.accumulate((p.size - np.arange(p.size)) * p[order])
+    out = np.empty(p.size)
+    out[order] = np.minimum(adjusted, 1.0)
+    return out
+
+
+def _best_of_area(frame: pd.DataFrame, pairwise: pd.DataFrame, alpha: float):
+    """The significant best layer (or ""), the tied set and a verdict for one area."""
+    top = frame.loc[frame["score"].idxmax(), "layer"]
+    involving = pairwise[(pairwise["model_a"] == top) | (pairwise["model_b"] == top)]
+    other = np.where(involving["model_a"] == top, involving["model_b"], involving["model_a"])
+    sign = np.where(involving["model_a"] == top, 1.0, -1.0)
+    beaten = (involving["p_adjusted"].to_numpy() < alpha) & (sign * involving["difference"].to_numpy() > 0)
+    tied = [top] + [o for o, b in zip(other, beaten) if not b]
+    tied = [layer for layer in frame["layer"] if layer in tied]  # in depth order
+    above = frame["p_holm"].to_numpy() < alpha
+    if not above.any():
+        return "", tied, "no layer explains this area above chance"
+    top_above = bool(frame.loc[frame["layer"] == top, "p_holm"].iloc[0] < alpha)
+    if len(tied) == 1 and top_above:
+        return top, tied, f"best layer {top}: significantly better than every other layer"
+    return "", tied, f"no single best layer; tied: {', '.join(tied)}"
+
+
+def _area_order_test(depths: np.ndarray, max_exact: int = 8, n_random: int = 9999, random_state=0):
+    """Spearman correlation of area position with top-layer depth and its permutation p-value.
+
+    The null distribution permutes the area order: all ``n!`` orders when ``n <= max_exact``
+    (an exact p-value, including the observed order), else ``n_random`` random orders plus
+    the observed one. One-sided: ``#{rho_perm >= rho_obs} / #orders``.
+    """
+    import itertools
+
+    from scipy.stats import rankdata
+
+    from .utils import as_rng
+
+    n = len(depths)
+    d = rankdata(depths)
+    d = d - d.mean()
+    if not np.any(d):
+        return np.nan, 1.0, 1
+    if n <= max_exact:
+        perms = np.array(list(itertools.permutations(range(n))), dtype=float)
+    else:
+        rng = as_rng(random_state)
+        perms = np.vstack([np.arange(n), np.argsort(rng.random((n_random, n)), axis=1)]).astype(float)
+    pos = perms - perms.mean(axis=1, keepdims=True)
+    rhos = pos @ d / (np.linalg.norm(pos, axis=1) * np.linalg.norm(d))
+    observed = rhos[0]
+    return float(observed), float(np.mean(rhos >= observed - 1e-12)), len(perms)
+
+
+def _versions() -> dict:
+    import importlib.metadata as md
+    import platform
+
+    from . import __version__
+
+    out = {"neurotk": __version__, "python": platform.python_version()}
+    for name in ("numpy", "scipy", "pandas", "scikit-learn", "matplotlib", "joblib", "pynwb", "h5py"):
+        try:
+            out[name] = md.version(name)
+        except md.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def _json_default(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return str(value)
+
+
+def _html_value(value) -> str:
+    import json
+
+    if isinstance(value, str):
+        return html.escape(value)
+    if isinstance(value, Mapping):
+        return "<br>".join(f"{html.escape(str(k))}: {_html_value(v)}" for k, v in value.items())
+    return html.escape(json.dumps(value, default=_json_default))
+
+
 def _check_inputs(recordings: Mapping[str, Recording], what: str) -> dict:
     if not isinstance(recordings, Mapping) or not recordings:
         raise ArgumentError(f"{what} must be a non-empty dict of name -> Recording")
@@ -710,18 +959,48 @@ def compare_recordings(
     progress: bool = True,
     title: str = "Brain areas vs network layers",
     description: str = "",
+    n_permutations: int = 1000,
+    ceiling_by: str | None = None,
+    n_splits: int = 20,
+    area_order=None,
+    provenance: Mapping | None = None,
+    simulated: bool = False,
+    alpha: float = ALPHA,
+    encoding: bool = False,
 ) -> ComparisonReport:
-    """Compare every brain area with every network layer by RSA and topological RSA.
+    """Compare every brain area with every network layer by RSA and topological RSA, with statistics.
 
     For each area and each layer an RDM is computed over the stimuli they share
     (repeats averaged); each area's RDM is compared with every layer's RDM by
-    ``method``, with confidence intervals from bootstrapping stimuli; the same is done
-    after the geo-topological transform (thresholds as quantiles).
+    ``method``, and the same is done after the geo-topological transform (thresholds as
+    quantiles). For every comparison the report computes what the RSA toolbox's inference
+    computes (rsagroup/rsatoolbox, MATLAB ``Engines/compareRefRDM2candRDMs.m``; Nili et al.
+    2014, PLoS Comput Biol 10:e1003553):
+
+    - a 95% confidence interval from a bootstrap over stimuli (:func:`neurotk.rsa.bootstrap`);
+    - ``p_value``, a one-sided test against zero from a condition-label permutation of the
+      area's RDM (:func:`neurotk.rsa.permutation_test`, ``n_permutations``); ``p_holm``
+      beside it, Holm-corrected over the layers of the area;
+    - pairwise layer tests within each area from the paired bootstrap differences,
+      Holm-corrected over the area's pairs (:func:`neurotk.rsa.compare_models`), in
+      :attr:`ComparisonReport.pairwise`;
+    - ``best``: the top layer only when it is significantly better than every other layer
+      (corrected p < ``alpha``) and above chance (``p_holm`` < ``alpha``); otherwise empty,
+      and ``best_set`` lists the layers that the top one does not beat significantly;
+    - a noise ceiling per area (``noise_ceiling_low``, ``noise_ceiling_high``): with
+      ``ceiling_by``, one RDM per value of that samples column (subjects, sessions) and the
+      ceiling of Nili et al. 2014 (:func:`neurotk.rsa.noise_ceiling`); otherwise, from
+      repeated presentations, split-half with the Spearman-Brown correction
+      (:func:`split_half_rdm_ceiling`); NaN when the area has neither;
+    - with ``area_order``, a hierarchy test: the Spearman correlation between an area's
+      position in the order and the depth of its top layer, against all permutations of the
+      area order (:attr:`ComparisonReport.hierarchy_sentence`). Without an order (or with
+      fewer than 2 areas in it) no hierarchy claim is made.
 
     Parameters
     ----------
     brain : dict of str -> Recording
-        One Recording per area (presentations x units), in hierarchy order if known.
+        One Recording per area (presentations x units).
     models : dict of str -> Recording
         One Recording per layer (stimuli x units), in depth order.
     metric : str, default "correlation"
@@ -729,7 +1008,7 @@ def compare_recordings(
     method : str, default "spearman"
         RDM comparison (see :func:`neurotk.rsa.compare`).
     n_bootstrap : int, default 1000
-        Bootstrap samples over stimuli for the confidence intervals.
+        Bootstrap samples over stimuli for the confidence intervals and pairwise tests.
     thresholds : (float, float)
         Lower and upper quantiles of the geo-topological transform.
     condition : str, default "stimulus"
@@ -741,10 +1020,40 @@ def compare_recordings(
     title, description : str
         Heading and opening paragraph of the comparison on the report page (say where
         the data come from, e.g. that they are simulated).
+    n_permutations : int, default 1000
+        Condition-label permutations of each per-layer test against zero.
+    ceiling_by : str, optional
+        Samples column of the brain Recordings naming subjects or sessions: the noise
+        ceiling is then computed across them (each must show every shared stimulus).
+    n_splits : int, default 20
+        Random splits of the repeats for the split-half noise ceiling.
+    area_order : list of str, optional
+        Area names in hierarchy order (early -> late); None makes no hierarchy claim.
+    provenance : dict, optional
+        How the report was made (command line, inputs with sha256, seed, window ...);
+        written with the versions and the analysis settings into the page header and
+        ``report.json``.
+    simulated : bool, default False
+        The brain data are simulated; the header says so.
+    alpha : float, default 0.05
+        Level of every test of the report.
+    encoding : bool, default False
+        Add the encoding view: :func:`neurotk.encoding.map_layers` (cross-validated ridge
+        from each layer to each area's units, scores normalised by the units' noise
+        ceiling, bootstrap CIs over units) as a second heatmap and ``encoding_scores.csv``,
+        beside RSA, as Brain-Score reports both kinds of benchmark.
 
     Returns
     -------
     ComparisonReport
+
+    Raises
+    ------
+    ArgumentError
+        Empty or non-Recording inputs, a missing ``condition`` or ``ceiling_by`` column,
+        ``area_order`` naming unknown or repeated areas.
+    AlignmentError
+        Fewer than 3 shared stimuli; a ``ceiling_by`` group without every stimulus.
 
     Examples
     --------
@@ -753,10 +1062,30 @@ def compare_recordings(
     >>> net = digits_network(0)
     >>> brain = {a: sim.area(a) for a in sim.areas}
     >>> layers = net.activations(sim.images, stimulus_ids=sim.stimulus_ids)
-    >>> report = compare_recordings(brain, layers, n_bootstrap=20, progress=False)
-    >>> sorted(report.scores.columns)[:3]
-    ['area', 'ci_high', 'ci_low']
+    >>> report = compare_recordings(brain, layers, n_bootstrap=20, n_permutations=20, progress=False)
+    >>> list(report.scores.columns[:9])
+    ['area', 'layer', 'score', 'ci_low', 'ci_high', 'p_value', 'best', 'noise_ceiling_low', 'noise_ceiling_high']
     """
+    import warnings
+
+    options = dict(locals())
+    options.pop("warnings")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        report = _compare_recordings(**options)
+    seen = set()
+    for w in caught:  # into the report's notes, and on to the caller
+        text = f"warning: {w.category.__name__}: {w.message}"  # the form neurotk compare de-duplicates
+        if text not in seen:
+            seen.add(text)
+            report.notes.append(text)
+            warnings.warn(w.message, w.category, stacklevel=2)
+    return report
+
+
+def _compare_recordings(brain, models, *, metric, method, n_bootstrap, thresholds, condition, category, random_state,
+                        n_jobs, progress, title, description, n_permutations, ceiling_by, n_splits, area_order,
+                        provenance, simulated, alpha, encoding) -> ComparisonReport:
     from . import rsa
 
     start = time.perf_counter()
@@ -799,25 +1128,135 @@ def compare_recordings(
 
     lower, upper = thresholds
     layer_topo = rsa.geotopological(layer_rdms, lower, upper)
-    rows = []
+    ceilings = _area_ceilings(brain, conditions, metric=metric, method=method, condition=condition,
+                              ceiling_by=ceiling_by, n_splits=n_splits, random_state=random_state)
+    rows, pairs, verdicts = [], [], {}
     for transform, layers in (("none", layer_rdms), ("rgtm", layer_topo)):
         for k, area in enumerate(area_rdms.names):
             data = area_rdms[k] if transform == "none" else rsa.geotopological(area_rdms[k], lower, upper)
             boot = rsa.bootstrap(data, layers, method=method, n_bootstrap=n_bootstrap,
                                  random_state=random_state, n_jobs=n_jobs, progress=progress)
+            perm = rsa.permutation_test(data, layers, method=method, n_permutations=n_permutations,
+                                        random_state=random_state, n_jobs=n_jobs)
             frame = boot.to_frame().rename(columns={"model": "layer"})
             frame.insert(0, "area", area)
-            frame.insert(2, "method", method)
-            frame.insert(3, "transform", transform)
+            frame["p_value"] = perm.p_values
+            frame["p_holm"] = _holm_adjust(perm.p_values)
+            pairwise = rsa.compare_models(boot, correction="holm", alpha=alpha)
+            best, tied, verdict = _best_of_area(frame, pairwise, alpha)
+            frame["best"] = best
+            frame["best_set"] = ";".join(tied)
+            frame["in_best_set"] = frame["layer"].isin(tied)
+            low, high, kind = ceilings[area] if transform == "none" else (np.nan, np.nan, "none")
+            frame["noise_ceiling_low"], frame["noise_ceiling_high"], frame["noise_ceiling_method"] = low, high, kind
+            frame["method"], frame["transform"] = method, transform
             rows.append(frame)
+            pairs.append(pairwise.assign(area=area, transform=transform))
+            if transform == "none":
+                verdicts[area] = verdict
+    first_cols = ["area", "layer", "score", "ci_low", "ci_high", "p_value", "best", "noise_ceiling_low",
+                  "noise_ceiling_high", "best_set"]
     scores = pd.concat(rows, ignore_index=True)
+    scores = scores[first_cols + [c for c in scores.columns if c not in first_cols]]
+    pairwise = pd.concat(pairs, ignore_index=True)
+    pairwise = pairwise[["area", "transform"] + [c for c in pairwise.columns if c not in ("area", "transform")]]
     plain = scores[scores["transform"] == "none"]
-    best = plain.loc[plain.groupby("area", sort=False)["score"].idxmax()].reset_index(drop=True)
-    depth = {name: k for k, name in enumerate(layer_rdms.names)}
-    best_depth = best["layer"].map(depth).to_numpy()
-    recovered = bool(len(best_depth) > 1 and np.all(np.diff(best_depth) >= 0) and best_depth[0] < best_depth[-1])
+    top = plain.loc[plain.groupby("area", sort=False)["score"].idxmax()].reset_index(drop=True)
+    best = top.rename(columns={"layer": "top_layer"})[["area", "top_layer", "score", "ci_low", "ci_high", "p_value",
+                                                        "p_holm", "best", "best_set"]]
+    best.insert(1, "layer", best["best"])
+    best["verdict"] = best["area"].map(verdicts)
+    if not (plain["p_holm"] < alpha).any():
+        notes.insert(0, f"no layer explains any area above chance (every layer's permutation p >= {alpha:g} after "
+                        f"Holm correction)")
+
+    hierarchy = _hierarchy(area_order, list(area_rdms.names), top, list(layer_rdms.names), alpha, notes)
+    settings = {"metric": metric, "method": method, "n_bootstrap": int(n_bootstrap),
+                "n_permutations": int(n_permutations), "alpha": alpha, "condition": condition,
+                "topology_thresholds": [lower, upper], "n_stimuli": len(conditions),
+                "areas": list(area_rdms.names), "layers": list(layer_rdms.names),
+                "area_order": None if area_order is None else list(area_order),
+                "noise_ceiling": {a: c[2] for a, c in ceilings.items()},
+                "random_state": random_state if isinstance(random_state, (int, np.integer)) else repr(random_state)}
+    encoding_view = None
+    if encoding:
+        from .encoding import map_layers
+
+        mapping = map_layers(brain, models, on=condition, n_bootstrap=n_bootstrap, random_state=random_state,
+                             n_jobs=n_jobs, progress=progress)
+        encoding_view = mapping.to_frame().assign(normalisation=mapping.normalisation, metric=mapping.metric)
+        settings["encoding"] = f"neurotk.encoding.map_layers ({mapping.metric}, {mapping.normalisation})"
+    record = {"data": "simulated" if simulated else "recorded (as given)", **dict(provenance or {}),
+              "analysis": settings, "versions": _versions()}
     return ComparisonReport(
         scores=scores, best=best, area_rdms=area_rdms, layer_rdms=layer_rdms, categories=categories,
         metric=metric, method=method, thresholds=(lower, upper), seconds=time.perf_counter() - start,
-        hierarchy_recovered=recovered, notes=notes, title=title, description=description,
+        hierarchy_recovered=hierarchy["recovered"], notes=notes, title=title, description=description,
+        pairwise=pairwise, hierarchy_sentence=hierarchy["sentence"], hierarchy_p=hierarchy["p"],
+        provenance=record, simulated=bool(simulated), alpha=alpha, encoding=encoding_view,
     )
+
+
+def _area_ceilings(brain, conditions, *, metric, method, condition, ceiling_by, n_splits, random_state) -> dict:
+    """``area -> (low, high, how)``: across ``ceiling_by`` groups, split-half over repeats, or none."""
+    from . import rsa
+
+    out = {}
+    for area, rec in brain.items():
+        if ceiling_by is not None:
+            if ceiling_by not in rec.samples.columns:
+                raise ArgumentError(f"ceiling_by={ceiling_by!r}: brain[{area!r}] has no such samples column; its "
+                                    f"columns are {list(rec.samples.columns)}")
+            groups = pd.unique(rec.samples[ceiling_by])
+            rdms = []
+            for g in groups:  # one RDM per subject / session
+                part = rec.select(samples=(rec.samples[ceiling_by] == g).to_numpy())
+                missing = set(conditions.tolist()) - set(part.samples[condition].tolist())
+                if missing:
+                    raise AlignmentError(f"ceiling_by={ceiling_by!r}: brain[{area!r}] group {g!r} lacks "
+                                         f"{len(missing)} of the {len(conditions)} shared stimuli; expected every "
+                                         f"group to show every stimulus")
+                part = part.select(samples=part.samples[condition].isin(list(conditions)).to_numpy())
+                rdms.append(rsa.rdm(part, metric=metric, condition=condition).subset(conditions))
+            if len(rdms) >= 2:
+                nc = rsa.noise_ceiling(rsa.stack_rdms(rdms), method=method)
+                out[area] = (nc.lower, nc.upper, f"across {len(rdms)} {ceiling_by} values")
+                continue
+        split = split_half_rdm_ceiling(rec, conditions, metric=metric, method=method, condition=condition,
+                                       n_splits=n_splits, random_state=random_state)
+        out[area] = (np.nan, np.nan, "none") if split is None else (split[0], split[1], "split-half")
+    return out
+
+
+def _hierarchy(area_order, areas, top, layers, alpha, notes) -> dict:
+    """The hierarchy test and sentence (no claim without an order of at least 2 areas)."""
+    none = {"recovered": None, "sentence": "", "p": np.nan}
+    if area_order is None:
+        return none
+    order = [str(a) for a in area_order]
+    unknown = [a for a in order if a not in areas]
+    if unknown or len(set(order)) != len(order):
+        raise ArgumentError(f"area_order={order}: {'unknown areas ' + str(unknown) if unknown else 'repeats an area'}; "
+                            f"expected distinct names from {areas}")
+    if len(order) < 2:
+        notes.append(f"area_order names {len(order)} area; a hierarchy needs at least 2, so no hierarchy claim is made")
+        return none
+    depth = {name: k for k, name in enumerate(layers)}
+    tops = top.set_index("area").loc[order, "layer"]
+    rho, p, n_orders = _area_order_test(tops.map(depth).to_numpy(dtype=float))
+    path = " -> ".join(f"{a} ({t})" for a, t in tops.items())
+    if not np.isfinite(rho):
+        sentence = (f"Hierarchy (area order {' -> '.join(order)}): every area's top-scoring layer is {tops.iloc[0]}, "
+                    f"so the layer depth does not change along the order (p = 1).")
+        return {"recovered": False, "sentence": sentence, "p": 1.0}
+    smallest = 1.0 / n_orders
+    if rho > 0:
+        verdict = "rises significantly" if p < alpha else "rises, but not significantly,"
+    else:
+        verdict = "does not rise"
+    sentence = (f"Hierarchy (area order given: {' -> '.join(order)}): the depth of the top-scoring layer {verdict} "
+                f"along the order ({path}; Spearman rho = {rho:.2f}, permutation test over "
+                f"{'all ' + str(n_orders) if len(order) <= 8 else n_orders} orders of the areas: p = {p:.3g}"
+                + (f"; with {len(order)} areas no p below {smallest:.3g} is possible" if smallest >= alpha else "")
+                + ").")
+    return {"recovered": bool(p < alpha and rho > 0), "sentence": sentence, "p": p}

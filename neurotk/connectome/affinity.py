@@ -246,8 +246,8 @@ def _windowed_products(parts, starts, window: int, n_pairs_out, max_memory, dtyp
     window sums before the pairs are taken (e.g. normalisation).
     """
     from threadpoolctl import threadpool_limits
-    from tqdm.auto import tqdm
 
+    from .._console import progress_bar
     from ..parallel import chunk_size, chunk_slices
 
     n = parts[0].shape[1]
@@ -260,7 +260,7 @@ def _windowed_products(parts, starts, window: int, n_pairs_out, max_memory, dtyp
     offsets = np.arange(window)
     # many small products: multithreaded BLAS only adds overhead (and thrashes on busy cores)
     with threadpool_limits(limits=1, user_api="blas"):
-        for sl in tqdm(chunk_slices(n_win, size), disable=not progress, desc="affinity", leave=False):
+        for sl in progress_bar(chunk_slices(n_win, size), disable=not progress, desc="affinity", leave=False):
             idx = starts[sl, None] + offsets[None, :]
             # all parts of a window stacked along time: one product sums them
             block = np.concatenate([part[idx] for part in parts], axis=1)   # (chunk, k * window, n)

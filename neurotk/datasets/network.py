@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
 
+from .._console import caller_stacklevel
 from .._params import Parameters
 from .._validation import check_array, check_fitted, check_int
 from ..errors import ArgumentError, DataFormatError, NeurotkWarning, ShapeMismatchError
@@ -65,7 +66,7 @@ def _network_input(images) -> np.ndarray:
             f"images peak at {peak:.3g}: the network expects the digits' 0..16 pixel scale; "
             f"multiply images on a 0..1 scale by 16",
             NeurotkWarning,
-            stacklevel=3,
+            stacklevel=caller_stacklevel(),
         )
     return arr / PIXEL_MAX
 

@@ -40,6 +40,7 @@ import numpy as np
 import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
 
+from .._console import caller_stacklevel
 from .._validation import check_array, check_int
 from ..errors import ArgumentError, DataFormatError, NeurotkWarning, ShapeMismatchError
 from ..recording import Recording
@@ -126,7 +127,7 @@ def check_rgb_images(images, name: str = "images") -> np.ndarray:
                             f"(0..255, as uint8 images are)")
     if 0 < high <= 1.0:
         warnings.warn(f"{name} peak at {high:.3g}: the O-Net expects pixels on a 0..255 scale; multiply "
-                      f"images on a 0..1 scale by 255", NeurotkWarning, stacklevel=3)
+                      f"images on a 0..1 scale by 255", NeurotkWarning, stacklevel=caller_stacklevel())
     return arr
 
 

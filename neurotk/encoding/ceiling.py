@@ -35,6 +35,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from .._console import caller_stacklevel
 from .._validation import check_array, check_choice, check_float, check_int
 from ..errors import (
     DuplicateIdError,
@@ -101,7 +102,7 @@ def _use_first_repeats(counts: np.ndarray, n_repeats, name: str) -> tuple[int, n
             f"{name}: {counts.size - keep.size} of {counts.size} stimuli have fewer than "
             f"n_repeats={n_repeats} repeats and are dropped",
             NeurotkWarning,
-            stacklevel=4,
+            stacklevel=caller_stacklevel(),
         )
     return n_repeats, keep
 
@@ -181,7 +182,7 @@ def _warn_undefined(values: np.ndarray, what: str):
         warnings.warn(
             f"{bad} unit(s) have no variance across stimuli or repeats; their {what} is NaN",
             NeurotkWarning,
-            stacklevel=3,
+            stacklevel=caller_stacklevel(),
         )
 
 
@@ -636,7 +637,7 @@ def normalise_scores(scores, ceiling, kind: str = "r2", floor: float = 0.05) -> 
             f"{int(low.sum())} of {ceil.size} units have a noise ceiling below floor={floor} "
             f"(or undefined); their normalised scores are NaN",
             NeurotkWarning,
-            stacklevel=2,
+            stacklevel=caller_stacklevel(),
         )
     denom = np.where(low, np.nan, ceil if key == "r2" else np.sqrt(np.where(low, 1.0, ceil)))
     return s / denom

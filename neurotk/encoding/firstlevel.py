@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .._console import caller_stacklevel
 from .._validation import check_choice, check_float, check_int
 from ..errors import ArgumentError, DataFormatError, NeurotkWarning, describe_values
 from ..recording import Recording, concat
@@ -487,7 +488,7 @@ def glm(
                 f"the design of {X.shape[1]} columns has rank {rank} (collinear regressors); "
                 f"the betas are minimum-norm estimates",
                 NeurotkWarning,
-                stacklevel=2,
+                stacklevel=caller_stacklevel(),
             )
             rank_warned = True
         if rows.size <= rank and stat == "t":

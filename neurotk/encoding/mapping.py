@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .._console import caller_stacklevel
 from .._validation import check_choice, check_float, check_int, check_matrix
 from ..errors import AlignmentError, ArgumentError, NeurotkWarning
 from ..parallel import map_chunks
@@ -79,7 +80,7 @@ def _prepare_area(rec: Recording, name: str, on: str, ceiling, random_state):
         else:
             warnings.warn(
                 f"area {name!r} has one presentation per stimulus, so no noise ceiling can be "
-                f"estimated; its scores are raw (not normalised)", NeurotkWarning, stacklevel=3)
+                f"estimated; its scores are raw (not normalised)", NeurotkWarning, stacklevel=caller_stacklevel())
     avg = rec.average(by=on, sort=False) if repeated else rec
     if nc is not None and len(np.asarray(nc)) != avg.n_units:
         raise ArgumentError(
@@ -359,7 +360,7 @@ def map_layers(brain, layers, on: str = "stimulus", alphas=None, cv=5, inner_cv=
         usable = np.isfinite(norm).all(axis=1)
         if not usable.any():
             warnings.warn(f"no unit of area {aname!r} has a usable noise ceiling; its summary is NaN",
-                          NeurotkWarning, stacklevel=2)
+                          NeurotkWarning, stacklevel=caller_stacklevel())
         s = norm[usable]
         n = len(s)
         counts = _bootstrap_counts(np.random.default_rng(seed), n, n_bootstrap) if n else np.zeros((n_bootstrap, 0))

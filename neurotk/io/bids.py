@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .._console import caller_stacklevel
 from .._validation import check_float
 from ..errors import ArgumentError, DataFormatError, NeurotkWarning
 from ..recording import Recording
@@ -85,7 +86,7 @@ def _events_table(events, bold: Path, entities: dict) -> tuple[pd.DataFrame, str
                     f"{bold}: no BIDS events file found (looked for *_events.tsv with the image's entities "
                     f"beside it and above it); the events table is empty",
                     NeurotkWarning,
-                    stacklevel=3,
+                    stacklevel=caller_stacklevel(),
                 )
             return pd.DataFrame({"onset": np.zeros(0), "duration": np.zeros(0), "trial_type": []}), None
     elif isinstance(events, (str, os.PathLike)):
@@ -290,7 +291,7 @@ def read_bids_run(
                 f"{bold}: the sidecar's RepetitionTime {run_tr:g} s differs from the NIfTI header's "
                 f"{header_tr:g} s; using the sidecar's (BIDS: the sidecar is authoritative)",
                 NeurotkWarning,
-                stacklevel=2,
+                stacklevel=caller_stacklevel(),
             )
     elif header_tr is not None:
         run_tr, source = header_tr, "header"
@@ -298,7 +299,7 @@ def read_bids_run(
             f"{bold}: no JSON sidecar (looked for *_{suffix}.json with the image's entities beside it and "
             f"above it); using the NIfTI header's repetition time {header_tr:g} s",
             NeurotkWarning,
-            stacklevel=2,
+            stacklevel=caller_stacklevel(),
         )
     else:
         raise DataFormatError(

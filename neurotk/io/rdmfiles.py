@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .._console import caller_stacklevel
 from ..errors import ArgumentError, DataFormatError, NeurotkError, NeurotkWarning
 from ..rsa.rdms import RDM
 
@@ -298,7 +299,7 @@ def read_rdms(path, variables=None, conditions=None) -> RDM:
         warnings.warn(
             f"{path}: RDMs over different numbers of conditions; read the {len(chosen)} over {n} conditions and "
             f"left out {', '.join(others[:8])}{' ...' if len(others) > 8 else ''} (pass variables= to choose)",
-            NeurotkWarning, stacklevel=2,
+            NeurotkWarning, stacklevel=caller_stacklevel(),
         )
 
     vectors = np.vstack([r["vector"] for r in chosen])

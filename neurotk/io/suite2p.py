@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .._console import caller_stacklevel
 from .._validation import check_array, check_choice, check_float
 from ..errors import (
     ArgumentError,
@@ -286,7 +287,7 @@ def read_suite2p(folder, fs: float | None = None, neuropil: float = 0.7, cells_o
                 f"{folder}: planes have {_describe_lengths(planes, lengths)} frames; the shorter planes are "
                 f"padded with zeros at the end to {target} frames, as suite2p's combined output is (pass "
                 f"unequal_frames='truncate' to keep only the frames every plane has)",
-                NeurotkWarning, stacklevel=2,
+                NeurotkWarning, stacklevel=caller_stacklevel(),
             )
             traces = [np.pad(t, ((0, 0), (0, target - t.shape[1]))) for t in traces]
         else:
@@ -315,7 +316,7 @@ def read_suite2p(folder, fs: float | None = None, neuropil: float = 0.7, cells_o
         rate, rate_source = fs, "fs argument"
         if ops_rate is not None and not np.isclose(ops_rate, fs):
             warnings.warn(f"{folder}: fs={fs:g} Hz overrides ops.npy's fs={ops_rate:g} Hz", NeurotkWarning,
-                          stacklevel=2)
+                          stacklevel=caller_stacklevel())
     elif ops_rate is not None:
         rate, rate_source = ops_rate, "ops.npy"
     else:

@@ -108,7 +108,7 @@ def plot_noise_ceiling(ceiling, ax=None, bins: int = 30, **kwargs):
     return ax
 
 
-def plot_layer_mapping(mapping, ax=None, title: str | None = None, cmap: str = "magma"):
+def plot_layer_mapping(mapping, ax=None, title: str | None = None, cmap: str | None = None):
     """Heatmap of areas x layers of a :class:`~neurotk.encoding.LayerMapping`; best layers outlined.
 
     Examples

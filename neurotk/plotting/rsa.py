@@ -21,6 +21,7 @@ __all__ = [
     "plot_model_comparison",
     "plot_rdm_noise_ceiling",
     "plot_layer_area",
+    "plot_best_layers",
     "plot_permutation_null",
     "plot_ssm",
     "plot_model_selection",
@@ -174,7 +175,9 @@ def plot_embedding(coordinates, categories=None, ax=None, title: str | None = No
         for value in pd.unique(categories):
             mask = categories == value
             ax.scatter(xy[mask, 0], xy[mask, 1], s=25, label=str(value))
-        ax.legend(title="category", fontsize="small", loc="best", ncols=2 if len(pd.unique(categories)) > 5 else 1)
+        # beside the points, not over them (constrained layout makes room for it)
+        ax.legend(title="category", fontsize="small", loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0,
+                  ncols=2 if len(pd.unique(categories)) > 12 else 1)
     if labels is not None:
         for (x, y), text in zip(xy, labels):
             ax.annotate(str(text), (x, y), fontsize="x-small", xytext=(2, 2), textcoords="offset points")
@@ -285,19 +288,61 @@ def plot_rdm_noise_ceiling(noise_ceiling, ax=None):
     return ax
 
 
-def plot_layer_area(scores, ax=None, value: str = "score", title: str | None = None, cmap: str = "magma",
-                    label: str | None = None):
+def _colour_scale(values):
+    """``(vmin, vmax, signed)`` of a score heatmap: from 0 to the largest score, or symmetric around 0.
+
+    Scores that are all >= 0 get the scale ``[0, max]``, so the colour of a cell says how
+    large its score is, not how it ranks among the others (a scale from the lowest score
+    shows 0.31 and 0.35 as black and yellow). Scores with a negative value get
+    ``[-m, m]`` with ``m`` the largest absolute score, for a diverging colour map whose
+    middle is 0.
+    """
+    finite = np.asarray(values, dtype=float)
+    finite = finite[np.isfinite(finite)]
+    if finite.size == 0:
+        return 0.0, 1.0, False
+    if finite.min() < 0:
+        m = float(np.abs(finite).max())
+        return -m, m, True
+    top = float(finite.max())
+    return 0.0, top if top > 0 else 1.0, False
+
+
+def _text_colour(rgba) -> str:
+    """Black or white, whichever reads better on ``rgba`` (relative luminance, WCAG 2 formula)."""
+    rgb = np.asarray(rgba, dtype=float)[:3]
+    linear = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+    luminance = float(linear @ [0.2126, 0.7152, 0.0722])
+    # contrast with black (L + 0.05) / 0.05 against white 1.05 / (L + 0.05): equal at L ~ 0.179
+    return "black" if luminance > 0.179 else "white"
+
+
+def plot_layer_area(scores, ax=None, value: str = "score", title: str | None = None, cmap: str | None = None,
+                    label: str | None = None, outline: str | None = None):
     """Heatmap of scores of network layers (columns) against brain areas (rows).
 
-    The best layer of each area is outlined. Rows and columns keep the order in which
-    they first appear in the table (areas early -> late, layers early -> late).
+    Rows and columns keep the order in which they first appear in the table (areas
+    early -> late, layers early -> late). The colour scale is anchored at 0: it runs
+    from 0 to the largest score when no score is negative (colour map ``magma``), and
+    symmetrically around 0 otherwise (``RdBu_r``, white at 0), so that equal colours mean
+    equal scores and small differences do not read as large ones. Each cell is labelled
+    with its score, in black or white, whichever contrasts more with the cell.
 
     Parameters
     ----------
     scores : DataFrame
         Columns ``area``, ``layer`` and ``value``.
+    value : str, default "score"
+        The column drawn.
+    title : str, optional
+    cmap : str, optional
+        Colour map; default ``magma`` for scores >= 0 and ``RdBu_r`` when one is negative.
     label : str, optional
         Colour-bar label (default: ``value``).
+    outline : str, optional
+        A boolean column: the cells where it is true are outlined (e.g. the layers of an
+        area that no other layer beats significantly). Default: the top score of each
+        area is outlined.
 
     Returns
     -------
@@ -308,31 +353,108 @@ def plot_layer_area(scores, ax=None, value: str = "score", title: str | None = N
     >>> import matplotlib, pandas as pd
     >>> matplotlib.use("Agg")
     >>> t = pd.DataFrame({"area": ["V1", "V1", "IT", "IT"], "layer": ["c1", "fc", "c1", "fc"], "score": [.5, .2, .1, .6]})
-    >>> plot_layer_area(t).get_ylabel()
-    'brain area'
+    >>> ax = plot_layer_area(t)
+    >>> ax.get_ylabel(), ax.images[0].get_clim()
+    ('brain area', (0.0, 0.6))
     """
+    import matplotlib as mpl
     from matplotlib.patches import Rectangle
 
     table = pd.DataFrame(scores)
-    for col in ("area", "layer", value):
+    for col in ("area", "layer", value) + ((outline,) if outline is not None else ()):
         if col not in table:
             raise ArgumentError(f"scores has no column {col!r}; its columns are {list(table.columns)}")
     areas = list(pd.unique(table["area"]))
     layers = list(pd.unique(table["layer"]))
     grid = table.pivot_table(index="area", columns="layer", values=value, aggfunc="mean").loc[areas, layers]
+    values = grid.to_numpy(dtype=float)
+    vmin, vmax, signed = _colour_scale(values)
+    colours = mpl.colormaps[cmap if cmap is not None else ("RdBu_r" if signed else "magma")]
     ax = axes_or_new(ax, (1.2 * len(layers) + 2.5, 0.7 * len(areas) + 1.5))
-    image = ax.imshow(grid.to_numpy(), cmap=cmap, aspect="auto")
+    image = ax.imshow(values, cmap=colours, vmin=vmin, vmax=vmax, aspect="auto")
     ax.figure.colorbar(image, ax=ax, label=value if label is None else label)
-    for r, row in enumerate(grid.to_numpy()):
-        for c, v in enumerate(row):
+    if outline is None:
+        marked = np.zeros(values.shape, dtype=bool)
+        rows = np.flatnonzero(np.isfinite(values).any(axis=1))
+        marked[rows, np.nanargmax(values[rows], axis=1)] = True
+    else:
+        flags = table.assign(_flag=table[outline].astype(bool)).pivot_table(
+            index="area", columns="layer", values="_flag", aggfunc="max").loc[areas, layers]
+        marked = flags.fillna(False).to_numpy(dtype=bool)
+    for (r, c), v in np.ndenumerate(values):
+        if np.isfinite(v):
             ax.text(c, r, f"{v:.2f}", ha="center", va="center", fontsize="small",
-                    color="white" if v < np.nanmean(grid.to_numpy()) else "black")
-        best = int(np.nanargmax(row))
-        ax.add_patch(Rectangle((best - 0.5, r - 0.5), 1, 1, fill=False, edgecolor="cyan", lw=2.5))
+                    color=_text_colour(image.cmap(image.norm(v))))
+    for r, c in zip(*np.nonzero(marked)):
+        ax.add_patch(Rectangle((c - 0.5, r - 0.5), 1, 1, fill=False, edgecolor="cyan", lw=2.5))
     ax.set_xticks(range(len(layers)), layers)
     ax.set_yticks(range(len(areas)), areas)
     ax.set_xlabel("network layer (early -> late)")
     ax.set_ylabel("brain area")
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def plot_best_layers(best, layers, ax=None, title: str | None = None):
+    """The top-scoring layer of each area, one line per kind of score (e.g. RDM and RGTM).
+
+    Lines that coincide stay visible: each kind has its own marker, line style and a
+    small vertical offset (a tenth of the spacing between layers, spread around the
+    layer), and the markers of later kinds are drawn open so those below show through.
+
+    Parameters
+    ----------
+    best : DataFrame
+        Columns ``kind``, ``area`` and ``layer``: one row per kind and area, areas in the
+        order they are drawn (early -> late).
+    layers : list of str
+        Every layer, early -> late (the y-axis).
+    ax : matplotlib Axes, optional
+    title : str, optional
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import matplotlib, pandas as pd
+    >>> matplotlib.use("Agg")
+    >>> t = pd.DataFrame({"kind": ["RDM", "RDM", "RGTM", "RGTM"], "area": ["V1", "IT"] * 2,
+    ...                   "layer": ["c1", "fc", "c1", "fc"]})
+    >>> ax = plot_best_layers(t, ["c1", "fc"])
+    >>> [line.get_linestyle() for line in ax.get_lines()]
+    ['-', '--']
+    """
+    table = pd.DataFrame(best)
+    for col in ("kind", "area", "layer"):
+        if col not in table:
+            raise ArgumentError(f"best has no column {col!r}; its columns are {list(table.columns)}")
+    layers = [str(v) for v in layers]
+    unknown = sorted(set(table["layer"].astype(str)) - set(layers))
+    if unknown:
+        raise ArgumentError(f"best names layers {unknown} that are not in layers={layers}")
+    depth = {name: k for k, name in enumerate(layers)}
+    areas = list(pd.unique(table["area"]))
+    kinds = list(pd.unique(table["kind"]))
+    ax = axes_or_new(ax, (4.5, 3.6))
+    styles = [("o", "-"), ("s", "--"), ("^", ":"), ("D", "-.")]
+    offsets = 0.1 * (np.arange(len(kinds)) - (len(kinds) - 1) / 2)
+    for k, kind in enumerate(kinds):
+        rows = table[table["kind"] == kind].set_index("area").reindex(areas).dropna(subset=["layer"])
+        x = np.array([areas.index(a) for a in rows.index], dtype=float)
+        y = rows["layer"].astype(str).map(depth).to_numpy(dtype=float) + offsets[k]
+        marker, line = styles[k % len(styles)]
+        ax.plot(x, y, marker=marker, linestyle=line, color=f"C{k}", markersize=8 - 1.5 * (k % 2), lw=1.8,
+                markerfacecolor=f"C{k}" if k == 0 else "none", markeredgewidth=1.6, label=str(kind), zorder=3 + k)
+    ax.set_xticks(range(len(areas)), [str(a) for a in areas])
+    ax.set_yticks(range(len(layers)), layers)
+    ax.set_xlim(-0.4, len(areas) - 0.6)
+    ax.set_ylim(-0.5, len(layers) - 0.5)
+    ax.set_xlabel("brain area (early -> late)")
+    ax.set_ylabel("top-scoring layer")
+    ax.legend(fontsize="small", loc="best")
     if title:
         ax.set_title(title)
     return ax
