@@ -27,6 +27,7 @@ import pandas as pd
 from .errors import AlignmentError, ArgumentError, ShapeMismatchError
 from .recording import Recording
 from .results import Result
+from .tables import spreadsheet_safe
 from .utils import atomic_path
 
 __all__ = ["ComparisonReport", "RDMComparison", "compare_rdms", "compare_recordings"]
@@ -229,13 +230,13 @@ class ComparisonReport(Result):
 
         names = _save_figures(self.figures(), out, "")
         with atomic_path(out / "scores.csv") as tmp:
-            self.scores.to_csv(tmp, index=False)
+            spreadsheet_safe(self.scores).to_csv(tmp, index=False)
         if self.pairwise is not None:
             with atomic_path(out / "pairwise.csv") as tmp:
-                self.pairwise.to_csv(tmp, index=False)
+                spreadsheet_safe(self.pairwise).to_csv(tmp, index=False)
         if self.encoding is not None:
             with atomic_path(out / "encoding_scores.csv") as tmp:
-                self.encoding.to_csv(tmp, index=False)
+                spreadsheet_safe(self.encoding).to_csv(tmp, index=False)
         record = {"provenance": self.provenance, "notes": self.messages(), "hierarchy": self.hierarchy_sentence,
                   "hierarchy_p": None if not np.isfinite(self.hierarchy_p) else self.hierarchy_p,
                   "best": self.best.to_dict(orient="records"), "files": {"scores": "scores.csv"}}
@@ -586,7 +587,7 @@ class RDMComparison(Result):
         """Write the figures and the table into ``out``; returns this section's HTML."""
         names = _save_figures(self.figures(), out, f"{self.name}_")
         with atomic_path(out / f"{self.name}_scores.csv") as tmp:
-            self.scores.to_csv(tmp, index=False)
+            spreadsheet_safe(self.scores).to_csv(tmp, index=False)
         return self._html_section(names)
 
     def _html_section(self, figure_names) -> str:

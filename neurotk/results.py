@@ -68,6 +68,7 @@ class Result:
         >>> out.name
         'rdm.csv'
         """
+        from .tables import spreadsheet_safe
         from .utils import atomic_path
 
         path = Path(path)
@@ -81,7 +82,7 @@ class Result:
                 if suffix == ".json":
                     frame.to_json(tmp, orient="records", indent=1)
                 else:
-                    frame.to_csv(tmp, sep=_TABLES[suffix], index=False)
+                    spreadsheet_safe(frame).to_csv(tmp, sep=_TABLES[suffix], index=False)
             return path
         if suffix in _FIGURES:
             import matplotlib.pyplot as plt

@@ -16,7 +16,7 @@ import pandas as pd
 
 from .errors import ArgumentError, ShapeMismatchError, describe_values
 
-__all__ = ["table_positions", "table_columns"]
+__all__ = ["spreadsheet_safe", "table_columns", "table_positions"]
 
 
 def table_positions(selector, table: pd.DataFrame, axis: str = "units") -> np.ndarray | slice:
@@ -104,3 +104,31 @@ def table_columns(by, table: pd.DataFrame, argument: str, tablename: str = "samp
             f"its columns are {list(table.columns)}"
         )
     return cols
+
+
+#: First characters that make a spreadsheet read a cell as a formula (OWASP, "CSV Injection").
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``frame`` whose text cells cannot run as spreadsheet formulas.
+
+    Text that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return (an area
+    or condition name taken from a data file, say) gets a leading ``'``, as OWASP
+    recommends against CSV injection; numbers are left alone. neurotk writes every CSV
+    table through this.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> spreadsheet_safe(pd.DataFrame({"area": ["V1", "=HYPERLINK(1)"], "score": [-0.5, 0.2]})).values.tolist()
+    [['V1', -0.5], ["'=HYPERLINK(1)", 0.2]]
+    """
+    out = frame.copy()
+    for col in out.columns:
+        if out[col].dtype.kind in "OSU" or isinstance(out[col].dtype, pd.StringDtype):
+            out[col] = out[col].map(
+                lambda v: "'" + v if isinstance(v, str) and v.startswith(_FORMULA_STARTS) else v)
+    if out.columns.dtype.kind == "O":
+        out.columns = ["'" + c if isinstance(c, str) and c.startswith(_FORMULA_STARTS) else c for c in out.columns]
+    return out
