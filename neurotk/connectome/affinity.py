@@ -659,6 +659,9 @@ def affinity_tensor(recordings, method: str = "comovement", window: int = 20, st
     fn = comovement_affinity if method == "comovement" else sliding_correlation
     if isinstance(recordings, (Recording, np.ndarray)):
         recordings = [recordings]
+    if isinstance(recordings, (str, bytes)) or not hasattr(recordings, "__iter__"):
+        raise ArgumentError(f"recordings has type {type(recordings).__name__}; expected a Recording, an array "
+                            f"(time points x neurons) or a list of them, one per animal or session")
     recordings = list(recordings)
     if not recordings:
         raise ArgumentError("recordings is empty; expected at least one Recording")

@@ -351,6 +351,10 @@ def _plain(means, labels, metric, prec, scale, prior_lambda, prior_weight, norma
     """Condensed dissimilarities of condition means (no cross-validation)."""
     if metric in ("correlation", "cosine"):
         a = means - means.mean(axis=1, keepdims=True) if metric == "correlation" else means.copy()
+        # both measures are scale-free per pattern: unit peak first, so that the squared norms of
+        # extreme but finite patterns (x * 1e300) cannot overflow to inf
+        peak = np.abs(a).max(axis=1, keepdims=True)
+        a /= np.where(peak > 0, peak, 1.0)
         norms = np.sqrt(np.einsum("ij,ij->i", a, a))
         zero = norms <= np.finfo(np.float64).tiny
         if zero.any():

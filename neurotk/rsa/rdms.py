@@ -33,6 +33,7 @@ from ..errors import (
     ShapeMismatchError,
     describe_values,
 )
+from .._validation import check_array
 from ..results import Result
 from .ranks import percentile_ranks
 
@@ -526,7 +527,9 @@ def as_rdm(x, name: str = "rdm") -> RDM:
     """
     if isinstance(x, RDM):
         return x
-    arr = np.asarray(x, dtype=np.float64)
+    # the one validator: strings, objects and complex numbers are refused, NaN (missing pairs) kept
+    arr = check_array(x, name, ndim=None, allow_nan=True, recording=False,
+                      expected="an RDM, a condensed vector or square matrices of dissimilarities")
     if arr.ndim == 3:
         return RDM.from_matrix(arr)
     if arr.ndim == 2 and arr.shape[0] == arr.shape[1] and arr.shape[0] > 1:

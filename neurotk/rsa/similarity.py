@@ -89,7 +89,8 @@ def _paired(x, y, names=("x", "y")) -> tuple[np.ndarray, np.ndarray]:
 
 def _centred(a: np.ndarray, name: str) -> np.ndarray:
     c = a - a.mean(axis=0, keepdims=True)
-    if not np.any(np.abs(c) > 1e-12 * max(1.0, float(np.abs(a).max()))):
+    peak = float(np.abs(a).max())  # relative to the data's own scale (1e-300 data vary too)
+    if peak == 0 or not np.any(np.abs(c) > 1e-12 * peak):
         raise ArgumentError(
             f"{name} is the same for every condition (zero variance); expected a "
             f"representation that varies across conditions"
@@ -142,6 +143,10 @@ def cka(x, y, debiased: bool = False) -> float:
         )
     a = _centred(a, "x")
     b = _centred(b, "y")
+    # CKA is invariant to scaling x and y: bring both to unit peak so that sums of fourth
+    # powers cannot overflow (x * 1e300 gave NaN)
+    a = a / np.abs(a).max()
+    b = b / np.abs(b).max()
     if max(a.shape[1], b.shape[1]) < n:  # feature space: p x q cross-products
         kl = np.sum((b.T @ a) ** 2)
         kk = np.sum((a.T @ a) ** 2)

@@ -1,0 +1,37 @@
+"""Extreme but finite values and wrong types give the right answer or a clear NeurotkError (issue 18)."""
+
+import numpy as np
+import pytest
+from scipy.spatial.distance import pdist
+
+from neurotk import ArgumentError, NeurotkError, connectome, rsa
+
+
+@pytest.mark.parametrize("scale", [1e300, 1e-300])
+@pytest.mark.parametrize("metric", ["correlation", "cosine"])
+def test_scale_free_rdms_do_not_overflow(metric, scale):
+    x = np.random.default_rng(0).normal(size=(8, 5))
+    got = rsa.rdm(x * scale, metric=metric).vector
+    np.testing.assert_allclose(got, pdist(x, metric), rtol=1e-10, atol=1e-12)  # scipy on the unscaled data
+
+
+@pytest.mark.parametrize("scale", [1e300, 1e-300])
+def test_cka_is_scale_free_at_extreme_scales(scale):
+    rng = np.random.default_rng(1)
+    x, y = rng.normal(size=(10, 4)), rng.normal(size=(10, 3))
+    for debiased in (False, True):
+        assert rsa.cka(x * scale, y, debiased=debiased) == pytest.approx(rsa.cka(x, y, debiased=debiased), rel=1e-10)
+
+
+@pytest.mark.parametrize("bad", [np.array(list("abcdefghijklmno")), np.arange(15.0) + 1j])
+def test_rdm_inputs_of_the_wrong_kind_are_refused(bad):
+    with pytest.raises(ArgumentError, match=r"\ba\b"):  # the message names the argument
+        rsa.compare(bad, np.arange(15.0))
+    with pytest.raises(NeurotkError):
+        rsa.compare(np.array([None] * 15), np.arange(15.0))
+
+
+@pytest.mark.parametrize("bad", [np.float64(1), 3, "traces.npy", None])
+def test_affinity_tensor_refuses_what_is_not_recordings(bad):
+    with pytest.raises(NeurotkError, match="recordings"):
+        connectome.affinity_tensor(bad)
