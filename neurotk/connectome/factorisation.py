@@ -634,6 +634,12 @@ def ntf(X, rank, n_restarts=1, mask=None, tol=1e-6, max_iter=500, random_state=N
     x, observed = _check_tensor(X, mask)
     if observed is not None:
         x[~observed] = 0.0
+    # extreme but finite scales (1e300) overflow the squared norms: fit at unit peak and scale
+    # the first factor back (the relative error does not depend on the scale)
+    peak = float(np.abs(x).max()) if x.size else 0.0
+    scale = peak if (peak > 1e100 or 0.0 < peak < 1e-100) else 1.0
+    if scale != 1.0:
+        x = x / scale
     seeds = as_rng(random_state).integers(0, 2**63 - 1, size=n_restarts)
 
     def one(seed):
@@ -645,6 +651,8 @@ def ntf(X, rank, n_restarts=1, mask=None, tol=1e-6, max_iter=500, random_state=N
     errors = np.array([f[1][-1] if len(f[1]) else np.nan for f in fits])
     best = int(np.argmin(errors))
     similarity = np.array([factor_match_score(f, factors[best]) for f in factors])
+    if scale != 1.0:  # scale-free quantities (error, similarity) come from the unit-peak fit
+        factors = [[f[0] * scale, *f[1:]] for f in factors]
     return NTFResult(
         factors=factors[best], error=float(errors[best]), errors=np.asarray(fits[best][1]),
         n_iter=int(fits[best][2]), converged=bool(fits[best][3]), restart_errors=errors,

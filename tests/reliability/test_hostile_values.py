@@ -35,3 +35,16 @@ def test_rdm_inputs_of_the_wrong_kind_are_refused(bad):
 def test_affinity_tensor_refuses_what_is_not_recordings(bad):
     with pytest.raises(NeurotkError, match="recordings"):
         connectome.affinity_tensor(bad)
+
+
+@pytest.mark.parametrize("scale", [1e300, 1e-300])
+def test_ntf_at_extreme_scales_fits_as_at_unit_scale(scale):
+    rng = np.random.default_rng(2)
+    truth = [rng.random((n, 2)) for n in (8, 6, 5)]
+    x = connectome.reconstruct(truth)
+    plain = connectome.ntf(x, rank=2, random_state=0)
+    scaled = connectome.ntf(x * scale, rank=2, random_state=0)
+    assert scaled.error == pytest.approx(plain.error, abs=1e-9)
+    # the model reproduces the scaled data: reconstruct / scale equals the unit-scale model
+    np.testing.assert_allclose(connectome.reconstruct(scaled.factors) / scale,
+                               connectome.reconstruct(plain.factors), rtol=1e-6, atol=1e-9)
