@@ -51,6 +51,11 @@ def _demo(args) -> int:
     from .report import compare_recordings
 
     out = Path(args.out)
+    if out.exists() and not out.is_dir():  # before any work, as for compare
+        from .errors import ArgumentError
+
+        raise ArgumentError(f"--out {out} is an existing file; expected a folder for the report (new, or an "
+                            f"existing folder)")
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     say = print if not args.quiet else (lambda *a, **k: None)

@@ -853,6 +853,18 @@ def to_nifti(values, recording: Recording | None = None, path=None, background: 
     dtype = np.dtype(dtype)
     if dtype.kind in "iub" and not np.isfinite(background):
         background = 0
+    if dtype.kind in "iub":  # values that do not fit would wrap around silently (1e6 -> 64 in int8)
+        info = np.iinfo(dtype) if dtype.kind in "iu" else None
+        lo, hi = (info.min, info.max) if info is not None else (0, 1)
+        finite = maps[np.isfinite(maps)] if maps.dtype.kind == "f" else maps
+        if maps.dtype.kind == "f" and not np.isfinite(maps).all():
+            raise ArgumentError(f"values hold NaN or infinite entries; dtype={dtype} cannot store them "
+                                f"(expected a float dtype, or finite values)")
+        if finite.size and (finite.min() < lo or finite.max() > hi or not np.isfinite(background)
+                            or not lo <= background <= hi):
+            raise ArgumentError(
+                f"values span {finite.min():.6g} to {finite.max():.6g} (background {background}), outside "
+                f"dtype={dtype}'s range {lo} to {hi}; expected values that fit, or a wider or float dtype")
     n_maps = maps.shape[0]
     volume = np.full(shape + (n_maps,), background, dtype=dtype)
     volume[ijk[:, 0], ijk[:, 1], ijk[:, 2], :] = maps.T

@@ -48,3 +48,29 @@ def test_ntf_at_extreme_scales_fits_as_at_unit_scale(scale):
     # the model reproduces the scaled data: reconstruct / scale equals the unit-scale model
     np.testing.assert_allclose(connectome.reconstruct(scaled.factors) / scale,
                                connectome.reconstruct(plain.factors), rtol=1e-6, atol=1e-9)
+
+
+def test_to_nifti_refuses_values_that_do_not_fit_the_dtype(tmp_path):
+    import nibabel as nib
+
+    from neurotk.io import load_fmri, to_nifti
+
+    rec = load_fmri(__import__("pathlib").Path(nib.__file__).parent / "tests" / "data" / "functional.nii", tr=2.0)
+    with pytest.raises(ArgumentError, match="outside dtype=int8's range -128 to 127"):
+        to_nifti(np.full(rec.n_units, 1e6), rec, path=tmp_path / "x.nii", dtype=np.int8)
+    assert not (tmp_path / "x.nii").exists()
+    img = to_nifti(np.full(rec.n_units, 100.0), rec, dtype=np.int8)  # values that fit are written as they are
+    assert np.asarray(img.dataobj).max() == 100
+
+
+def test_demo_out_that_is_a_file_fails_before_any_work(tmp_path):
+    import subprocess
+    import sys
+
+    target = tmp_path / "report.txt"
+    target.write_text("keep me")
+    done = subprocess.run([sys.executable, "-c", "import sys; from neurotk.cli import main; sys.exit(main())",
+                           "demo", "--out", str(target)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0 and "is an existing file" in done.stderr and "Traceback" not in done.stderr
+    assert target.read_text() == "keep me"
