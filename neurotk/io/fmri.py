@@ -414,6 +414,25 @@ def _default_mask(imgs, names, chunk_voxels) -> np.ndarray:
     return keep
 
 
+def _label_ids(values: np.ndarray, what: str) -> np.ndarray:
+    """Integer ROI ids of an atlas's voxel values: floats rounded, NaN/inf as 0 (no ROI).
+
+    Float labels beyond 2**53 are not whole numbers a float can hold exactly (a label of
+    1e20 became the id -9223372036854775808), so they are refused.
+    """
+    if values.dtype.kind not in "fiub":
+        raise DataFormatError(f"{what}: labels of dtype {values.dtype}; expected integer (or whole-number) labels")
+    if values.dtype.kind == "f":
+        finite = np.isfinite(values)
+        too_big = finite & (np.abs(values) >= 2.0**53)
+        if too_big.any():
+            raise DataFormatError(
+                f"{what}: label {values[too_big][0]:.6g} is beyond the whole numbers a float holds exactly "
+                f"(|label| < 2**53); expected integer ROI labels")
+        return np.where(finite, np.rint(values), 0).astype(np.int64)
+    return values.astype(np.int64)
+
+
 def _read_labels(atlas_labels) -> dict:
     if atlas_labels is None:
         return {}
@@ -616,10 +635,8 @@ def load_fmri(
     units = pd.DataFrame({"unit_id": np.arange(len(ijk)), "i": ijk[:, 0], "j": ijk[:, 1], "k": ijk[:, 2]})
     if atlas is not None:
         atlas_arr, _ = _volume_from(atlas, first, first_name, "atlas")
-        labels = np.asarray(atlas_arr)[mask3]
-        if labels.dtype.kind == "f":
-            labels = np.where(np.isfinite(labels), np.rint(labels), 0)
-        labels = labels.astype(np.int64)
+        labels = _label_ids(np.asarray(atlas_arr)[mask3],
+                            f"atlas {atlas}" if isinstance(atlas, (str, os.PathLike)) else "atlas")
         names_by_label = _read_labels(atlas_labels)
         unique = np.unique(labels)
         lookup = {int(u): ("" if u == 0 else names_by_label.get(int(u), str(int(u)))) for u in unique}
@@ -709,8 +726,7 @@ def roi_average(recording: Recording, atlas=None, atlas_labels=None, include_bac
             raise ArgumentError(f"roi_average(atlas=...) needs units columns i, j, k; missing {missing}")
         arr = _atlas_for(atlas, meta)
         ijk = units[["i", "j", "k"]].to_numpy(dtype=np.int64)
-        labels = np.asarray(arr)[ijk[:, 0], ijk[:, 1], ijk[:, 2]]
-        labels = np.rint(np.where(np.isfinite(labels), labels, 0)).astype(np.int64)
+        labels = _label_ids(np.asarray(arr)[ijk[:, 0], ijk[:, 1], ijk[:, 2]], "atlas")
         names = _read_labels(atlas_labels)
         units["roi"] = labels
         lookup = {int(u): ("" if u == 0 else names.get(int(u), str(int(u)))) for u in np.unique(labels)}

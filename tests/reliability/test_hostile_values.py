@@ -74,3 +74,22 @@ def test_demo_out_that_is_a_file_fails_before_any_work(tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert done.returncode != 0 and "is an existing file" in done.stderr and "Traceback" not in done.stderr
     assert target.read_text() == "keep me"
+
+
+def test_atlas_labels_beyond_exact_floats_are_refused(tmp_path):
+    import nibabel as nib
+
+    from neurotk import DataFormatError
+    from neurotk.io import load_fmri
+
+    bold = np.random.default_rng(0).normal(100, 1, size=(3, 3, 2, 10)).astype(np.float32)
+    atlas = np.zeros((3, 3, 2), np.float32)
+    atlas[0, 0, 0], atlas[1, 1, 1] = 3.0, 1e20
+    nib.save(nib.Nifti1Image(bold, np.eye(4)), tmp_path / "bold.nii")
+    nib.save(nib.Nifti1Image(atlas, np.eye(4)), tmp_path / "atlas.nii")
+    with pytest.raises(DataFormatError, match=r"label 1e\+20 is beyond"):
+        load_fmri(tmp_path / "bold.nii", tr=2.0, atlas=tmp_path / "atlas.nii")
+    atlas[1, 1, 1] = 2.0
+    nib.save(nib.Nifti1Image(atlas, np.eye(4)), tmp_path / "atlas.nii")
+    rec = load_fmri(tmp_path / "bold.nii", tr=2.0, atlas=tmp_path / "atlas.nii")
+    assert sorted(set(rec.units["roi"])) == [0, 2, 3]
