@@ -36,6 +36,21 @@ __all__ = ["ComparisonReport", "RDMComparison", "compare_rdms", "compare_recordi
 TOPOLOGY_THRESHOLDS = (0.1, 0.5)
 
 
+def _plain_text(method):
+    """Draw a report's figures with mathtext off: area, layer and condition names come from
+    data files, and a name such as ``V1 $\\frac$`` must be drawn as written, not parsed."""
+    import functools
+
+    @functools.wraps(method)
+    def draw(self, *args, **kwargs):
+        import matplotlib
+
+        with matplotlib.rc_context({"text.parse_math": False}):
+            return method(self, *args, **kwargs)
+
+    return draw
+
+
 @dataclass(repr=False)
 class ComparisonReport(Result):
     """Scores of every (area, layer) pair and everything needed to draw and save them.
@@ -138,6 +153,7 @@ class ComparisonReport(Result):
         return plot_layer_area(plain, ax=ax, **kwargs)
 
     # ------------------------------------------------------------------ figures
+    @_plain_text
     def figures(self) -> dict:
         """Draw every figure of the report; returns name -> matplotlib Figure."""
         import matplotlib.pyplot as plt
@@ -508,6 +524,7 @@ class RDMComparison(Result):
         return rsa.RDM(np.asarray(stack.vectors).mean(axis=0), stack.conditions, [area], stack.metric)
 
     # ------------------------------------------------------------------ figures
+    @_plain_text
     def figures(self) -> dict:
         """Draw every figure: ``rdms``, ``scores`` and (with layers) ``layers``; name -> Figure."""
         import matplotlib.pyplot as plt

@@ -44,3 +44,24 @@ def test_report_tables_carry_no_formula(tmp_path):
     # numbers still read back as numbers
     scores = pd.read_csv(out / "scores.csv", keep_default_na=False)
     assert pd.api.types.is_float_dtype(scores["score"])
+
+
+def test_mathtext_in_file_controlled_names_is_drawn_as_text(tmp_path):
+    rng = np.random.default_rng(3)
+    n = 12
+    samples = {"stimulus": np.arange(n)}
+    latent = rng.normal(size=(n, 3))
+    name = r"V1 $\frac$"  # mathtext that matplotlib cannot parse
+    brain = {name: Recording(latent @ rng.normal(size=(3, 5)) + rng.normal(size=(n, 5)), samples),
+             "LM": Recording(latent @ rng.normal(size=(3, 5)) + rng.normal(size=(n, 5)), samples)}
+    layers = {"conv": Recording(latent @ rng.normal(size=(3, 4)), samples),
+              "fc": Recording(latent @ rng.normal(size=(3, 4)), samples)}
+    report = compare_recordings(brain, layers, n_bootstrap=5, n_permutations=5, progress=False)
+    out = report.save(tmp_path / "report")  # raised ValueError in matplotlib's mathtext before
+    assert (out / "index.html").exists() and any(out.glob("*.png"))
+    import matplotlib.pyplot as plt
+
+    figs = report.figures()
+    texts = [t.get_text() for f in figs.values() for t in f.findobj(plt.Text)]
+    assert any(name in t for t in texts)
+    plt.close("all")
