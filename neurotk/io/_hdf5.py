@@ -38,6 +38,7 @@ import pandas as pd
 
 from ..errors import ArgumentError, DataFormatError, NeurotkError
 from ._files import check_input_path
+from ._memory import available_memory
 
 __all__ = [
     "CORRUPT_FILE_ERRORS",
@@ -256,12 +257,12 @@ class Reader:
         if ds.dtype.kind == "O" and h5py.check_string_dtype(ds.dtype) is not None:
             self._check_string_heaps(ds)
         need = _selection_bytes(ds, sel)
-        have = memory_bytes()
+        have = available_memory()  # what this process may still allocate (RLIMIT_AS, cgroup included)
         if need is not None and have is not None and need > have:
             raise DataFormatError(
                 f"{self.path}: field '{ds.name}' has shape {ds.shape} of {ds.dtype}; reading it would need "
-                f"{need / 2**30:.3g} GiB, more than the {have / 2**30:.3g} GiB of memory of this machine. "
-                f"Expected a dataset that fits in memory; the file may be corrupt"
+                f"{need / 2**30:.3g} GiB, more than the {have / 2**30:.3g} GiB of memory available to this "
+                f"process. Expected a dataset that fits in memory; the file may be corrupt"
             )
         try:
             return ds[sel]

@@ -427,3 +427,23 @@ def test_memory_guard_names_what_was_asked(monkeypatch, demo):
     with pytest.raises(ArgumentError, match=r"windows.*more than the 1 MiB"):
         count_spikes(demo, np.arange(20000.0), window=(0.0, 0.5))
     assert isinstance(neurotk.ArgumentError("x"), neurotk.NeurotkError)
+
+
+@needs_linux
+def test_hdf5_dataset_declared_beyond_available_memory_is_refused(tmp_path):
+    """A few-kB file whose units/id declares 3e8 ids (2.4 GB, unallocated chunks): refused under RLIMIT_AS."""
+    import h5py
+
+    from neurotk.datasets import make_demo_session
+
+    path = make_demo_session(tmp_path / "s.nwb", n_stimuli=4, n_repeats=1, n_units_per_area=2)
+    with h5py.File(path, "a") as f:
+        del f["units/id"]
+        f.create_dataset("units/id", shape=(300_000_000,), dtype="int64", chunks=(1 << 16,))
+    assert path.stat().st_size < 10**7
+    out = isolated(f"""
+        from neurotk.io import read_spikes
+        limit_memory(1 << 30)
+        report(lambda: read_spikes({str(path)!r}).unit_ids)
+    """)
+    assert_neurotk(out, "DataFormatError", "units/id", "memory available to this process")
