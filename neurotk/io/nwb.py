@@ -77,6 +77,16 @@ def _find_units_group(f: Reader, table: str | None):
                     found.append((f"/processing/{module_name}/{child_name}", child))
     if found:
         return found[0]
+    if isinstance(node, h5py.Group) and "spike_times" not in node:
+        ids = node.get("id")
+        n_units = ids.shape[0] if isinstance(ids, h5py.Dataset) and ids.ndim == 1 else None
+        if n_units == 0:  # a valid file: its Units table is empty (pynwb then writes no spike_times)
+            raise DataFormatError(
+                f"{f.path}: field '/units' is a Units table with 0 units (no spike_times); the file is valid "
+                f"but holds no spike-sorted units. Expected a file with at least one unit")
+        raise DataFormatError(
+            f"{f.path}: field '/units' has no spike_times ({'' if n_units is None else f'{n_units} units, '}"
+            f"columns {sorted(node)}); expected the spike times of spike-sorted units")
     groups = sorted(k for k, v in f.h.items() if isinstance(v, h5py.Group))
     version = attr(f.h, "nwb_version")
     if version is None and "nwb_version" in f.h:

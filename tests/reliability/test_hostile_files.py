@@ -312,3 +312,24 @@ def test_external_storage_and_virtual_datasets_are_refused(tmp_path):
                 print("refused", kind)
     """)
     assert out.split() == ["refused", "external", "refused", "virtual"]
+
+
+def test_an_empty_units_table_is_named_as_such(tmp_path):
+    """A valid file with 0 units is not 'truncated or corrupt': the message says the table is empty."""
+    from datetime import datetime, timezone
+
+    from pynwb import NWBHDF5IO, NWBFile
+    from pynwb.misc import Units
+
+    import neurotk
+    from neurotk.io import read_spikes
+
+    nwb = NWBFile("s", "id", datetime(2020, 1, 1, tzinfo=timezone.utc))
+    nwb.units = Units(name="units", description="none")
+    path = tmp_path / "empty.nwb"
+    with NWBHDF5IO(path, "w") as io:
+        io.write(nwb)
+    for call in (lambda: read_spikes(path), lambda: neurotk.load(path)):
+        with pytest.raises(neurotk.DataFormatError, match="Units table with 0 units") as err:
+            call()
+        assert "corrupt" not in str(err.value) and "empty.nwb" in str(err.value)
