@@ -269,7 +269,7 @@ def _format_value(v) -> str:
     return str(v)
 
 
-def _stimulus_ids(name: str, table: pd.DataFrame) -> pd.Series:
+def _stimulus_ids(name: str, table: pd.DataFrame, path=None) -> pd.Series:
     """The condition label of each presentation of one stimulus (see module docs)."""
     cols = _id_columns(name, table.columns)
     n = len(table)
@@ -277,7 +277,13 @@ def _stimulus_ids(name: str, table: pd.DataFrame) -> pd.Series:
         return pd.Series([name] * n, dtype=object)
     if len(cols) == 1 and cols[0] == "frame":
         frame = pd.to_numeric(table["frame"], errors="coerce").to_numpy(dtype=np.float64)
-        if np.isfinite(frame).all() and (frame == np.round(frame)).all():
+        bad = ~np.isfinite(frame)
+        if bad.any():  # a NaN image index would become a condition of its own, silently
+            raise DataFormatError(
+                f"{path or 'the file'}: stimulus table '{name}' has {int(bad.sum())} presentations whose image "
+                f"index (frame) is missing or not a number (rows {describe_values(np.flatnonzero(bad))}); "
+                f"expected whole image indices, -1 for a blank")
+        if (frame == np.round(frame)).all():
             ids = pd.Series(frame.astype(np.int64))
         else:
             ids = pd.Series(frame)
@@ -444,7 +450,7 @@ def _2p_table(f: _File, name: str, ts: np.ndarray) -> pd.DataFrame:
     frame_times = np.append(ts, ts[-1] + dt)  # the time of frame T is the end of the recording
     start, end = table["start_frame"].to_numpy(), table["end_frame"].to_numpy()
     table.insert(0, "stimulus", name)
-    table.insert(1, "stimulus_id", _stimulus_ids(name, table).to_numpy())
+    table.insert(1, "stimulus_id", _stimulus_ids(name, table, f.path).to_numpy())
     table.insert(2, "start_time", frame_times[np.minimum(start, T)])
     table.insert(3, "stop_time", frame_times[np.minimum(end, T)])
     table.insert(4, "presentation", np.arange(len(table)))
@@ -529,6 +535,12 @@ def _window_means(f: _File, ds, a: np.ndarray, b: np.ndarray, dtype) -> np.ndarr
     for c0 in range(0, n_cells, step):
         block = f.reader.read(ds, np.s_[c0 : c0 + step, :]).astype(np.float64)
         nc = block.shape[0]
+        inf = np.isinf(block)
+        if inf.any():  # NaN marks a missing frame (skipped); an infinite dF/F is no measurement at all
+            cells = c0 + np.flatnonzero(inf.any(axis=1))
+            raise DataFormatError(
+                f"{f.path}: field '{ds.name}' holds {int(inf.sum())} infinite values (cells "
+                f"{describe_values(cells)}); expected finite dF/F (NaN for a missing frame)")
         csum = np.zeros((nc, T + 1))
         finite = np.isfinite(block)
         if finite.all():
@@ -637,7 +649,7 @@ def _nwb2_2p_table(f: _File, name: str) -> pd.DataFrame:
     for col in table.columns:
         table[col] = _clean_column(table[col])
     table.insert(0, "stimulus", name)
-    table.insert(1, "stimulus_id", _stimulus_ids(name, table).to_numpy())
+    table.insert(1, "stimulus_id", _stimulus_ids(name, table, f.path).to_numpy())
     table.insert(4, "presentation", np.arange(len(table)))
     return table
 
@@ -715,7 +727,7 @@ def _np_table(f: _File, name: str) -> pd.DataFrame:
     for col in table.columns:
         table[col] = _clean_column(table[col])
     table.insert(0, "stimulus", name)
-    table.insert(1, "stimulus_id", _stimulus_ids(name, table).to_numpy())
+    table.insert(1, "stimulus_id", _stimulus_ids(name, table, f.path).to_numpy())
     return table
 
 

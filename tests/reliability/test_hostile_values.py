@@ -93,3 +93,25 @@ def test_atlas_labels_beyond_exact_floats_are_refused(tmp_path):
     nib.save(nib.Nifti1Image(atlas, np.eye(4)), tmp_path / "atlas.nii")
     rec = load_fmri(tmp_path / "bold.nii", tr=2.0, atlas=tmp_path / "atlas.nii")
     assert sorted(set(rec.units["roi"])) == [0, 2, 3]
+
+
+def test_allen_nan_image_index_and_infinite_dff_are_refused(tmp_path):
+    import h5py
+    from test_allen import DFF, PRES, write_2p
+
+    from neurotk import DataFormatError
+    from neurotk.io import load_allen
+
+    path, _ = write_2p(tmp_path / "nan_index.nwb")
+    with h5py.File(path, "a") as f:
+        data = f[f"{PRES}/natural_scenes_stimulus/data"][()].astype(np.float64)
+        data[2] = np.nan
+        del f[f"{PRES}/natural_scenes_stimulus/data"]
+        f.create_dataset(f"{PRES}/natural_scenes_stimulus/data", data=data)
+    with pytest.raises(DataFormatError, match=r"image index \(frame\) is missing"):
+        load_allen(path, stimulus="natural_scenes")
+    path, _ = write_2p(tmp_path / "inf.nwb")
+    with h5py.File(path, "a") as f:
+        f[f"{DFF}/data"][1, 40] = np.inf
+    with pytest.raises(DataFormatError, match=r"infinite values \(cells \[1\]\)"):
+        load_allen(path, stimulus="natural_scenes")
