@@ -12,6 +12,7 @@ pretrained CNN (MTCNN's O-Net) and with the model RDMs, with noise ceilings.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import time
 from pathlib import Path
@@ -46,10 +47,6 @@ def _print_messages(report, quiet: bool = False) -> None:
 
 
 def _demo(args) -> int:
-    from .datasets import digits_network, make_demo_session, simulate_visual_hierarchy
-    from .io import count_spikes
-    from .report import compare_recordings
-
     out = Path(args.out)
     if out.exists() and not out.is_dir():  # before any work, as for compare
         from .errors import ArgumentError
@@ -59,10 +56,18 @@ def _demo(args) -> int:
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     say = print if not args.quiet else (lambda *a, **k: None)
+    with _run_folder(out) as work:  # everything is written here and moved into out at the very end
+        return _demo_into(args, out, work, start, say)
+
+
+def _demo_into(args, out, work, start, say) -> int:
+    from .datasets import digits_network, make_demo_session, simulate_visual_hierarchy
+    from .io import count_spikes
+    from .report import compare_recordings
 
     sim = simulate_visual_hierarchy(random_state=args.seed)
-    nwb_path = make_demo_session(out / "demo_session.nwb", random_state=args.seed)
-    say(f"wrote a simulated {len(sim.areas)}-area session to {nwb_path}")
+    nwb_path = make_demo_session(work / "demo_session.nwb", random_state=args.seed)
+    say(f"wrote a simulated {len(sim.areas)}-area session to {out / nwb_path.name}")
     counts = count_spikes(nwb_path, intervals="stimulus", window=(0.0, sim.window))
     brain = {area: counts.select(units={"area": area}) for area in sim.areas}
     say(f"read it back: {counts.n_samples} presentations x {counts.n_units} units "
@@ -81,13 +86,74 @@ def _demo(args) -> int:
                      "and read back; no animal was recorded. The network is neurotk's small digits network."))
     real = _real_data_section(args, say)
     report.sections.append(real)
-    report.save(out)
+    report.save(work)
     _print_messages(report, args.quiet)
     _print_report(report, out, say, path=False)
     _print_real(real, say)
     say(f"report: {out / 'index.html'} (figures, scores.csv, {real.name}_scores.csv)")
     say(f"done in {time.perf_counter() - start:.1f} s")
     return 0
+
+
+@contextlib.contextmanager
+def _run_folder(out: Path):
+    """A fresh temporary folder beside ``out`` for one run, moved into ``out`` when the run ends.
+
+    Outputs are never mixed: an interrupted run leaves ``out`` as the previous run left it
+    (the temporary folder is removed), a finished one moves its files in one by one with
+    ``index.html`` last (each move is atomic). A lock file beside ``out`` makes a second
+    run into the same folder fail clearly while the first is running (a lock left by a run
+    that died is taken over).
+    """
+    import os
+    import shutil
+    import tempfile
+
+    from .errors import ArgumentError
+
+    lock = out.parent / f".{out.name}.neurotk-lock"
+    for _attempt in range(2):
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+            break
+        except FileExistsError:
+            try:
+                pid = int(lock.read_text().strip() or 0)
+            except (OSError, ValueError):
+                pid = 0
+            if pid and pid != os.getpid() and _alive(pid):
+                raise ArgumentError(
+                    f"--out {out} is being written by another neurotk run (process {pid}; lock file {lock}); "
+                    f"expected one run per folder: wait for it, or choose another --out") from None
+            lock.unlink(missing_ok=True)  # left by a run that died
+    else:  # pragma: no cover - a race with another run taking over the same stale lock
+        raise ArgumentError(f"--out {out}: could not take the lock file {lock}; expected no concurrent run")
+    with os.fdopen(fd, "w") as f:
+        f.write(str(os.getpid()))
+    work = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.run-"))
+    try:
+        yield work
+        names = sorted((p.name for p in work.iterdir()), key=lambda n: n == "index.html")
+        for name in names:  # index.html last: a reader who finds it finds everything it names
+            target = out / name
+            if target.is_dir() and not target.is_symlink():
+                shutil.rmtree(target)
+            os.replace(work / name, target)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+        lock.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    import os
+
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # pragma: no cover - another user's process
+        return True
+    return True
 
 
 def _session_means(subjects):

@@ -96,7 +96,12 @@ def test_atlas_labels_beyond_exact_floats_are_refused(tmp_path):
 
 
 def test_allen_nan_image_index_and_infinite_dff_are_refused(tmp_path):
+    import sys
+    from pathlib import Path
+
     import h5py
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "io"))  # the Allen file writer of tests/io
     from test_allen import DFF, PRES, write_2p
 
     from neurotk import DataFormatError
