@@ -210,6 +210,48 @@ def _layer_outputs(cache: dict) -> dict:
 
 
 # --------------------------------------------------------------------------- estimator
+def check_layer_names(layers, available) -> list[str]:
+    """``layers`` (None: all, a name, or names) checked against a network's ``available`` layers."""
+    if layers is None:
+        return list(available)
+    names = [layers] if isinstance(layers, str) else list(layers)
+    unknown = [name for name in names if name not in available]
+    if unknown or not names:
+        raise ArgumentError(f"layers={layers!r}: unknown layer(s) {unknown}; expected names "
+                            f"from {list(available)}")
+    return names
+
+
+def check_stimulus_ids(stimulus_ids, n: int) -> np.ndarray:
+    """One unique id per image (default ``0 .. n - 1``)."""
+    if stimulus_ids is None:
+        return np.arange(n)
+    ids = np.asarray(stimulus_ids)
+    if ids.shape != (n,):
+        raise ShapeMismatchError(f"stimulus_ids has shape {ids.shape}; expected ({n},), one per image")
+    if len(np.unique(ids)) != n:
+        raise ArgumentError("stimulus_ids has repeated values; expected one unique id per image")
+    return ids
+
+
+def layer_recording(act: np.ndarray, name: str, samples: pd.DataFrame, meta: dict) -> Recording:
+    """One layer's activations (images x ...) as a Recording: units ``unit_id``, ``source``,
+    ``layer``, ``channel`` and, for (images, channels, rows, columns) maps, ``y`` and ``x``."""
+    if act.ndim == 1:
+        act = act[:, None]
+    n, n_units = act.shape[0], int(np.prod(act.shape[1:]))
+    units = {"unit_id": np.char.add(f"{name}:", np.arange(n_units).astype(str)), "source": "model", "layer": name}
+    if act.ndim == 4:
+        c, h, w = act.shape[1:]
+        units["channel"] = np.repeat(np.arange(c), h * w)
+        units["y"] = np.tile(np.repeat(np.arange(h), w), c)
+        units["x"] = np.tile(np.arange(w), c * h)
+    else:
+        units["channel"] = np.arange(n_units)
+    meta = {"layer": name, "source": "model", "layer_shape": tuple(act.shape[1:]), **meta}
+    return Recording(act.reshape(n, n_units), samples, pd.DataFrame(units), meta, copy=False)
+
+
 class DigitsNetwork(Parameters):
     """A small numpy convolutional network for 8 x 8 digit images.
 
@@ -414,14 +456,7 @@ class DigitsNetwork(Parameters):
         return float((pred == labels).mean())
 
     def _check_layers(self, layers) -> list[str]:
-        if layers is None:
-            return list(self.layers)
-        names = [layers] if isinstance(layers, str) else list(layers)
-        unknown = [name for name in names if name not in self.layers]
-        if unknown or not names:
-            raise ArgumentError(f"layers={layers!r}: unknown layer(s) {unknown}; expected names "
-                                f"from {self.layers}")
-        return names
+        return check_layer_names(layers, self.layers)
 
     def activations(self, images, layers=None, stimulus_ids=None) -> dict:
         """Layer activations as Recordings, one per layer (samples = images).
@@ -454,34 +489,11 @@ class DigitsNetwork(Parameters):
         names = self._check_layers(layers)
         outputs = self.forward(images)
         n = next(iter(outputs.values())).shape[0]
-        if stimulus_ids is None:
-            stimulus_ids = np.arange(n)
-        stimulus_ids = np.asarray(stimulus_ids)
-        if stimulus_ids.shape != (n,):
-            raise ShapeMismatchError(f"stimulus_ids has shape {stimulus_ids.shape}; expected ({n},), "
-                                     f"one per image")
-        if len(np.unique(stimulus_ids)) != n:
-            raise ArgumentError("stimulus_ids has repeated values; expected one unique id per image")
-        samples = pd.DataFrame({"stimulus": stimulus_ids})
-        out = {}
-        for name in names:  # one iteration per layer
-            act = outputs[name]
-            n_units = int(np.prod(act.shape[1:]))
-            units = {"unit_id": np.char.add(f"{name}:", np.arange(n_units).astype(str)),
-                     "source": "model", "layer": name}
-            if act.ndim == 4:
-                c, h, w = act.shape[1:]
-                units["channel"] = np.repeat(np.arange(c), h * w)
-                units["y"] = np.tile(np.repeat(np.arange(h), w), c)
-                units["x"] = np.tile(np.arange(w), c * h)
-            else:
-                units["channel"] = np.arange(n_units)
-            meta = {"name": f"DigitsNetwork {name}", "layer": name, "source": "model",
-                    "units_of_measure": "activation (a.u.)", "layer_shape": tuple(act.shape[1:]),
-                    "random_state": self.random_state,
-                    "provenance": "neurotk.datasets.digits_network"}
-            out[name] = Recording(act.reshape(n, n_units), samples, pd.DataFrame(units), meta, copy=False)
-        return out
+        samples = pd.DataFrame({"stimulus": check_stimulus_ids(stimulus_ids, n)})
+        return {name: layer_recording(outputs[name], name, samples, {  # one iteration per layer
+                    "name": f"DigitsNetwork {name}", "units_of_measure": "activation (a.u.)",
+                    "random_state": self.random_state, "provenance": "neurotk.datasets.digits_network"})
+                for name in names}
 
     def input_gradient(self, images, layer: str, weights) -> np.ndarray:
         """Gradient of ``sum(weights * activations[layer])`` with respect to the images.

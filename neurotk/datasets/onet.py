@@ -43,7 +43,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from .._console import caller_stacklevel
 from .._validation import check_array, check_int
 from ..errors import ArgumentError, DataFormatError, NeurotkWarning, ShapeMismatchError
-from ..recording import Recording
+from .network import check_layer_names, check_stimulus_ids, layer_recording
 
 __all__ = ["ONet", "pretrained_onet"]
 
@@ -360,14 +360,7 @@ class ONet:
         return {"box": raw["box"], "landmarks": raw["landmarks"]}
 
     def _check_layers(self, layers) -> list[str]:
-        if layers is None:
-            return list(self.layers)
-        names = [layers] if isinstance(layers, str) else list(layers)
-        unknown = [name for name in names if name not in self.layers]
-        if unknown or not names:
-            raise ArgumentError(f"layers={layers!r}: unknown layer(s) {unknown}; expected names "
-                                f"from {self.layers}")
-        return names
+        return check_layer_names(layers, self.layers)
 
     def activations(self, images, layers=None, stimulus_ids=None) -> dict:
         """Layer activations as Recordings, one per layer (samples = images).
@@ -402,38 +395,14 @@ class ONet:
         """
         names = self._check_layers(layers)
         n = len(check_rgb_images(images))
-        if stimulus_ids is None:
-            stimulus_ids = np.arange(n)
-        stimulus_ids = np.asarray(stimulus_ids)
-        if stimulus_ids.shape != (n,):
-            raise ShapeMismatchError(f"stimulus_ids has shape {stimulus_ids.shape}; expected ({n},), "
-                                     f"one per image")
-        if len(np.unique(stimulus_ids)) != n:
-            raise ArgumentError("stimulus_ids has repeated values; expected one unique id per image")
+        samples = pd.DataFrame({"stimulus": check_stimulus_ids(stimulus_ids, n)})
         outputs = self.forward(images)
-        samples = pd.DataFrame({"stimulus": stimulus_ids})
-        out = {}
-        for name in names:  # one iteration per layer
-            act = outputs[name]
-            if act.ndim == 1:
-                act = act[:, None]
-            n_units = int(np.prod(act.shape[1:]))
-            units = {"unit_id": np.char.add(f"{name}:", np.arange(n_units).astype(str)),
-                     "source": "model", "layer": name}
-            if act.ndim == 4:
-                c, h, w = act.shape[1:]
-                units["channel"] = np.repeat(np.arange(c), h * w)
-                units["y"] = np.tile(np.repeat(np.arange(h), w), c)
-                units["x"] = np.tile(np.arange(w), c * h)
-            else:
-                units["channel"] = np.arange(n_units)
-            unit_of_measure = "probability" if name == "face_prob" else "activation (a.u.)"
-            meta = {"name": f"O-Net {name}", "layer": name, "source": "model",
-                    "units_of_measure": unit_of_measure, "layer_shape": tuple(act.shape[1:]),
+        return {name: layer_recording(outputs[name], name, samples, {  # one iteration per layer
+                    "name": f"O-Net {name}",
+                    "units_of_measure": "probability" if name == "face_prob" else "activation (a.u.)",
                     "input_side": INPUT_SIDE, "citation": _CITATION, "licence": "MIT (ipazc/mtcnn)",
-                    "provenance": "neurotk.datasets.pretrained_onet"}
-            out[name] = Recording(act.reshape(n, n_units), samples, pd.DataFrame(units), meta, copy=False)
-        return out
+                    "provenance": "neurotk.datasets.pretrained_onet"})
+                for name in names}
 
 
 def pretrained_onet(batch_size: int = 64) -> ONet:
