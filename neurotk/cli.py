@@ -659,7 +659,10 @@ def _compare(args) -> int:
     messages = list(dict.fromkeys(f"{w.category.__name__}: {w.message}" for w in caught))
     if messages and hasattr(report, "notes"):
         report.notes.extend(f"warning: {m}" for m in messages if f"warning: {m}" not in report.notes)
-    out = report.save(Path(args.out))
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    with _run_folder(out) as work:  # as for the demo: written aside, moved in last, under a lock
+        report.save(work)
     _print_messages(report, args.quiet)
     _print_report(report, out, say)
     return 0

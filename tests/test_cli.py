@@ -303,3 +303,26 @@ def test_onnx_model_and_an_image_folder(nwb_file, tmp_path):
     assert main(["compare", str(nwb_file[0]), str(tmp_path / "tiny.onnx"), "--images", str(folder),
                  "--out", str(out), "--n-bootstrap", "10", "--quiet", *LAB_FLAGS]) == 0
     assert (out / "scores.csv").exists()
+
+
+def test_compare_writes_aside_and_respects_a_running_report(nwb_file, model_file, tmp_path, capsys):
+    """compare shares the demo's run folder: a live lock on --out stops it with a clear error, files untouched."""
+    import subprocess
+    import sys
+
+    out = tmp_path / "rep"
+    out.mkdir()
+    (out / "index.html").write_text("previous page")
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        (tmp_path / ".rep.neurotk-lock").write_text(str(other.pid))
+        assert main(_args(nwb_file[0], model_file, out, *LAB_FLAGS)) != 0
+        assert "being written by another neurotk run" in capsys.readouterr().err
+        assert [p.name for p in out.iterdir()] == ["index.html"] and (out / "index.html").read_text() == "previous page"
+    finally:
+        other.kill()
+        other.wait()
+    (tmp_path / ".rep.neurotk-lock").unlink()
+    assert main(_args(nwb_file[0], model_file, out, *LAB_FLAGS)) == 0  # without the lock it runs and replaces
+    assert (out / "scores.csv").exists() and (out / "index.html").read_text() != "previous page"
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".rep.")]
