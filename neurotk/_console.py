@@ -48,7 +48,8 @@ class PlainProgress:
     The subset of tqdm's interface that neurotk uses: iteration, ``update``, ``close``
     and use as a context manager. Writes one line at the start, one when an update passes
     a quarter of ``total`` and one at the end (with the elapsed time); with
-    ``leave=False`` (a transient bar) only the last.
+    ``leave=False`` (a transient bar) only the last, and only when the work took at least
+    :attr:`quiet_below_seconds`.
 
     Examples
     --------
@@ -94,9 +95,15 @@ class PlainProgress:
         if crossed and self.n < self.total and self.leave:
             self._write(f"{self.desc}: {self.n}/{self.total} {self.unit} ({self._elapsed()})")
 
+    #: A transient bar (``leave=False``) that finishes sooner than this writes nothing: a log
+    #: of many quick steps (the demo's bootstraps) should not fill with "done in 0.0 s" lines.
+    quiet_below_seconds = 1.0
+
     def close(self) -> None:
         if not self._closed:
             self._closed = True
+            if not self.leave and time.perf_counter() - self._start < self.quiet_below_seconds:
+                return
             total = self.total if self.total is not None else self.n
             self._write(f"{self.desc}: {self.n}/{total} {self.unit} done ({self._elapsed()})")
 

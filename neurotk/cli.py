@@ -369,6 +369,26 @@ def _arrays_have_ids(p: Path) -> bool:
         return any(k in npz.files for k in ("stimulus", "stimulus_ids"))
 
 
+def _arrays_are_rdms(p: Path) -> bool:
+    """An .npy/.npz without condition ids whose arrays are all square, symmetric, zero-diagonal
+    matrices (or stacks of them, (k, n, n)): an RDM file, not presentations x units."""
+    import numpy as np
+
+    if p.suffix not in (".npy", ".npz") or _arrays_have_ids(p):
+        return False
+
+    def is_rdm(a) -> bool:
+        if a.ndim not in (2, 3) or a.shape[-1] != a.shape[-2] or a.shape[-1] < 3 or a.dtype.kind != "f":
+            return False
+        m = np.asarray(a if a.ndim == 2 else a[0], dtype=float)
+        return bool(np.all(np.diag(m) == 0) and np.allclose(m, m.T, rtol=1e-8, atol=1e-12))
+
+    if p.suffix == ".npy":
+        return is_rdm(np.load(p, allow_pickle=False, mmap_mode="r"))
+    with np.load(p, allow_pickle=False) as npz:
+        return bool(npz.files) and all(is_rdm(npz[k]) for k in npz.files)
+
+
 def _brain(args) -> dict:
     """BRAIN -> dict of area -> Recording with a ``stimulus`` samples column."""
     import warnings
@@ -383,9 +403,10 @@ def _brain(args) -> dict:
     kind = detect_format(p)
     if kind == "nwb":
         return _nwb_brain(p, args)
-    if kind == "rdms":
-        raise ArgumentError(f"{where} is an RDM file; `neurotk compare` needs recordings (presentations x units) on "
-                            f"the BRAIN side for now. Use neurotk.report.compare_rdms from Python for RDMs")
+    if kind == "rdms" or (kind == "arrays" and _arrays_are_rdms(p)):
+        from .io import read_rdms
+
+        return {p.stem: read_rdms(p)}  # an RDM stack: compared as RDMs (see _compare_rdm_brain)
     if kind == "arrays" and not _arrays_have_ids(p):
         warnings.warn(f"{where} has no 'stimulus' key: its rows are taken as conditions 0, 1, 2 ... and matched "
                       f"to the MODEL by row position. Save the condition ids with the arrays "
@@ -642,6 +663,57 @@ def _call_compare(brain, models, args, provenance):
     return compare_recordings(brain, models, **kwargs)
 
 
+def _layer_rdms(models: dict, conditions, metric: str) -> dict:
+    """One RDM per layer over ``conditions`` (repeats averaged per condition, as for recordings)."""
+    from .errors import AlignmentError
+    from .rsa import rdm
+
+    out = {}
+    for name, rec in models.items():
+        have = set(rec.samples["stimulus"].tolist())
+        missing = [c for c in conditions if c not in have]
+        if missing:
+            raise AlignmentError(f"MODEL layer {name!r} has no rows for {len(missing)} of the BRAIN RDM's "
+                                 f"{len(conditions)} conditions (first: {missing[:5]}); expected activations for "
+                                 f"every condition of the RDM file, in its order or with its ids")
+        keep = rec.select(samples=rec.samples["stimulus"].isin(set(conditions)).to_numpy())
+        out[name] = rdm(keep, metric=metric, condition="stimulus")
+    return out
+
+
+def _compare_rdm_brain(args, brain: dict, provenance: dict, say):
+    """BRAIN is an RDM file: its RDMs (one per subject or session) against the layers' RDMs.
+
+    The report is :func:`neurotk.report.compare_rdms`'s (mean over the file's RDMs, bootstrap
+    over conditions, noise ceiling across the RDMs when the file holds several).
+    """
+    from .report import compare_rdms
+
+    (area, rdms), = brain.items()
+    conditions = rdms.conditions.tolist()
+    say(f"BRAIN: RDM file, {rdms.n_rdms} RDM{'s' if rdms.n_rdms != 1 else ''} over {len(conditions)} conditions")
+    if args.area_order is not None:
+        from .errors import ArgumentError
+
+        raise ArgumentError("--area-order needs several areas; an RDM file as BRAIN is one area")
+    models = _models(args, conditions)
+    say(f"MODEL: {len(models)} layers ({', '.join(models)})")
+    if not {type(c) for c in conditions} & {type(c) for r in models.values() for c in r.samples["stimulus"]}:
+        models = {n: r.replace(samples=r.samples.assign(stimulus=r.samples["stimulus"].map(str)))
+                  for n, r in models.items()}
+        conditions = [str(c) for c in conditions]
+        rdms = rdms.__class__(rdms.vectors, conditions, rdms.names, rdms.metric, rdms.meta)
+    layers = _layer_rdms(models, conditions, args.metric)
+    result = compare_rdms(
+        {area: rdms}, layers, kinds={n: "network layer" for n in layers}, layers=list(layers),
+        method=args.method, n_bootstrap=args.n_bootstrap, name="rdms", random_state=args.seed,
+        n_jobs=args.n_jobs, progress=not args.quiet,
+        title=f"{area}: brain RDMs vs network layers",
+        description=(f"BRAIN: the RDM file {Path(args.brain).name} ({rdms.n_rdms} RDMs); layer RDMs by "
+                     f"{args.metric} distance. Command: {provenance['command']}"))
+    return result
+
+
 def _compare(args) -> int:
     import warnings
 
@@ -651,6 +723,21 @@ def _compare(args) -> int:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         brain = _brain(args)
+        if not all(hasattr(r, "samples") for r in brain.values()):
+            report = _compare_rdm_brain(args, brain, provenance, say)
+            messages = list(dict.fromkeys(f"{w.category.__name__}: {w.message}" for w in caught))
+            report.notes.extend(f"warning: {m}" for m in messages)
+            out = Path(args.out)
+            out.mkdir(parents=True, exist_ok=True)
+            with _run_folder(out) as work:
+                report.save(work)
+            if not args.quiet:
+                for m in report.notes:
+                    print(f"note: {m}", file=sys.stderr)
+            for line in report.verdicts():
+                say(line)
+            say(f"report: {out / 'index.html'}")
+            return 0
         say(f"BRAIN: {', '.join(f'{a} ({r.n_samples} rows x {r.n_units} units)' for a, r in brain.items())}")
         models = _models(args, _conditions(brain))
         say(f"MODEL: {len(models)} layers ({', '.join(models)})")

@@ -207,6 +207,9 @@ class ComparisonReport(Result):
             plot_model_comparison(rows, ax=ax, method=self.method, title=area, xlabel="network layer",
                                   noise_ceiling=tuple(band) if band is not None and np.isfinite(band).all() else None,
                                   significant=(rows["p_holm"] < self.alpha).to_numpy() if "p_holm" in rows else None)
+        for ax in axes[0][:-1]:  # one legend for the row: the band is drawn alike in every panel
+            if ax.get_legend() is not None:
+                ax.get_legend().remove()
         fig.suptitle("Which layer explains each area? (bars: 95% bootstrap CI over stimuli)")
         figs["bootstrap"] = fig
 
@@ -387,7 +390,14 @@ class RDMComparison(Result):
         ``ci_low``, ``ci_high``, ``sem`` (bootstrap over conditions), ``group_score``
         (similarity with the area's mean RDM), ``tau_a`` (Kendall's tau-a with the mean
         RDM), ``n_data_rdms``, ``ceiling_low``, ``ceiling_high`` (NaN for an area with one
-        RDM: no noise ceiling can be estimated from one).
+        RDM: no noise ceiling can be estimated from one), ``p_value`` (condition-label
+        permutation test against zero), ``p_holm``, ``best`` (the significant best of the
+        area and kind, or ""), ``best_set`` (the candidates not significantly worse than
+        the top one, ";"-joined) and ``verdict``.
+    pairwise : DataFrame
+        Bootstrap tests between every two candidates of an area, as
+        :func:`neurotk.rsa.compare_models` returns them (``p_adjusted``: Holm over all of the
+        area's pairs), with an ``area`` column. ``best`` uses Holm within each kind.
     ceilings : dict of str -> RDMNoiseCeiling or None
         The noise ceiling of each area (None with a single data RDM).
     data_rdms : dict of str -> RDM
@@ -417,14 +427,15 @@ class RDMComparison(Result):
     >>> truth = rng.random(45)
     >>> result = compare_rdms({"IT": RDM(truth + 0.3 * rng.random((3, 45)))},
     ...                       {"true": RDM(truth), "noise": RDM(rng.random(45))},
-    ...                       n_bootstrap=50, progress=False)
+    ...                       n_bootstrap=400, n_permutations=200, progress=False)
     >>> result
-    RDMComparison(1 area(s) x 2 candidate(s) on 10 conditions, method='spearman'; best: {'IT': 'true'})
+    RDMComparison(1 area(s) x 2 candidate(s) on 10 conditions, method='spearman'; significant best: {'IT': 'true'})
     >>> bool(result.ceilings["IT"].lower > 0)
     True
     """
 
     scores: pd.DataFrame
+    pairwise: pd.DataFrame
     ceilings: dict
     data_rdms: dict
     candidate_rdms: object
@@ -446,7 +457,8 @@ class RDMComparison(Result):
 
     @property
     def best(self) -> pd.DataFrame:
-        """The best candidate of each area and each kind (by ``score``), in input order.
+        """The top-scoring candidate of each area and each kind, in input order; its ``best``
+        column says whether it is significantly the best (non-empty) or tied (``best_set``).
 
         Examples
         --------
@@ -462,22 +474,31 @@ class RDMComparison(Result):
         return self.scores.loc[idx.to_numpy()].reset_index(drop=True)
 
     def verdicts(self) -> list:
-        """One sentence per area and kind: its best candidate and how far it is from the noise ceiling.
+        """One sentence per area and kind: its significant best candidate (or the tied set), the
+        top score with its CI, and how far it is from the noise ceiling.
 
         Examples
         --------
         >>> import numpy as np
         >>> from neurotk.rsa import RDM
         >>> rng = np.random.default_rng(0)
-        >>> res = compare_rdms({"A": RDM(rng.random(15))}, {"a": RDM(rng.random(15))}, n_bootstrap=10, progress=False)
-        >>> res.verdicts()[0][:24]
-        'A, best candidate: a at '
+        >>> res = compare_rdms({"A": RDM(rng.random(15))}, {"a": RDM(rng.random(15))}, n_bootstrap=10,
+        ...                    n_permutations=20, progress=False)
+        >>> res.verdicts()[0][:40]
+        'A, candidate: no candidate explains this'
         >>> res.verdicts()[0].endswith("(one RDM: no noise ceiling)")
         True
         """
         out = []
         for r in self.best.itertuples():
-            text = f"{r.area}, best {r.kind}: {r.candidate} at {r.score:.3f} [{r.ci_low:.3f}, {r.ci_high:.3f}]"
+            head = f"{r.area}, {r.kind}: "
+            if r.best:
+                head += f"best {r.best} (significantly better than every other {r.kind})"
+            elif r.verdict.startswith("no candidate explains"):
+                head += f"no {r.kind} explains this area above chance"
+            else:
+                head += f"no single best {r.kind}; tied: {r.best_set.replace(';', ', ')}"
+            text = head + f"; top {r.candidate} at {r.score:.3f} [{r.ci_low:.3f}, {r.ci_high:.3f}], p = {r.p_value:.3g}"
             if np.isfinite(r.ceiling_low):
                 low, high = r.ceiling_low, r.ceiling_high
                 where = ("below the noise ceiling" if r.score < low else
@@ -490,10 +511,10 @@ class RDMComparison(Result):
         return out
 
     def __repr__(self) -> str:
-        best = self.scores.loc[self.scores.groupby("area", sort=False)["score"].idxmax()]
+        best = self.scores.groupby("area", sort=False)["best"].agg(lambda b: ";".join(x for x in b.unique() if x))
         return (f"RDMComparison({len(self.data_rdms)} area(s) x {self.candidate_rdms.n_rdms} candidate(s) on "
                 f"{self.candidate_rdms.n_conditions} conditions, method={self.method!r}; "
-                f"best: {dict(zip(best['area'], best['candidate']))})")
+                f"significant best: {best.to_dict()})")
 
     def plot(self, ax=None, area: str | None = None, **kwargs):
         """Bar plot of one area's scores (default the first) with CIs and its noise ceiling; returns the Axes."""
@@ -581,7 +602,7 @@ class RDMComparison(Result):
             ax.set_xlabel("network layer (input -> output)")
             ax.set_ylabel(f"RDM similarity ({self.method})")
             ax.set_title("Network layers vs each area (95% bootstrap CI over stimuli)")
-            ax.legend(fontsize="small")
+            ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0, frameon=False)
             figs["layers"] = fig
         from .plotting.layout import fit_texts
 
@@ -605,6 +626,8 @@ class RDMComparison(Result):
         names = _save_figures(self.figures(), out, f"{self.name}_")
         with atomic_path(out / f"{self.name}_scores.csv") as tmp:
             spreadsheet_safe(self.scores).to_csv(tmp, index=False)
+        with atomic_path(out / f"{self.name}_pairwise.csv") as tmp:
+            spreadsheet_safe(self.pairwise).to_csv(tmp, index=False)
         return self._html_section(names)
 
     def _html_section(self, figure_names) -> str:
@@ -620,8 +643,10 @@ class RDMComparison(Result):
         for r in self.best.itertuples():
             ceiling = (f"[{_fmt(r.ceiling_low)}, {_fmt(r.ceiling_high)}]" if np.isfinite(r.ceiling_low)
                        else f"none: {r.n_data_rdms} RDM")
+            best = esc(r.best) if r.best else f"none (tied: {esc(r.best_set.replace(';', ', '))})"
             rows.append(f"<tr><td>{esc(str(r.area))}</td><td>{esc(str(r.kind))}</td><td>{esc(str(r.candidate))}</td>"
                         f"<td>{_fmt(r.score)}</td><td>[{_fmt(r.ci_low)}, {_fmt(r.ci_high)}]</td>"
+                        f"<td>{r.p_value:.3g}</td><td>{best}</td>"
                         f"<td>{_fmt(r.tau_a)}</td><td>{ceiling}</td></tr>")
         areas = ", ".join(f"{esc(a)} ({s.n_rdms} RDM{'s' if s.n_rdms > 1 else ''})" for a, s in self.data_rdms.items())
         figures = "".join(
@@ -641,9 +666,13 @@ conditions, compared by {esc(self.method)} correlation (score: the mean over an 
 its noise ceiling); 95% confidence intervals from {self.n_bootstrap} bootstrap samples of the stimuli; Kendall's
 tau-a with the area's mean RDM beside it. Computed in {self.seconds:.1f} s. All numbers:
 <a href="{table}">{table}</a>.</p>
-{citation}<h3>Best candidate per area and kind</h3>
-<table><tr><th>area</th><th>kind</th><th>best candidate</th><th>score</th><th>95% CI</th><th>tau-a</th>
-<th>noise ceiling</th></tr>{"".join(rows)}</table>
+{citation}<h3>Top candidate per area and kind</h3>
+<p>p: condition-label permutation test against zero. A candidate is the significant best only when it is above
+chance and better than every other candidate of its kind (bootstrap tests, Holm-corrected within the kind, alpha {ALPHA:g});
+otherwise the candidates not significantly worse than the top one are listed as tied. All pairwise tests:
+<a href="{esc(self.name)}_pairwise.csv">{esc(self.name)}_pairwise.csv</a>.</p>
+<table><tr><th>area</th><th>kind</th><th>top candidate</th><th>score</th><th>95% CI</th><th>p</th>
+<th>significant best</th><th>tau-a</th><th>noise ceiling</th></tr>{"".join(rows)}</table>
 <ul>{verdicts}</ul>
 {figures}
 <ul>{notes}</ul>
@@ -675,6 +704,7 @@ def compare_rdms(
     title: str = "Brain RDMs vs candidate RDMs",
     description: str = "",
     citation: str = "",
+    n_permutations: int = 1000,
     random_state=0,
     n_jobs: int = 1,
     progress: bool = True,
@@ -718,12 +748,19 @@ def compare_rdms(
         Prefix of the files written (``<name>_scores.csv``, ``<name>_scores.png`` ...).
     title, description, citation : str
         What the report page says about the data.
+    n_permutations : int, default 1000
+        Condition-label permutations of the test against zero (:func:`neurotk.rsa.permutation_test`,
+        column ``p_value``; ``p_holm`` corrects it over the area's candidates).
     random_state, n_jobs, progress
         Seed, parallel jobs and progress bars of the bootstrap.
 
     Returns
     -------
     RDMComparison
+        A candidate is an area's ``best`` of its kind only when it is above chance and
+        significantly better than every other candidate of that kind (bootstrap pairwise
+        tests, Holm-corrected within the kind, alpha 0.05, as for :func:`compare_recordings`); otherwise
+        ``best`` is empty and ``best_set`` lists the tied candidates.
 
     Raises
     ------
@@ -777,7 +814,7 @@ def compare_rdms(
             raise ShapeMismatchError(f"categories has shape {categories.shape}; expected ({len(reference)},), one "
                                      f"per condition")
 
-    rows, ceilings = [], {}
+    rows, pairs, ceilings = [], [], {}
     for area, rdms in data.items():
         keep = [k for k, c in enumerate(stack.names) if c != area]
         others = stack[keep]
@@ -795,11 +832,31 @@ def compare_rdms(
         nc = boot.noise_ceiling
         frame["ceiling_low"] = np.nan if nc is None else nc.lower
         frame["ceiling_high"] = np.nan if nc is None else nc.upper
+        perm = rsa.permutation_test(rdms, others, method=method, n_permutations=n_permutations,
+                                    random_state=random_state, n_jobs=n_jobs)
+        frame["p_value"] = perm.p_values
+        frame["p_holm"] = _holm_adjust(perm.p_values)
+        pairwise = rsa.compare_models(boot, correction="holm", alpha=ALPHA)
+        frame["best"], frame["best_set"], frame["verdict"] = "", "", ""
+        for kind in dict.fromkeys(frame["kind"]):
+            rows_of_kind = frame.index[frame["kind"] == kind]
+            sub = frame.loc[rows_of_kind].rename(columns={"candidate": "layer"})
+            names = set(sub["layer"])
+            # one family of tests per kind: Holm over the pairs within the kind only
+            pw = pairwise[pairwise["model_a"].isin(names) & pairwise["model_b"].isin(names)].copy()
+            pw["p_adjusted"] = _holm_adjust(pw["p_value"].to_numpy()) if len(pw) else pw["p_value"]
+            best, tied, verdict = _best_of_area(sub, pw, ALPHA)
+            frame.loc[rows_of_kind, "best"] = best
+            frame.loc[rows_of_kind, "best_set"] = ";".join(tied)
+            frame.loc[rows_of_kind, "verdict"] = verdict.replace("layer", "candidate")
+        pairs.append(pairwise.assign(area=area))
         rows.append(frame)
     notes = [f"{a}: one RDM, so no noise ceiling (it needs several independent RDMs, e.g. one per subject)"
              for a, r in data.items() if r.n_rdms < 2]
+    pairwise = pd.concat(pairs, ignore_index=True)
+    pairwise = pairwise[["area"] + [c for c in pairwise.columns if c != "area"]]
     return RDMComparison(
-        scores=pd.concat(rows, ignore_index=True), ceilings=ceilings, data_rdms=data, candidate_rdms=stack,
+        scores=pd.concat(rows, ignore_index=True), pairwise=pairwise, ceilings=ceilings, data_rdms=data, candidate_rdms=stack,
         kinds=kinds, layers=layers, categories=categories, method=method, n_bootstrap=int(n_bootstrap), name=name,
         title=title, description=description, citation=citation, seconds=time.perf_counter() - start, notes=notes,
     )

@@ -205,7 +205,13 @@ def test_plain_progress_lines_without_a_terminal():
     stream = io.StringIO()
     for _ in progress_bar(range(10), desc="transient", leave=False, file=stream):
         pass
-    assert len(stream.getvalue().splitlines()) == 1  # a transient bar: only its "done" line
+    assert stream.getvalue() == ""  # a quick transient bar writes nothing
+    stream = io.StringIO()
+    bar = progress_bar(total=10, desc="slow", leave=False, file=stream)
+    bar._start -= 2 * PlainProgress.quiet_below_seconds  # as if it had run for a while
+    bar.update(10)
+    bar.close()
+    assert [line.split(" (")[0] for line in stream.getvalue().splitlines()] == ["slow: 10/10 it done"]
 
 
 def test_warnings_point_at_the_callers_line(nwb_file):

@@ -164,7 +164,7 @@ def test_compare_rdms_scores_ceiling_and_errors(tmp_path):
     cands = {"true": truth, "noise": rng.random(66), "tied": (truth > 0.5).astype(float)}
     res = compare_rdms({"A": RDM(subjects), "B": RDM(single)}, {k: RDM(v) for k, v in cands.items()},
                        kinds={"true": "model", "noise": "model", "tied": "category"}, layers=["noise", "true"],
-                       n_bootstrap=40, progress=False)
+                       n_bootstrap=400, progress=False)
     frame = res.to_frame().set_index(["area", "candidate"])
     lower, upper = _ceiling(subjects)
     for name, vec in cands.items():
@@ -176,8 +176,21 @@ def test_compare_rdms_scores_ceiling_and_errors(tmp_path):
     assert res.ceilings["B"] is None and res.best.groupby("area").size().tolist() == [2, 2]
     assert "noise ceiling" in res.verdicts()[0] and res.verdicts()[-1].endswith("(one RDM: no noise ceiling)")
     out = res.save(tmp_path / "alone")
-    assert sorted(p.name for p in out.iterdir()) == ["index.html", "rdms_layers.png", "rdms_rdms.png",
-                                                     "rdms_scores.csv", "rdms_scores.png"]
+    assert sorted(p.name for p in out.iterdir()) == ["index.html", "rdms_layers.png", "rdms_pairwise.csv",
+                                                     "rdms_rdms.png", "rdms_scores.csv", "rdms_scores.png"]
+    # significance: the planted RDM is above chance (no permutation reaches it) and beats noise;
+    # noise is not above chance; the best of a kind needs both
+    assert frame.loc[("A", "true"), "p_value"] == pytest.approx(1 / 1001)
+    assert frame.loc[("A", "noise"), "p_value"] > 0.05
+    assert frame.loc[("A", "true"), "best"] == "true" and frame.loc[("A", "noise"), "best_set"] == "true"
+    pair = res.pairwise[(res.pairwise["area"] == "A") & (res.pairwise["model_a"].isin(["true", "noise"]))
+                        & (res.pairwise["model_b"].isin(["true", "noise"]))]
+    assert len(pair) == 1 and bool(pair["significant"].iloc[0])
+    assert "best true (significantly better than every other model)" in res.verdicts()[0]
+    noise_only = compare_rdms({"A": RDM(subjects)}, {"n1": RDM(rng.random(66)), "n2": RDM(rng.random(66))},
+                              n_bootstrap=40, n_permutations=200, progress=False)
+    assert (noise_only.scores["best"] == "").all()
+    assert "no candidate explains this area above chance" in noise_only.verdicts()[0]
     with pytest.raises(ArgumentError, match=r"data\['A'\] is a ndarray; expected a neurotk.rsa.RDM"):
         compare_rdms({"A": subjects}, {"true": RDM(truth)})
     with pytest.raises(ArgumentError, match="kinds names \\['nope'\\]"):
@@ -205,6 +218,39 @@ def test_cli_compare_on_array_files(inputs, tmp_path, capsys):
     assert "V1" in printed and (tmp_path / "rep" / "index.html").exists()
     assert main(["compare", str(tmp_path / "brain.npz"), str(tmp_path / "nothing.txt"), "--quiet"]) == 2
     assert "nothing.txt" in capsys.readouterr().err
+
+
+def test_cli_compare_with_an_rdm_file_as_brain(tmp_path, capsys):
+    from scipy.io import savemat
+    from scipy.spatial.distance import pdist, squareform
+    from scipy.stats import spearmanr
+
+    rng = np.random.default_rng(7)
+    feats = rng.normal(size=(14, 30))
+    subjects = np.stack([squareform(pdist(feats + 0.6 * rng.normal(size=feats.shape), "correlation"))
+                         for _ in range(4)])
+    conv, fc = feats @ rng.normal(size=(30, 25)), rng.normal(size=(14, 9))
+    np.savez(tmp_path / "model.npz", stimulus=np.arange(14), conv=conv, fc=fc)
+    np.save(tmp_path / "subjects.npy", subjects)                          # numpy (k, n, n) stack
+    savemat(tmp_path / "subjects.mat", {"rdms": np.moveaxis(subjects, 0, -1)})  # MATLAB (n, n, k)
+    for brain in ("subjects.npy", "subjects.mat"):
+        out = tmp_path / brain.replace(".", "_")
+        assert main(["compare", str(tmp_path / brain), str(tmp_path / "model.npz"), "--out", str(out),
+                     "--n-bootstrap", "400"]) == 0
+        printed = capsys.readouterr().out
+        assert "RDM file, 4 RDMs over 14 conditions" in printed
+        scores = pd.read_csv(out / "rdms_scores.csv", keep_default_na=False).set_index("candidate")
+        for name, layer in (("conv", conv), ("fc", fc)):  # mean over subjects of Spearman with the layer RDM
+            expected = np.mean([spearmanr(squareform(s, checks=False), pdist(layer, "correlation"))[0]
+                                for s in subjects])
+            assert scores.loc[name, "score"] == pytest.approx(expected, abs=1e-9)
+        assert scores.loc["conv", "best"] == "conv" and scores.loc["fc", "p_value"] > 0.05
+        assert np.isfinite(scores.loc["conv", "ceiling_low"])
+        assert (out / "index.html").exists() and "best conv" in printed
+    np.savez(tmp_path / "short.npz", stimulus=np.arange(10), conv=conv[:10])
+    assert main(["compare", str(tmp_path / "subjects.npy"), str(tmp_path / "short.npz"), "--out",
+                 str(tmp_path / "bad"), "--quiet"]) == 2
+    assert "no rows for 4 of the BRAIN RDM's 14 conditions" in capsys.readouterr().err
 
 
 # --------------------------------------------------------------------------- statistics (issue 17)

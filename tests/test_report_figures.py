@@ -137,6 +137,55 @@ def test_rdm_comparison_figures_fit():
     assert {k: v for k, v in problems.items() if v} == {}
 
 
+def _legend_overlaps(fig):
+    """Descriptions of legends that cover a bar, an interval or a data line of their own Axes."""
+    from matplotlib.collections import LineCollection
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Rectangle
+
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    if not hasattr(fig.canvas, "get_renderer"):  # a module-scoped figure closed by an earlier test
+        FigureCanvasAgg(fig)
+    fig.draw_without_rendering()
+    renderer = fig.canvas.get_renderer()
+    bad = []
+    for k, ax in enumerate(fig.axes):
+        legend = ax.get_legend()
+        if legend is None:
+            continue
+        box = legend.get_window_extent(renderer)
+        data = [p for p in ax.patches if isinstance(p, Rectangle) and p.get_height() != 0 and p.get_width() < 5]
+        data += [ln for ln in ax.lines if isinstance(ln, Line2D) and len(ln.get_xdata()) > 0
+                 and np.ptp(np.asarray(ln.get_ydata(), float)) > 0]
+        data += [c for c in ax.collections if isinstance(c, LineCollection)]
+        for artist in data:
+            other = artist.get_window_extent(renderer)
+            if other.width > 0 and box.overlaps(other):
+                bad.append(f"axes {k} legend covers {type(artist).__name__} at {other.bounds}")
+    return bad
+
+
+def test_legends_cover_no_bar_interval_or_line(demo):
+    """The noise-ceiling legend sat inside the bar plots, over the bars of a high-scoring layer."""
+    problems = {name: _legend_overlaps(fig) for name, fig in demo[1].items()}
+    assert {k: v for k, v in problems.items() if v} == {}
+    rng = np.random.default_rng(0)
+    truth = rng.random(45)
+    res = compare_rdms({"hIT": RDM(truth + 0.1 * rng.random((3, 45)))},
+                       {"conv1": RDM(truth + 0.05 * rng.random(45)), "fc2": RDM(truth)},
+                       kinds={"conv1": "network layer", "fc2": "network layer"}, layers=["conv1", "fc2"],
+                       n_bootstrap=20, n_permutations=20, progress=False)
+    problems = {name: _legend_overlaps(fig) for name, fig in res.figures().items()}
+    assert {k: v for k, v in problems.items() if v} == {}
+    # the check itself finds a legend placed over bars
+    fig, ax = plt.subplots(figsize=(3, 3))
+    ax.bar([0, 1], [0.9, 0.95])
+    ax.axhspan(0.8, 1.0, label="noise ceiling", alpha=0.3)
+    ax.legend(loc="upper left")
+    assert _legend_overlaps(fig)
+
+
 # ---------------------------------------------------------------------- colour scale of the heatmap
 def _heatmap(fig):
     return next(ax for ax in fig.axes if ax.images and ax.get_ylabel() == "brain area")

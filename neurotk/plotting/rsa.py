@@ -281,7 +281,8 @@ def plot_rdm_noise_ceiling(noise_ceiling, ax=None):
     new = ax is None
     ax = axes_or_new(ax, (3.0, 3.5))
     ax.axhspan(low, high, color="0.6", alpha=0.35, zorder=0, label="noise ceiling")
-    ax.legend(loc="upper left", fontsize="small")
+    # outside the axes, right of them: inside, the legend covers bars or their intervals
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0, fontsize="small", frameon=False)
     if new:
         ax.set_xticks([])
         ax.set_ylabel("RDM similarity")
@@ -454,7 +455,7 @@ def plot_best_layers(best, layers, ax=None, title: str | None = None):
     ax.set_ylim(-0.5, len(layers) - 0.5)
     ax.set_xlabel("brain area (early -> late)")
     ax.set_ylabel("top-scoring layer")
-    ax.legend(fontsize="small", loc="best")
+    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0, frameon=False)
     if title:
         ax.set_title(title)
     return ax
