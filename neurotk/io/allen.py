@@ -374,14 +374,14 @@ def _frame_bounds(f: _File, group, n: int, ts: np.ndarray, name: str):
         values = f.reader.read(fd)
         if values.dtype.kind == "f" and not (np.isfinite(values).all() and (values == np.round(values)).all()):
             raise f.fail(fd.name, "has non-integer or missing values; expected [start, end] two-photon frame indices")
-        values = values.astype(np.int64)
+        # checked as given (float or int), cast after: 1e300 cast first became -9223372036854775808
         start, end = values[:, 0], values[:, 1]
         bad = (start < 0) | (start >= T) | (end < start) | (end > T)
         if bad.any():
             at = int(np.flatnonzero(bad)[0])
-            raise f.fail(fd.name, f"row {at} is [{int(start[at])}, {int(end[at])}]; expected 0 <= start <= end <= "
+            raise f.fail(fd.name, f"row {at} is [{start[at]:.15g}, {end[at]:.15g}]; expected 0 <= start <= end <= "
                          f"{T} (the number of dF/F frames); {int(bad.sum())} rows are out of range")
-        return start, end
+        return start.astype(np.int64), end.astype(np.int64)
     # No usable frame indices: onsets from the presentation timestamps (s).
     stamps = group.get("timestamps")
     if not (isinstance(stamps, h5py.Dataset) and stamps.shape[:1] == (n,)):

@@ -900,6 +900,9 @@ def to_nifti(values, recording: Recording | None = None, path=None, background: 
         target = Path(path)
         if not target.name.lower().endswith((".nii", ".nii.gz")):
             raise ArgumentError(f"path={str(path)!r}; expected a .nii or .nii.gz file name")
+        if target.is_dir():
+            raise ArgumentError(f"path={str(path)!r} is an existing folder; expected a .nii or .nii.gz file name "
+                                f"(a new file, or a file to replace)")
         with atomic_path(target) as tmp:
             nib.save(img, tmp)
     return img

@@ -127,6 +127,8 @@ class RDM(Result):
         *,
         allow_nan: bool = False,
     ):
+        if np.iscomplexobj(vectors):  # the one rule of _validation: no silent loss of an imaginary part
+            check_array(vectors, "vectors", ndim=None, allow_nan=True, recording=False)
         arr = np.array(vectors, dtype=np.float64, copy=True)
         if arr.ndim == 1:
             arr = arr[None, :]

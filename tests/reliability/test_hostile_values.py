@@ -120,3 +120,28 @@ def test_allen_nan_image_index_and_infinite_dff_are_refused(tmp_path):
         f[f"{DFF}/data"][1, 40] = np.inf
     with pytest.raises(DataFormatError, match=r"infinite values \(cells \[1\]\)"):
         load_allen(path, stimulus="natural_scenes")
+
+
+def test_allen_frame_duration_beyond_int64_is_named_as_given(tmp_path):
+    """A frame index of 1e300 was cast to int64 first and reported as -9223372036854775808."""
+    import sys
+    from pathlib import Path
+
+    import h5py
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "io"))  # the Allen file writer of tests/io
+    from test_allen import PRES, write_2p
+
+    from neurotk import DataFormatError
+    from neurotk.io import load_allen
+
+    path, _ = write_2p(tmp_path / "huge_frame.nwb")
+    name = f"{PRES}/natural_scenes_stimulus/frame_duration"
+    with h5py.File(path, "a") as f:
+        frames = f[name][()].astype(np.float64)
+        frames[3, 1] = 1e300
+        del f[name]
+        f.create_dataset(name, data=frames)
+    with pytest.raises(DataFormatError, match=r"row 3 is \[\d+, 1e\+300\]; expected 0 <= start <= end") as info:
+        load_allen(path, stimulus="natural_scenes")
+    assert "-9223372036854775808" not in str(info.value)
