@@ -124,8 +124,8 @@ class Backend:
         xp = self.xp
         dtype = x.dtype
         if xp.isdtype(dtype, "complex floating"):
-            raise ArgumentError(f"{name} is complex ({dtype}); expected real numbers. "
-                                "Take the real part, the magnitude or the phase first.")
+            raise ArgumentError(f"{name} is complex ({str(dtype).rsplit('.', 1)[-1]}); expected real numbers "
+                                "(take the magnitude or the real part first)")
         if not xp.isdtype(dtype, ("real floating", "integral", "bool")):
             raise ArgumentError(f"{name} has dtype {dtype}; expected real numbers")
         if not xp.isdtype(dtype, "real floating"):
