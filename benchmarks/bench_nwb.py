@@ -1,33 +1,44 @@
-"""Binning NWB spike trains side by side: neurotk vs a per-unit pynwb loop vs pynapple.
+"""Spike binning, counting and PSTHs of an NWB file side by side: neurotk vs the h5py read vs pynwb vs pynapple.
 
-Writes a synthetic NWB file with pynwb (1,000 units and 10 million spikes; ``--quick``:
-200 units and 500,000 spikes), cached in the temporary folder so later runs reuse it,
-then bins every unit into 10 ms bins over the whole session, in one process:
+Writes a synthetic NWB file with pynwb (1,000 units and 10 million spikes over 100 s;
+``--quick``: 200 units and 500,000 spikes), cached in the temporary folder so later runs
+reuse it. Then, for each of
 
-- ``neurotk.io.bin_spikes(path, 0.01)`` (reads the flat spike array in chunks),
-- the loop a user writes with pynwb: ``nwb.units["spike_times"][i]`` + ``np.histogram``
-  for each unit,
-- pynapple (if installed: the ``bench`` extra): ``nap.load_file(path)["units"].count(0.01)``.
+- ``bin_spikes(path, 0.01)``: 10 ms bins over the whole session,
+- ``count_spikes(path, onsets, (0, 0.02))``: 20 ms windows every 25 ms (non-overlapping,
+  so pynapple's IntervalSet keeps them all),
+- ``psth(path, onsets, (-0.1, 0.4), 0.01)``: 10 ms bins around an onset every 0.5 s,
 
-Each timing opens the file (end to end, from the path). Prints the best wall time, the
-ratio to neurotk (> 1 means neurotk is faster), the peak memory traced by tracemalloc
-during one call (next to the size of the spike-time array and of the result) and whether
-the counts agree exactly with neurotk's.
+it times, interleaved in one process (``_measure.compare``: A B A B ..., median of at
+least 3 repeats, wall and process-CPU time), end to end from the path:
 
-Run: ``python benchmarks/bench_nwb.py [--quick] [--repeat N]``
+- neurotk (reads the flat spike array in chunks and bins it in one fused pass),
+- the h5py read of ``units/spike_times`` alone: the floor every side pays,
+- the loop a user writes with pynwb: ``nwb.units["spike_times"][i]`` per unit, then
+  ``np.histogram`` (bins) or ``np.searchsorted`` (windows, PSTH bins),
+- pynapple where installed (the ``bench`` extra): ``load_file(path)["units"]`` then
+  ``count(0.01)``, ``count(ep=windows)`` or ``trial_count(trials, 0.01)``.
+
+For ``bin_spikes`` one more side, ``read_spikes(path).chunks()`` alone (the chunked read
+and its validation: finite, ascending runs), is the floor of neurotk's pass before any
+binning. Printed: ratios to the h5py read (CPU and wall), the ratio of each peer to
+neurotk, peak traced memory over the size of the spike array, and whether each side's
+counts agree with neurotk's. The docs section goes through ``_measure.emit``.
+
+Run: ``python benchmarks/bench_nwb.py [--quick] [--repeat N] [--no-pynapple]``
 """
 
 from __future__ import annotations
 
 import argparse
+import platform
 import tempfile
 import time
 import warnings
 from pathlib import Path
 
 import numpy as np
-
-from _measure import measure
+from _measure import MIN_REPEAT, compare, emit, load_average, peak_mib, rst_table
 
 BIN_SIZE = 0.01
 
@@ -67,24 +78,136 @@ def write_session(path: Path, n_units: int, n_spikes: int, duration: float, seed
                        data=np.where(rng.random(n_units) < 0.8, "good", "mua").tolist()),
         ],
     )
-    with atomic_path(path) as tmp:
-        with NWBHDF5IO(str(tmp), "w") as io:
-            io.write(nwb)
+    with atomic_path(path) as tmp, NWBHDF5IO(str(tmp), "w") as io:
+        io.write(nwb)
     return path
 
 
+def _pynwb_units(path):
+    """The per-unit spike-time arrays, read as a pynwb user reads them (one index lookup per unit)."""
+    from pynwb import NWBHDF5IO
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with NWBHDF5IO(str(path), "r") as io:
+            nwb = io.read()
+            column = nwb.units["spike_times"]
+            for i in range(len(nwb.units)):  # the per-unit loop users write
+                yield i, np.asarray(column[i])
+
+
+def _agreement(out, reference) -> str:
+    out = np.asarray(out, dtype=np.float64)
+    if out.shape != reference.shape:
+        return f"shape {out.shape} vs {reference.shape}"
+    differ = int((out != reference).sum())
+    return "exact" if differ == 0 else f"{differ} of {out.size} cells differ"
+
+
+def _sides(task: str, path: Path, n_units: int, use_pynapple: bool):
+    """(sides, reference-shape converter) of one task: name -> callable returning (samples x units) counts."""
+    import h5py
+
+    from neurotk.io import bin_spikes, count_spikes, psth, read_spikes
+
+    def h5py_read():
+        with h5py.File(path, "r") as f:
+            return f["units/spike_times"][:]
+
+    rec = bin_spikes(path, BIN_SIZE, start=0.0)
+    start, stop = 0.0, float(rec.meta["stop"])
+    duration = float(rec.samples["time"].iloc[-1])
+    n_bins = rec.shape[0]
+    edges = start + np.arange(n_bins + 1) * BIN_SIZE
+    del rec
+    sides = {}
+    if task == "bin_spikes":
+        sides["neurotk"] = lambda: bin_spikes(path, BIN_SIZE, start=start, stop=stop).data
+        sides["h5py read"] = h5py_read
+
+        def read_pass():  # neurotk's own reading pass: chunks read, validated (finite, sorted), no binning
+            return sum(t.size for t, _, _ in read_spikes(path).chunks())
+
+        sides["read pass (SpikeTrains.chunks)"] = read_pass
+
+        def pynwb_loop():
+            out = np.empty((n_bins, n_units))
+            for i, t in _pynwb_units(path):
+                out[:, i] = np.histogram(t, bins=edges)[0]
+            return out
+
+        sides["pynwb loop + np.histogram"] = pynwb_loop
+        what = f"{n_bins:,} bins of {BIN_SIZE * 1000:.0f} ms"
+    elif task == "count_spikes":
+        onsets = np.arange(1.0, duration - 1.0, 0.025)
+        w = (0.0, 0.02)
+        a, b = onsets + w[0], onsets + w[1]
+        sides["neurotk"] = lambda: count_spikes(path, onsets, window=w).data
+        sides["h5py read"] = h5py_read
+
+        def pynwb_loop():
+            out = np.empty((len(onsets), n_units))
+            for i, t in _pynwb_units(path):
+                out[:, i] = np.searchsorted(t, b) - np.searchsorted(t, a)
+            return out
+
+        sides["pynwb loop + np.searchsorted"] = pynwb_loop
+        what = f"{len(onsets):,} windows of {(w[1] - w[0]) * 1000:.0f} ms"
+    else:
+        onsets = np.arange(1.0, duration - 1.0, 0.5)
+        w = (-0.1, 0.4)
+        sides["neurotk"] = lambda: psth(path, onsets, window=w, bin_size=BIN_SIZE).data
+        sides["h5py read"] = h5py_read
+        rec_edges = onsets[:, None] + (w[0] + np.arange(round((w[1] - w[0]) / BIN_SIZE) + 1) * BIN_SIZE)
+
+        def pynwb_loop():
+            n_b = rec_edges.shape[1] - 1
+            out = np.empty((len(onsets) * n_b, n_units))
+            for i, t in _pynwb_units(path):
+                out[:, i] = np.diff(np.searchsorted(t, rec_edges), axis=1).reshape(-1)
+            return out
+
+        sides["pynwb loop + np.searchsorted"] = pynwb_loop
+        what = f"{len(onsets):,} trials x {rec_edges.shape[1] - 1} bins of {BIN_SIZE * 1000:.0f} ms"
+    if use_pynapple:
+        try:
+            import pynapple as nap
+        except ImportError:
+            use_pynapple = False
+    if use_pynapple:
+        def load():
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                return nap.load_file(str(path))["units"]
+
+        if task == "bin_spikes":
+            def run(units):
+                return units.count(BIN_SIZE, nap.IntervalSet(start, stop)).values
+        elif task == "count_spikes":
+            def run(units):
+                return units.count(ep=nap.IntervalSet(a, b)).values
+        else:
+            def run(units):
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")  # "Some starts and ends are equal": windows that touch
+                    trials = nap.IntervalSet(onsets + w[0], onsets + w[1])
+                    tensor = units.trial_count(trials, BIN_SIZE)  # (units, trials, bins)
+                return tensor.transpose(1, 2, 0).reshape(-1, tensor.shape[0])
+
+        run(load())  # compile the numba kernels before timing
+        sides[f"pynapple {nap.__version__} load + count"] = lambda: run(load())
+    return sides, what
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="200 units, 500k spikes (seconds)")
-    parser.add_argument("--repeat", type=int, default=3, help="timed calls per method (best is kept)")
+    parser.add_argument("--quick", action="store_true", help="200 units, 500k spikes (same repeats)")
+    parser.add_argument("--repeat", type=int, default=MIN_REPEAT, help="interleaved repeats per side (>= 3)")
     parser.add_argument("--no-pynapple", action="store_true", help="skip pynapple even if installed")
     args = parser.parse_args(argv)
 
-    from pynwb import NWBHDF5IO
-
-    from neurotk.io import bin_spikes, read_spikes
+    import neurotk
+    from neurotk.io import read_spikes
 
     n_units, n_spikes, duration = (200, 500_000, 100.0) if args.quick else (1000, 10_000_000, 100.0)
     cache = Path(tempfile.gettempdir()) / "neurotk_bench"
@@ -93,86 +216,69 @@ def main(argv=None):
         print(f"writing {path} (once; later runs reuse it) ...", flush=True)
         t0 = time.perf_counter()
         write_session(path, n_units, n_spikes, duration)
-        print(f"  written in {time.perf_counter() - t0:.1f} s, {path.stat().st_size / 2**20:.0f} MiB")
-    spikes = read_spikes(path)
-    start = 0.0
-    rec = bin_spikes(spikes, BIN_SIZE, start=start)
-    edges = np.concatenate([rec.samples["time"].to_numpy(), rec.samples["bin_stop"].to_numpy()[-1:]])
-    stop = float(edges[-1])
-    n_bins = len(edges) - 1
-    spike_mib = spikes.n_spikes * 8 / 2**20
-    result_mib = n_bins * n_units * 8 / 2**20
-    print(f"{n_units} units, {spikes.n_spikes:,} spikes over {duration:.0f} s -> {n_bins:,} bins of "
-          f"{BIN_SIZE * 1000:.0f} ms; spike-time array {spike_mib:.0f} MiB, result (float64) {result_mib:.0f} MiB")
+        print(f"  written in {time.perf_counter() - t0:.1f} s, {path.stat().st_size / 2**20:.0f} MiB", flush=True)
+    n_spikes = read_spikes(path).n_spikes
+    spike_mib = n_spikes * 8 / 2**20
+    repeat = max(args.repeat, MIN_REPEAT)
+    rows, found = [], {}
+    for task in ("bin_spikes", "count_spikes", "psth"):
+        sides, what = _sides(task, path, n_units, not args.no_pynapple)
+        print(f"{task}: {n_units} units, {n_spikes:,} spikes, {what} ...", flush=True)
+        runs = compare(sides, repeat=repeat)
+        reference = np.asarray(runs["neurotk"].result, dtype=np.float64)
+        read = runs["h5py read"]
+        ours = runs["neurotk"]
+        for name, t in runs.items():
+            if name == "h5py read":
+                agree = "(reads only)"
+            elif name.startswith("read pass"):
+                agree = "(no counts)"
+            else:
+                agree = _agreement(t.result, reference)
+            t.result = None
+            peak = peak_mib(sides[name]) / spike_mib
+            rows.append([task, name, f"{t.median_wall:.3g} [{min(t.wall):.3g}-{max(t.wall):.3g}]",
+                         f"{t.median_cpu:.3g}", f"{t.median_cpu / read.median_cpu:.2f}",
+                         f"{t.median_cpu / min(read.cpu):.2f}", f"{t.median_wall / read.median_wall:.2f}",
+                         "" if name == "neurotk" else f"{t.median_wall / ours.median_wall:.2f}",
+                         f"{peak:.2f}", agree])
+            found[(task, name)] = (t.median_cpu / read.median_cpu, t.median_wall / ours.median_wall, peak,
+                                   t.median_cpu / min(read.cpu))
+        del reference, runs, sides
+    header = ["function", "side", "wall s, median [range]", "CPU s", "CPU / read", "CPU / fastest read", "wall / read",
+              "side / neurotk (wall)", "peak / spikes", "counts"]
+    table = rst_table(header, rows)
 
-    def ours():
-        return bin_spikes(path, BIN_SIZE, start=start, stop=stop).data
-
-    def ours_f32():
-        return bin_spikes(path, BIN_SIZE, start=start, stop=stop, dtype=np.float32).data
-
-    def pynwb_loop():
-        out = np.empty((n_bins, n_units))
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            with NWBHDF5IO(str(path), "r") as io:
-                nwb = io.read()
-                column = nwb.units["spike_times"]
-                for i in range(len(nwb.units)):  # the per-unit loop users write
-                    out[:, i] = np.histogram(column[i], bins=edges)[0]
-        return out
-
-    def ours_default_range():  # start/stop from the data: one more pass over the spikes
-        return bin_spikes(path, BIN_SIZE).data[:, :]
-
-    methods = [("neurotk.io.bin_spikes", ours), ("neurotk.io.bin_spikes float32", ours_f32),
-               ("neurotk bin_spikes, default range", ours_default_range),
-               ("pynwb loop + np.histogram", pynwb_loop)]
-    try:
-        if args.no_pynapple:
-            raise ImportError
-        import pynapple as nap
-
-        def pynapple_count():
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                units = nap.load_file(str(path))["units"]
-                ep = nap.IntervalSet(start, stop)
-                return units.count(BIN_SIZE, ep).values
-
-        def pynapple_count_only():  # spike times already in memory: binning alone
-            return loaded.count(BIN_SIZE, nap.IntervalSet(start, stop)).values
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            loaded = nap.load_file(str(path))["units"]
-        pynapple_count_only()  # compile numba kernels before timing
-        methods += [(f"pynapple {nap.__version__} load + count", pynapple_count),
-                    ("pynapple count (in memory)", pynapple_count_only)]
-    except ImportError:
-        print("pynapple not installed (pip install pynapple): skipped")
-
-    rows = []
-    reference = None
-    for name, fn in methods:
-        t, peak, out = measure(fn, args.repeat)
-        if reference is None:
-            reference = np.asarray(out)
-        out = np.asarray(out, dtype=np.float64)
-        if out.shape == reference.shape:
-            differ = int((out != reference).sum())
-            agree = "exact" if differ == 0 else f"{differ} cells differ (max {np.abs(out - reference).max():g})"
-        else:
-            agree = f"shape {out.shape} vs {reference.shape}"
-        rows.append((name, t, peak, agree))
-        del out
-    base = rows[0][1]
-    print()
-    print(f"{'method':34} {'time (s)':>9} {'x slower':>9} {'peak MiB':>9} {'peak/spikes':>11}  agreement")
-    for name, t, peak, agree in rows:
-        print(f"{name:34} {t:9.3f} {t / base:9.1f} {peak:9.1f} {peak / spike_mib:11.2f}  {agree}")
-    print(f"\n(peak/spikes: peak traced memory / spike-time array ({spike_mib:.0f} MiB); the result itself "
-          f"is {result_mib:.0f} MiB in float64)")
+    bin_cpu, _, bin_peak, bin_best = found[("bin_spikes", "neurotk")]
+    floor_cpu = found[("bin_spikes", "read pass (SpikeTrains.chunks)")][0]
+    peers = {k: v for k, v in found.items()
+             if k[1] not in ("neurotk", "h5py read") and not k[1].startswith("read pass")}
+    closest_peer = min(peers.items(), key=lambda kv: kv[1][1])
+    others = "; ".join(f"``{task}`` {cpu:.2f}x" for (task, name), (cpu, *_) in found.items()
+                       if name == "neurotk" and task != "bin_spikes")
+    (peer_task, peer_name), (_, peer_ratio, *_) = closest_peer
+    conclusion = (
+        f"``bin_spikes`` takes {bin_cpu:.2f}x the median CPU time of the h5py read ({bin_best:.2f}x its "
+        f"fastest repeat; neurotk's reading pass alone, "
+        f"chunked and validated, takes {floor_cpu:.2f}x) with a peak of {bin_peak:.2f}x the spike array; "
+        f"{others} the read. The closest peer, {peer_name} on ``{peer_task}``, takes {peer_ratio:.2f}x neurotk's wall time."
+    )
+    title = "NWB spike trains: binning, counting and PSTHs"
+    paragraph = (
+        f"A synthetic NWB file (pynwb) of {n_units:,} units and {n_spikes:,} spikes over {duration:.0f} s "
+        f"({spike_mib:.0f} MiB of spike times), read from the path by each side: neurotk "
+        f"(``bin_spikes`` at {BIN_SIZE * 1000:.0f} ms, ``count_spikes`` in 20 ms windows every 25 ms, "
+        f"``psth`` in 10 ms bins from -0.1 to 0.4 s around an onset every 0.5 s), the h5py read of "
+        f"``units/spike_times`` alone, a per-unit pynwb loop and pynapple where installed. Sides interleaved "
+        f"(``benchmarks/_measure.py``), {repeat} repeats, medians; CPU is process time. \"Fastest read\" is "
+        f"the h5py read's best repeat: its one {spike_mib:.0f} MiB allocation is the side a busy machine "
+        f"disturbs most. The read pass is ``read_spikes(path).chunks()`` alone, without binning. Peak memory "
+        f"is traced by tracemalloc and divided by the "
+        f"spike array. Python {platform.python_version()}, numpy {np.__version__}, neurotk "
+        f"{getattr(neurotk, '__version__', '?')}, load average {load_average()}."
+    )
+    text = "\n".join([title, "-" * len(title), "", paragraph, "", table, conclusion, ""])
+    emit(None, text)
 
 
 if __name__ == "__main__":

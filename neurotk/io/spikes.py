@@ -5,13 +5,16 @@ Every function takes an NWB file or the :class:`~neurotk.io.SpikeTrains` of
 (:meth:`~neurotk.io.SpikeTrains.chunks <neurotk.io.SpikeTrains.chunks>`), a chunk of spikes at a
 time, so a file larger than memory is processed in bounded memory.
 
-Every computation is vectorised over all spikes of a chunk at once: each spike gets its
-output column from the index (``np.repeat``), its bin from a floor division checked
-against the bin edges, and all counts come from one ``np.bincount`` per chunk. Counts in
-windows (:func:`count_spikes`) and peri-stimulus histograms (:func:`psth`) rank every
-spike among the sorted window edges (``np.searchsorted``), count spikes per (unit, rank)
-with ``np.bincount`` and take differences of the cumulative counts, so windows may
-overlap and no loop runs over units, trials or windows.
+Every computation is one fused pass over the spikes of a chunk, a block of 32 Ki spikes
+at a time in a few preallocated buffers that stay in cache (no temporary of the chunk's
+size): each spike's bin comes from a multiply and a subtract rounded in place (adding
+``1.5 * 2**52`` leaves the integer in the float's low bits), spikes within rounding of a
+bin edge are binned by ``np.searchsorted`` itself, and one ``np.add.at`` per block counts
+the (unit, bin) cells of the flat output. Counts in windows (:func:`count_spikes`) and
+peri-stimulus histograms (:func:`psth`) rank every spike among the sorted window edges
+(exactly ``np.searchsorted``, from a uniform grid over the edges and a forward step or
+two), count spikes per (unit, rank) the same way and take differences of the cumulative
+counts, so windows may overlap and no loop runs over units, trials or windows.
 
 Bins and windows are half-open, ``[start, stop)``: a spike exactly on an edge counts in
 the later bin, and a spike at ``stop`` is not counted, so consecutive calls never count
@@ -85,13 +88,66 @@ def _check_bin_memory(spikes: SpikeTrains, n_bins: int, dtype, bin_size: float, 
     )
 
 
+#: Spikes per block of the fused pass: its few buffers (3 x 256 KiB) stay in a core's L2 cache,
+#: so each pass over a block costs a fraction of a pass over memory.
+_BLOCK = 1 << 15
+
+#: ``y + _MAGIC`` rounds ``y`` (|y| < 2**51) to the nearest integer, held in the low bits of the
+#: float: its bit pattern minus :data:`_MAGIC_BITS` is that integer (no float -> int conversion).
+_MAGIC = 1.5 * 2.0**52
+_MAGIC_BITS = int(np.float64(_MAGIC).view(np.int64))
+
+#: Cells of the uniform grid that ranks spikes among sorted edges (count_spikes, psth): at most
+#: 4 Mi int64 (32 MiB), and on average at most 1/2 edge per cell.
+_GRID_MAX = 1 << 22
+
+#: Edges one grid cell may hold; more (edges crowded closer than the grid resolves) falls back to
+#: np.searchsorted for the whole pass.
+_GRID_STEPS = 8
+
+
+def _runs(lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Start and end positions of the runs ``lengths`` in a chunk."""
+    ends = np.cumsum(lengths)
+    return ends - lengths, ends
+
+
+def _inside(times, cols, lengths, first: float, last: float):
+    """The chunk without its spikes outside ``[first, last)`` (None if nothing is left).
+
+    Runs are ascending (:meth:`~neurotk.io.SpikeTrains.chunks`), so whether any spike lies
+    outside is read from the first and last spike of each run, not from a pass over the chunk.
+    """
+    starts, ends = _runs(lengths)
+    if times[starts].min() >= first and times[ends - 1].max() < last:
+        return times, cols, lengths
+    inside = (times >= first) & (times < last)
+    cut = np.concatenate([[0], np.cumsum(inside)])[np.concatenate([[0], ends])]
+    lengths = np.diff(cut)
+    times = times[inside]
+    if times.size == 0:
+        return None
+    return times, cols[lengths > 0], lengths[lengths > 0]
+
+
+def _block_offsets(colbase: np.ndarray, starts: np.ndarray, ends: np.ndarray, a: int, b: int) -> np.ndarray:
+    """``colbase`` of the run of each spike at positions ``a`` to ``b - 1`` of the chunk."""
+    r0 = int(np.searchsorted(ends, a, side="right"))
+    r1 = int(np.searchsorted(ends, b - 1, side="right")) + 1
+    seg = np.minimum(ends[r0:r1], b) - np.maximum(starts[r0:r1], a)
+    return np.repeat(colbase[r0:r1], seg)
+
+
 def _counts_in_bins(spikes: SpikeTrains, edges: np.ndarray, dtype, chunk_size=None, progress=None) -> np.ndarray:
     """(n_units, n_bins) spike counts in the uniform bins ``edges`` (half-open).
 
-    Each spike's bin is exactly what ``np.searchsorted(edges, t, "right") - 1`` gives:
-    a floor division biased down by more than its rounding error, then one comparison
-    with the next edge. Counts accumulate with one ``np.bincount`` per chunk over the
-    (unit, bin) cells of the units in the chunk.
+    One fused pass per block of :data:`_BLOCK` spikes, in preallocated buffers: the position
+    of each spike in bins minus 1/2 (a multiply and a subtract), rounded to an integer by
+    adding :data:`_MAGIC` (the bin, in the float's low bits), the distance to that integer
+    (two subtractions), and one ``np.add.at`` of the (unit, bin) cells on the flat output.
+    Each spike's bin is exactly what ``np.searchsorted(edges, t, "right") - 1`` gives: a
+    spike whose position lies within the rounding error (times 32) of a bin edge is binned
+    by ``np.searchsorted`` itself, all others are more than that error away from any edge.
     """
     n_bins = len(edges) - 1
     out = np.zeros((spikes.n_units, n_bins), dtype=dtype)
@@ -101,43 +157,148 @@ def _counts_in_bins(spikes: SpikeTrains, edges: np.ndarray, dtype, chunk_size=No
     eps = np.finfo(np.float64).eps
     # rounding error of t / width - first / width and of the edges themselves, in bins, times 32
     bias = 32 * eps * (max(abs(first), abs(last)) / width + n_bins)
+    if bias >= 0.25 or n_bins >= 2**50:  # pragma: no cover - bins at the resolution of float64 itself
+        return _counts_by_search(spikes, edges, out, chunk_size, progress)
     inv_width = 1.0 / width
-    shift = first * inv_width + bias  # x = t / width - first / width - bias: two passes, not three
-    upper = edges[1:]
-    for times, cols, lengths in spikes.chunks(chunk_size, progress):
-        if times.min() < first or times.max() >= last:
-            inside = (times >= first) & (times < last)
-            if not inside.all():
-                cut = np.concatenate([[0], np.cumsum(inside)])[np.concatenate([[0], np.cumsum(lengths)])]
-                lengths = np.diff(cut)
-                times = times[inside]
-                if times.size == 0:
-                    continue
-                cols, lengths = cols[lengths > 0], lengths[lengths > 0]
-        if bias < 0.25:
-            x = np.multiply(times, inv_width)
-            x -= shift
-            b = x.astype(np.int64)  # truncation: floor for x >= 0, 0 for -1 < x < 0
-            del x
-            b += times >= upper[b]  # b was the bin or the one before it
-        else:  # pragma: no cover - bins at the resolution of float64 itself
-            b = np.searchsorted(edges, times, side="right") - 1
-        lo, hi = int(cols[0]) * n_bins, (int(cols[-1]) + 1) * n_bins
-        b += np.repeat(cols * n_bins - lo, lengths)
-        flat[lo:hi] += np.bincount(b, minlength=hi - lo)
+    shift = first * inv_width + 0.5  # y = t / width - shift: the position in bins minus 1/2
+    near = 0.5 - bias  # |y - round(y)| above this: within the error of an edge
+    one = out.dtype.type(1)
+    y, z, d = (np.empty(min(_BLOCK, max(1, spikes.n_spikes))) for _ in range(3))
+    for chunk in spikes.chunks(chunk_size, progress):
+        chunk = _inside(*chunk, first, last)
+        if chunk is None:
+            continue
+        times, cols, lengths = chunk
+        starts, ends = _runs(lengths)
+        colbase = cols * n_bins - _MAGIC_BITS
+        for a in range(0, times.size, _BLOCK):
+            b = min(a + _BLOCK, times.size)
+            t, yb, zb, db = times[a:b], y[: b - a], z[: b - a], d[: b - a]
+            np.multiply(t, inv_width, out=yb)
+            yb -= shift
+            np.add(yb, _MAGIC, out=zb)  # round(y) + _MAGIC: the bin of every spike off an edge
+            np.subtract(zb, _MAGIC, out=db)
+            np.subtract(yb, db, out=db)  # y - round(y), in [-1/2, 1/2]
+            off = _block_offsets(colbase, starts, ends, a, b)
+            code = zb.view(np.int64)
+            code += off  # the (unit, bin) cell: unit * n_bins + bin
+            if db.max() > near or db.min() < -near:  # spikes on (or within rounding of) an edge
+                k = np.flatnonzero(np.abs(db) > near)
+                code[k] = np.searchsorted(edges, t[k], side="right") - 1 + (off[k] + _MAGIC_BITS)
+            np.add.at(flat, code, one)
     return out
 
 
+def _counts_by_search(spikes, edges, out, chunk_size=None, progress=None) -> np.ndarray:  # pragma: no cover
+    """:func:`_counts_in_bins` for bins at the resolution of float64: one np.searchsorted per spike."""
+    n_bins = len(edges) - 1
+    flat = out.reshape(-1)
+    for chunk in spikes.chunks(chunk_size, progress):
+        chunk = _inside(*chunk, float(edges[0]), float(edges[-1]))
+        if chunk is None:
+            continue
+        times, cols, lengths = chunk
+        b = np.searchsorted(edges, times, side="right") - 1
+        b += np.repeat(cols * n_bins, lengths)
+        np.add.at(flat, b, out.dtype.type(1))
+    return out
+
+
+class _EdgeGrid:
+    """Ranks spike times among sorted, unique ``edges`` (the number of edges <= t) without a binary search.
+
+    A uniform grid of ``n_cells`` cells of width ``h`` from the first edge holds, for each
+    cell ``g``, a lower bound of the rank of any time the cell receives: the number of edges
+    at or before ``lo + (g - 1/4) h`` (a quarter cell below any such time, whatever the
+    rounding of the cell index). A rank is that bound plus ``steps`` forward steps
+    (``r += t >= edges[r]``), ``steps`` being the most edges any cell's times may pass (one,
+    where the grid is finer than the edges' spacing). The result equals
+    ``np.searchsorted(edges, t, "right")`` exactly: the grid only decides where the steps
+    start, comparisons with the edges decide the rank.
+    """
+
+    def __init__(self, edges, n_cells: int, lo: float, h: float, base: np.ndarray, steps: int):
+        self.edges = np.append(edges, np.inf)  # r = len(edges) compares with +inf: never passed
+        self.n_cells, self.lo, self.inv_h, self.base, self.steps = n_cells, lo, 1.0 / h, base, steps
+
+    @staticmethod
+    def _bounds(edges: np.ndarray, lo: float, h: float, n_cells: int) -> tuple[np.ndarray, int]:
+        n = len(edges)
+        # edge i is counted in the bound of cells g >= ceil((e_i - lo) / h + 1/4); rounding errors
+        # (far below 1/4 cell) only move an edge lying a quarter cell below the cell's times
+        first_cell = np.ceil((edges - lo) * (1.0 / h) + 0.25)
+        np.clip(first_cell, 0, n_cells + 2, out=first_cell)
+        per_cell = np.bincount(first_cell.astype(np.int64), minlength=n_cells + 3)
+        base = np.cumsum(per_cell)[:n_cells]
+        # times of cell g lie below lo + (g + 1) h (plus rounding): they may pass the edges first
+        # counted in cells g + 1 and g + 2; the last cell also receives every time past the edges
+        steps = max(int((per_cell[1:n_cells] + per_cell[2 : n_cells + 1]).max(initial=0)), n - int(base[-1]))
+        return base, steps
+
+    @classmethod
+    def build(cls, edges: np.ndarray):
+        """The grid for ``edges``, or None where the times are too fine (or the edges too crowded) for one."""
+        n = len(edges)
+        lo, hi = float(edges[0]), float(edges[-1])
+        scale = max(abs(lo), abs(hi), np.finfo(np.float64).tiny)
+        best = None
+        n_cells = min(_GRID_MAX, 2 * n)
+        while True:
+            h = (hi - lo) / n_cells if hi > lo else 1.0
+            if not h > 2.0**20 * np.finfo(np.float64).eps * scale:  # cells at the resolution of the times
+                break
+            base, steps = cls._bounds(edges, lo, h, n_cells)
+            if best is not None and steps >= best[-1]:  # a finer grid no longer helps (edges 1 ulp apart)
+                break
+            best = (n_cells, lo, h, base, steps)
+            if steps <= 1 or n_cells >= _GRID_MAX:
+                break
+            n_cells = min(_GRID_MAX, 4 * n_cells)
+        if best is None or best[-1] > _GRID_STEPS:
+            return None
+        return cls(edges, *best)
+
+    def rank(self, t: np.ndarray, pos: np.ndarray, cell: np.ndarray, work: np.ndarray) -> np.ndarray:
+        """Ranks of ``t`` written into ``pos``; ``cell`` (int64) and ``work`` (float64) are buffers of its size."""
+        np.subtract(t, self.lo, out=work)
+        work *= self.inv_h
+        np.clip(work, 0, self.n_cells - 1, out=work)
+        np.copyto(cell, work, casting="unsafe")  # the cell (truncation: floor of a value >= 0)
+        np.take(self.base, cell, out=pos, mode="clip")  # indices are in range: "clip" only skips the check
+        passed = cell.view(np.bool_)[: t.size]  # the cell indices are no longer needed
+        for _ in range(self.steps):
+            np.take(self.edges, pos, out=work, mode="clip")
+            np.greater_equal(t, work, out=passed)
+            pos += passed
+        return pos
+
+
 def _cumulative_counts(spikes: SpikeTrains, edges: np.ndarray, chunk_size=None, progress=None) -> np.ndarray:
-    """C[u, j] = number of spikes of unit u before ``edges[j]`` (``edges`` sorted, unique)."""
+    """C[u, j] = number of spikes of unit u before ``edges[j]`` (``edges`` sorted, unique).
+
+    One fused pass per block of :data:`_BLOCK` spikes: each spike's rank among the edges
+    (``np.searchsorted(edges, t, "right")``, from :class:`_EdgeGrid` where the edges allow
+    one), plus its unit's offset, counted by one ``np.add.at`` on the flat counts; a
+    cumulative sum at the end.
+    """
     m = len(edges) + 1
     counts = np.zeros((spikes.n_units, m), dtype=np.int64)
     flat = counts.reshape(-1)
+    grid = _EdgeGrid.build(edges) if len(edges) else None
+    size = min(_BLOCK, max(1, spikes.n_spikes))
+    pos, cell, work = np.empty(size, dtype=np.int64), np.empty(size, dtype=np.int64), np.empty(size)
     for times, cols, lengths in spikes.chunks(chunk_size, progress):
-        rank = np.searchsorted(edges, times, side="right")  # number of edges <= t
-        lo, hi = int(cols[0]) * m, (int(cols[-1]) + 1) * m
-        rank += np.repeat(cols * m - lo, lengths)
-        flat[lo:hi] += np.bincount(rank, minlength=hi - lo)
+        starts, ends = _runs(lengths)
+        colbase = cols * m
+        for a in range(0, times.size, _BLOCK):
+            b = min(a + _BLOCK, times.size)
+            t = times[a:b]
+            if grid is None:
+                rank = np.searchsorted(edges, t, side="right")  # number of edges <= t
+            else:
+                rank = grid.rank(t, pos[: b - a], cell[: b - a], work[: b - a])
+            rank += _block_offsets(colbase, starts, ends, a, b)
+            np.add.at(flat, rank, 1)
     np.cumsum(counts, axis=1, out=counts)  # counts[u, j] = #spikes with rank <= j = #spikes < edges[j]
     return counts
 
@@ -385,20 +546,38 @@ def count_spikes(path_or_spikes, intervals="stimulus", window=(0.0, 0.25), rate:
 
 
 def _window_counts(spikes, a, b, chunk_size=None, progress=None) -> np.ndarray:
-    """(n_windows, n_units) float64 number of spikes in ``[a[k], b[k])``.
-
-    The differences of cumulative counts are taken a block of windows at a time
-    (``_CHUNK_VALUES`` values), straight into the float output.
-    """
+    """(n_windows, n_units) float64 number of spikes in ``[a[k], b[k])``: differences of cumulative counts."""
     edges = np.unique(np.concatenate([a, b]))
     cum = _cumulative_counts(spikes, edges, chunk_size, progress)
     ja = np.searchsorted(edges, a, side="left")
     jb = np.searchsorted(edges, b, side="left")
     out = np.empty((len(a), spikes.n_units), dtype=np.float64)
-    step = max(1, _CHUNK_VALUES // max(1, spikes.n_units))
-    for k in range(0, len(a), step):  # blocks of windows, not one window at a time
-        out[k : k + step] = (cum[:, jb[k : k + step]] - cum[:, ja[k : k + step]]).T
+    _differences(cum, ja, jb, out)
     return out
+
+
+#: Units x values per block of :func:`_differences` (at most 2 MiB of int64): a block's rows of
+#: the output (64 float64, 512 bytes) are written whole, so the transposition stays in cache.
+_UNIT_BLOCK = 64
+_VALUE_BLOCK = 4096
+
+
+def _differences(cum: np.ndarray, j0: np.ndarray, j1: np.ndarray, out: np.ndarray) -> None:
+    """``out[k, u] = cum[u, j1[k]] - cum[u, j0[k]]``, in blocks of units x values of ``_CHUNK_VALUES``.
+
+    A block gathers the cumulative counts of :data:`_UNIT_BLOCK` units (contiguous rows of
+    ``cum``) and writes their columns of ``out``; the intermediate integer differences stay
+    within ``_CHUNK_VALUES`` values whatever the output's size.
+    """
+    n_units, n = cum.shape[0], len(j0)
+    units = max(1, min(n_units, _UNIT_BLOCK, _CHUNK_VALUES))
+    values = max(1, min(_VALUE_BLOCK, _CHUNK_VALUES // units))
+    for u in range(0, n_units, units):  # blocks of units and of values, not one unit at a time
+        rows = cum[u : u + units]
+        for k in range(0, n, values):
+            block = np.take(rows, j1[k : k + values], axis=1)
+            block -= np.take(rows, j0[k : k + values], axis=1)
+            out[k : k + values, u : u + units] = block.T
 
 
 def psth(path_or_spikes, intervals="stimulus", window=(-0.1, 0.4), bin_size=0.01, by=None,
@@ -436,7 +615,8 @@ def psth(path_or_spikes, intervals="stimulus", window=(-0.1, 0.4), bin_size=0.01
     Notes
     -----
     Memory: the output (trials x bins x units float64), the cumulative counts of every
-    unit at every bin edge, and blocks of 4 Mi differences; a request larger than the
+    unit at every bin edge, blocks of 4 Mi differences and the grid that ranks spikes
+    among the edges (at most 32 MiB); a request larger than the
     memory available to the process (its ``RLIMIT_AS`` included) is refused with an
     :class:`~neurotk.ArgumentError` before anything is allocated.
 
@@ -487,11 +667,7 @@ def psth(path_or_spikes, intervals="stimulus", window=(-0.1, 0.4), bin_size=0.01
     j = np.searchsorted(edges, bin_edges, side="left")
     del bin_edges, edges
     data = np.empty((n_values, n_units), dtype=np.float64)
-    step = max(1, _CHUNK_VALUES // max(1, n_units * n_bins))
-    for t0 in range(0, n_trials, step):  # blocks of trials: (n_units, block, n_bins) differences at a time
-        jj = j[t0 : t0 + step]
-        block = cum[:, jj[:, 1:]] - cum[:, jj[:, :-1]]
-        data[t0 * n_bins : t0 * n_bins + block.shape[1] * n_bins] = block.reshape(n_units, -1).T
+    _differences(cum, j[:, :-1].reshape(-1), j[:, 1:].reshape(-1), data)  # trial-major (trial, bin) rows
     del cum, j
     if rate:
         data /= bin_size
