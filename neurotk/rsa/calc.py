@@ -7,6 +7,10 @@ measures (:data:`METRICS`) and their normalisation follow rsatoolbox's ``calc_rd
 noise precision of the Mahalanobis and crossnobis measures comes from
 :mod:`neurotk.rsa.noise`.
 
+torch and CuPy inputs (or ``backend="torch" | "cupy"``) are computed in that library, on the
+array's device, for the measures of :data:`~neurotk.rsa.calc.DEVICE_METRICS` (Gram-matrix
+products); the RDM returned holds numpy arrays, as RDMs are small (conditions x conditions).
+
 Examples
 --------
 >>> import numpy as np
@@ -17,18 +21,20 @@ Examples
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
 
+from .._backend import Backend, is_numpy_like, resolve_backend
 from .._validation import check_matrix
 from ..errors import ArgumentError, NonFiniteDataError, ShapeMismatchError, describe_values
 from ..recording import Recording
 from ..utils import natural_codes
-from .noise import Precision, noise_precision
+from .noise import Precision, check_precision, noise_precision
 from .rdms import RDM
 
-__all__ = ["rdm", "METRICS"]
+__all__ = ["rdm", "METRICS", "DEVICE_METRICS"]
 
 
 #: The dissimilarity measures :func:`rdm` knows.
@@ -36,6 +42,11 @@ METRICS = ("euclidean", "sqeuclidean", "correlation", "cosine", "mahalanobis", "
 #: Measures that are divided by the number of channels when ``normalize`` is left at None.
 _NORMALIZED_BY_DEFAULT = frozenset({"sqeuclidean", "mahalanobis", "crossnobis", "poisson", "poisson_cv"})
 _CROSS_VALIDATED = frozenset({"crossnobis", "poisson_cv"})
+#: The measures :func:`rdm` computes in torch, CuPy and other array-API libraries (on the
+#: arrays' device): those that are Gram-matrix products of condition means.
+DEVICE_METRICS = ("euclidean", "sqeuclidean", "correlation", "cosine", "mahalanobis", "crossnobis")
+#: Elements of the largest temporary the array-API path makes (rows gathered per block).
+_XP_BLOCK = 1 << 24
 
 
 def _labels(values, n_rows: int, argument: str) -> tuple[np.ndarray, np.ndarray]:
@@ -140,6 +151,8 @@ def rdm(
     prior_lambda: float = 1.0,
     prior_weight: float = 0.1,
     name: str | None = None,
+    backend: str | None = None,
+    device=None,
 ) -> RDM:
     r"""Representational dissimilarity matrix of the condition patterns in ``x``.
 
@@ -187,6 +200,24 @@ def rdm(
         (1 + prior_weight)`` (as rsatoolbox).
     name : str, optional
         Name of the RDM; defaults to the Recording's ``meta["name"]`` (else ``"0"``).
+    backend : {None, "numpy", "torch", "cupy"}, optional
+        The array library the dissimilarities are computed in. None (default): that of
+        ``x``, so numpy arrays, lists and Recordings are computed in numpy exactly as before,
+        and a torch tensor or CuPy array is computed in its library on its device (CUDA
+        included), without a copy of ``x`` to the host. A name converts ``x`` to that library
+        first (``"torch"``: CUDA when available). Outside numpy only the measures of
+        :data:`~neurotk.rsa.calc.DEVICE_METRICS` are offered (Gram-matrix products; the
+        Poisson measures are not), ``"mahalanobis"`` and ``"crossnobis"`` with
+        ``noise="identity"`` or a given precision (the estimators run in numpy), and the
+        computation is in float64 as in numpy; the averaging of repeats gathers at most
+        ``2**24`` elements at a time. The ``n_conditions x n_conditions`` Gram matrix is then
+        brought to the host, so the RDM holds numpy arrays either way
+        (``RDM.meta["backend"]`` names the library used when it is not numpy). It is meant
+        for data that already live on a GPU: on a CPU numpy is faster, as torch has no
+        symmetric rank-k product (each Gram matrix costs a full matrix product).
+    device : optional
+        The device for ``backend="torch"`` or ``"cupy"`` (default: CUDA when available);
+        ignored for inputs that already live on a device.
 
     Returns
     -------
@@ -232,7 +263,9 @@ def rdm(
     ArgumentError
         Unknown metric (the valid ones are listed), fewer than 3 conditions, cross-validation
         without at least 2 folds or with a condition missing from a fold, negative counts
-        for the Poisson measures, bad ``noise``.
+        for the Poisson measures, bad ``noise``; outside numpy, a metric not in
+        :data:`~neurotk.rsa.calc.DEVICE_METRICS` or a noise estimator's name; an unknown
+        ``backend``.
     ShapeMismatchError
         ``x`` not 2-D, or ``conditions`` / ``folds`` / ``noise`` not matching it.
     NonFiniteDataError
@@ -257,6 +290,18 @@ def rdm(
     metric = str(metric).lower() if isinstance(metric, str) else metric
     if metric not in METRICS:
         raise ArgumentError(f"metric={metric_in!r} is unknown; expected one of {list(METRICS)}")
+
+    # ---------------------------------------------------------------- backend
+    be = resolve_backend([x.data if isinstance(x, Recording) else x], backend, device)
+    if not be.is_numpy and metric not in DEVICE_METRICS:
+        raise ArgumentError(
+            f"metric={metric_in!r} is not available in {be.name}; the array-API path computes "
+            f"{list(DEVICE_METRICS)} (Gram-matrix products). Pass numpy data (or backend='numpy') "
+            f"for {metric!r}"
+        )
+    conditions, folds = _host(conditions), _host(folds)
+    if not is_numpy_like(x) and (be.is_numpy or _library(x) != be.name):
+        x = _host(x)  # backend= names another library than x's: through the host
 
     # ---------------------------------------------------------------- inputs
     meta: dict[str, Any] = {"metric": metric}
@@ -284,11 +329,15 @@ def rdm(
         meta["conditions"] = "rows" if conditions is None else "array"
         source = None
     # NaN and infinite values are reported by row below
-    data = check_matrix(x, "x", rows="measurements", cols="channels", allow_nan=True)
-    n_rows, n_channels = data.shape
-    finite = np.isfinite(np.add.reduce(data, axis=1))  # NaN/inf propagate into row sums
-    if not finite.all():
-        finite = np.isfinite(data).all(axis=1)  # exact rows (a sum may overflow)
+    if is_numpy_like(x):
+        data = check_matrix(x, "x", rows="measurements", cols="channels", allow_nan=True)
+        n_rows, n_channels = data.shape
+        finite = np.isfinite(np.add.reduce(data, axis=1))  # NaN/inf propagate into row sums
+        if not finite.all():
+            finite = np.isfinite(data).all(axis=1)  # exact rows (a sum may overflow)
+    else:  # validated where x lives; only one flag per row comes to the host
+        data, finite = _check_on_device(be, x)
+        n_rows, n_channels = data.shape
     if not finite.all():
         bad = np.flatnonzero(~finite)
         raise NonFiniteDataError(
@@ -323,12 +372,20 @@ def rdm(
     scale = float(n_channels) if normalize else 1.0
 
     # ---------------------------------------------------------------- dissimilarities
-    if metric in _CROSS_VALIDATED:
-        if fold_codes is None:
-            raise ArgumentError(
-                f"metric={metric!r} is cross-validated and needs folds: pass folds= one label per "
-                f"row (or the name of a samples column such as 'run' or 'repeat')"
-            )
+    if metric in _CROSS_VALIDATED and fold_codes is None:
+        raise ArgumentError(
+            f"metric={metric!r} is cross-validated and needs folds: pass folds= one label per "
+            f"row (or the name of a samples column such as 'run' or 'repeat')"
+        )
+    if not be.is_numpy:
+        if is_numpy_like(data):
+            with warnings.catch_warnings():  # torch shares a read-only array's memory; it is only read
+                warnings.filterwarnings("ignore", message=".*not writable", category=UserWarning)
+                data = be.asarray(data, dtype=np.float64)
+        vector, noise_desc = _xp_rdm(be, data, codes, n_cond, labels, fold_codes, fold_labels, metric,
+                                     noise, scale)
+        meta["backend"] = be.name
+    elif metric in _CROSS_VALIDATED:
         vector, noise_desc = _cross_validated(
             data, codes, n_cond, labels, fold_codes, fold_labels, metric, noise, scale,
             prior_lambda, prior_weight,
@@ -384,9 +441,8 @@ def _plain(means, labels, metric, prec, scale, prior_lambda, prior_weight, norma
     return out
 
 
-def _cross_validated(x, codes, n_cond, labels, fold_codes, fold_labels, metric, noise, scale,
-                     prior_lambda, prior_weight):
-    """Leave-one-fold-out crossnobis / poisson_cv: one Gram product per fold, no pair loop."""
+def _fold_counts(codes, n_cond, labels, fold_codes, fold_labels, metric) -> np.ndarray:
+    """Measurements (n_folds, n_cond) of every condition in every fold, or a clear error."""
     n_folds = fold_labels.size
     if n_folds < 2:
         raise ArgumentError(
@@ -403,6 +459,14 @@ def _cross_validated(x, codes, n_cond, labels, fold_codes, fold_labels, metric, 
             f"metric={metric!r}: {f.size} (fold, condition) combinations have no measurement, "
             f"e.g. {pairs}; expected every condition measured in every fold"
         )
+    return counts
+
+
+def _cross_validated(x, codes, n_cond, labels, fold_codes, fold_labels, metric, noise, scale,
+                     prior_lambda, prior_weight):
+    """Leave-one-fold-out crossnobis / poisson_cv: one Gram product per fold, no pair loop."""
+    n_folds = fold_labels.size
+    counts = _fold_counts(codes, n_cond, labels, fold_codes, fold_labels, metric)
     # noise precision (crossnobis): residuals around the condition-and-fold means
     if metric == "crossnobis":
         group = fold_codes * n_cond + codes
@@ -459,3 +523,154 @@ def _cross_validated(x, codes, n_cond, labels, fold_codes, fold_labels, metric, 
         del train, test
     return _distances_from_gram(acc, cross=True) / (n_folds * scale), noise_desc
 
+
+
+# --------------------------------------------------------------------------- array-API path
+def _library(x) -> str:
+    """The top-level module of ``x``'s type ("torch", "cupy", "array_api_strict" ...)."""
+    return type(x).__module__.split(".")[0]
+
+
+def _host(values):
+    """``values`` unchanged when numpy-like, else a numpy copy (labels, precisions: small)."""
+    if values is None or is_numpy_like(values):
+        return values
+    return resolve_backend([values]).to_numpy(values)
+
+
+def _check_on_device(be: Backend, x):
+    """``x`` validated in its own library as float64, and a host flag per row: all finite?"""
+    xp = be.xp
+    data = be.check(x, "x", ndim=2, allow_nan=True)
+    if data.dtype != xp.float64:
+        data = xp.astype(data, xp.float64)
+    finite = be.to_numpy(xp.isfinite(xp.sum(data, axis=1)))  # NaN/inf propagate into row sums
+    if not finite.all():
+        finite = be.to_numpy(xp.all(xp.isfinite(data), axis=1))  # exact rows (a sum may overflow)
+    return data, np.asarray(finite, dtype=bool)
+
+
+def _on(be: Backend) -> dict:
+    return {"device": be.device} if be.device is not None else {}
+
+
+def _xp_group_sums(be: Backend, x, codes: np.ndarray, n_groups: int, rows: np.ndarray | None = None):
+    """Sums (n_groups, p) of the rows of each group, in ``x``'s library, and the row counts.
+
+    Rows are gathered by group (``take``) at most :data:`_XP_BLOCK` elements at a time: with
+    the same number of rows in every group, each block is summed over a reshaped axis; else a
+    0/1 indicator block is multiplied with the rows (one matrix product per block).
+    """
+    xp = be.xp
+    sel = codes if rows is None else codes[rows]
+    counts = np.bincount(sel, minlength=n_groups)
+    p = x.shape[1]
+    if rows is None and n_groups == x.shape[0] and np.array_equal(codes, np.arange(n_groups)):
+        return x, counts  # one row per group, already in order
+    rows = np.arange(codes.size) if rows is None else np.asarray(rows)
+    order = rows[np.argsort(sel, kind="stable")]  # rows grouped, groups in order
+    if counts.size and counts[0] > 0 and (counts == counts[0]).all():
+        c = int(counts[0])
+        per = max(1, _XP_BLOCK // (c * p))  # groups per block
+        blocks = []
+        for g in range(0, n_groups, per):
+            chunk = xp.take(x, be.asarray(order[g * c:(g + per) * c], dtype=np.int64), axis=0)
+            blocks.append(xp.sum(xp.reshape(chunk, (-1, c, p)), axis=1))
+            del chunk
+        return (blocks[0] if len(blocks) == 1 else xp.concat(blocks, axis=0)), counts
+    sums = xp.zeros((n_groups, p), dtype=x.dtype, **_on(be))
+    group = be.asarray(np.arange(n_groups), dtype=np.int64)
+    per = max(1, _XP_BLOCK // (n_groups + p))  # rows per block
+    for s in range(0, order.size, per):
+        block = order[s:s + per]
+        member = be.asarray(codes[block], dtype=np.int64)
+        indicator = xp.astype(group[:, None] == member[None, :], x.dtype)
+        sums = sums + indicator @ xp.take(x, be.asarray(block, dtype=np.int64), axis=0)
+    return sums, counts
+
+
+def _xp_means(be: Backend, x, codes, n_groups, rows=None):
+    sums, counts = _xp_group_sums(be, x, codes, n_groups, rows)
+    if sums is x:
+        return x, counts
+    return sums / be.asarray(counts.astype(np.float64)[:, None]), counts
+
+
+def _xp_precision(be: Backend, noise, metric: str, n_channels: int):
+    """The precision as a callable on rows in ``be``'s library, and its description."""
+    if noise is None and metric == "crossnobis":
+        noise = "identity"
+    if isinstance(noise, str) and noise == "identity":
+        return (lambda a: a), "identity"
+    if noise is None or isinstance(noise, str):
+        asked = "'shrinkage_diag' (the default of 'mahalanobis')" if noise is None else repr(noise)
+        raise ArgumentError(
+            f"noise={asked} estimates the noise from residuals, which neurotk does in numpy only; "
+            f"with {be.name} inputs pass noise='identity' or a precision matrix (n_channels, n_channels) "
+            f"or diagonal (n_channels,), e.g. the inverse of rsa.noise_covariance of numpy residuals"
+        )
+    prec = be.asarray(check_precision(_host(noise), n_channels), dtype=np.float64)
+    if prec.ndim == 1:
+        return (lambda a: a * prec), "given precision"
+    return (lambda a: a @ prec), "given precision"
+
+
+def _xp_rdm(be: Backend, x, codes, n_cond, labels, fold_codes, fold_labels, metric, noise, scale):
+    """Condensed dissimilarities computed in ``be``'s library (Gram products on the device).
+
+    The ``n_cond x n_cond`` Gram matrix comes to the host, where the same numpy steps as
+    the numpy path turn it into the condensed vector.
+    """
+    from scipy.spatial.distance import squareform
+
+    xp = be.xp
+    n_channels = x.shape[1]
+    if noise is not None and metric not in ("mahalanobis", "crossnobis"):
+        raise ArgumentError(
+            f"noise is only used by metric='mahalanobis' or 'crossnobis'; got noise with metric={metric!r}"
+        )
+    if metric in ("correlation", "cosine"):
+        means, _ = _xp_means(be, x, codes, n_cond)
+        a = means - xp.mean(means, axis=1, keepdims=True) if metric == "correlation" else means
+        peak = xp.max(xp.abs(a), axis=1, keepdims=True)  # unit peak first: no overflow of norms
+        a = a / xp.where(peak > 0, peak, xp.ones_like(peak))
+        norms = xp.sqrt(xp.sum(a * a, axis=1))
+        zero = be.to_numpy(norms <= float(np.finfo(np.float64).tiny))
+        if zero.any():
+            what = "constant across channels" if metric == "correlation" else "all zero"
+            raise NonFiniteDataError(
+                f"metric={metric!r} is undefined for conditions {describe_values(labels[zero])}, "
+                f"whose patterns are {what}; expected patterns that vary"
+            )
+        a = a / norms[:, None]
+        gram = np.array(be.to_numpy(a @ xp.matrix_transpose(a)), dtype=np.float64)
+        del a
+        np.subtract(1.0, gram, out=gram)
+        np.fill_diagonal(gram, 0.0)
+        out = squareform(gram, checks=False)
+        return np.clip(out, 0.0, 2.0, out=out), "none"
+    prec, noise_desc = (_xp_precision(be, noise, metric, n_channels) if metric in ("mahalanobis", "crossnobis")
+                        else ((lambda a: a), "none"))
+    if metric == "crossnobis":
+        counts = _fold_counts(codes, n_cond, labels, fold_codes, fold_labels, metric)
+        n_folds = fold_labels.size
+        totals, _ = _xp_group_sums(be, x, codes, n_cond)  # per-condition sums over all folds
+        total_counts = counts.sum(axis=0).astype(np.float64)
+        acc = None
+        for k in range(n_folds):  # one iteration per fold
+            sums_k, _ = _xp_group_sums(be, x, codes, n_cond, np.flatnonzero(fold_codes == k))
+            train = (totals - sums_k) / be.asarray((total_counts - counts[k])[:, None])
+            test = sums_k / be.asarray(counts[k][:, None].astype(np.float64))
+            del sums_k
+            term = train @ xp.matrix_transpose(prec(test))
+            acc = term if acc is None else acc + term
+            del train, test, term
+        gram = np.array(be.to_numpy(acc), dtype=np.float64)
+        return _distances_from_gram(gram, cross=True) / (n_folds * scale), noise_desc
+    # euclidean, sqeuclidean, mahalanobis
+    means, _ = _xp_means(be, x, codes, n_cond)
+    gram = np.array(be.to_numpy(means @ xp.matrix_transpose(prec(means))), dtype=np.float64)
+    out = _distances_from_gram(gram) / scale
+    if metric == "euclidean":
+        np.sqrt(out, out=out)
+    return out, noise_desc

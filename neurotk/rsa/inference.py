@@ -21,6 +21,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from .._backend import Backend, is_numpy_like, resolve_backend
 from .._validation import check_choice, check_float, check_int
 from ..errors import AlignmentError, ArgumentError, ShapeMismatchError, describe_values
 from ..parallel import map_chunks
@@ -41,6 +42,9 @@ __all__ = [
 
 _RESAMPLE = ("conditions", "subjects", "both")
 _CHUNK = 64  # bootstrap samples per parallel task
+#: Methods the bootstrap evaluates in torch, CuPy and other array-API libraries.
+DEVICE_METHODS = ("spearman", "pearson", "cosine", "rho-a")
+_XP_BLOCK = 1 << 21  # elements per (samples x RDMs x pairs) temporary of the array-API path
 
 
 # --------------------------------------------------------------------------- helpers
@@ -171,6 +175,108 @@ class _Evaluator:
         centred = (ranks - (counts.sum() + 1.0) / 2.0) * weight
         n_data = self.data.shape[0]
         return np.asarray(compare_vectors(centred[:n_data], centred[n_data:], "cosine"), dtype=float)
+
+
+class _ArrayEvaluator:
+    """Scores of many bootstrap samples at once, in an array-API library (on its device).
+
+    Every sample is held as the pair counts ``c`` of its expanded RDMs (the original pair
+    ``p`` appears ``c_p = k_i k_j`` times), so a block of samples is a ``(samples, pairs)``
+    array and the expanded RDMs are never built. Spearman and rho-a: the average rank of
+    pair ``p`` in an expanded RDM is ``(C[last] + E[first] + 1) / 2``, with ``C`` and ``E`` the
+    inclusive and exclusive cumulative counts in the row's sorted order and ``first``,
+    ``last`` the ends of ``p``'s tie group (computed once, as in :class:`_Evaluator`);
+    Pearson and cosine are the same weighted moments. The scores are then cosines of
+    ``sqrt(c)``-weighted centred rows, one batched matrix product per block. Equal to the
+    numpy path (:class:`_Evaluator`) to rounding.
+    """
+
+    def __init__(self, be: Backend, data: np.ndarray, models: np.ndarray, method: str, n: int):
+        self.be, self.method, self.n = be, method, n
+        self.n_data = data.shape[0]
+        rows = np.vstack([data, models])
+        r, p = rows.shape
+        self.shape = (r, p)
+        i, j = pair_index(n)
+        self.i = be.asarray(np.array(i), dtype=np.int64)  # a copy: pair_index is read-only
+        self.j = be.asarray(np.array(j), dtype=np.int64)
+        if method in ("spearman", "rho-a"):
+            order = np.argsort(rows, axis=1, kind="stable")
+            srt = np.take_along_axis(rows, order, axis=1)
+            new = np.ones(rows.shape, dtype=bool)  # a tie group starts here (sorted order)
+            new[:, 1:] = srt[:, 1:] != srt[:, :-1]
+            ends = np.ones(rows.shape, dtype=bool)  # a tie group ends here
+            ends[:, :-1] = new[:, 1:]
+            pos = np.broadcast_to(np.arange(p), rows.shape)
+            first = np.maximum.accumulate(np.where(new, pos, 0), axis=1)
+            last = np.minimum.accumulate(np.where(ends, pos, p - 1)[:, ::-1], axis=1)[:, ::-1]
+            position = np.empty_like(order)  # sorted position of every original pair
+            np.put_along_axis(position, order, np.arange(p)[None, :].repeat(r, axis=0), axis=1)
+            offset = np.arange(r)[:, None] * p
+            self.order = be.asarray(order.ravel(), dtype=np.int64)
+            self.first = be.asarray((np.take_along_axis(first, position, axis=1) + offset).ravel(), dtype=np.int64)
+            self.last = be.asarray((np.take_along_axis(last, position, axis=1) + offset).ravel(), dtype=np.int64)
+        else:
+            self.rows = be.asarray(rows, dtype=np.float64)
+
+    def block(self, cond_idx: np.ndarray, subj_weights: np.ndarray) -> np.ndarray:
+        """Evaluations (n_samples, n_models) of the samples ``cond_idx`` (n_samples, n)."""
+        be, xp = self.be, self.be.xp
+        b, n = cond_idx.shape
+        r, p = self.shape
+        k = np.bincount((cond_idx + np.arange(b)[:, None] * n).ravel(), minlength=b * n).reshape(b, n)
+        degenerate = (k > 0).sum(axis=1) < 3
+        k = be.asarray(k.astype(np.float64))
+        counts = xp.take(k, self.i, axis=1) * xp.take(k, self.j, axis=1)  # (b, p)
+        total = xp.sum(counts, axis=1)[:, None, None]  # M, the expanded length
+        weight = xp.sqrt(counts)[:, None, :]
+        if self.method in ("spearman", "rho-a"):
+            c_sorted = xp.reshape(xp.take(counts, self.order, axis=1), (b, r * p))
+            inclusive = xp.reshape(xp.cumulative_sum(xp.reshape(c_sorted, (b, r, p)), axis=2), (b, r * p))
+            exclusive = inclusive - c_sorted
+            del c_sorted
+            # average rank minus the mean rank (M + 1) / 2, times sqrt(c)
+            centred = xp.take(inclusive, self.last, axis=1) + xp.take(exclusive, self.first, axis=1)
+            del inclusive, exclusive
+            centred = (xp.reshape(centred, (b, r, p)) - total) * (weight / 2.0)
+            d, m = centred[:, :self.n_data, :], centred[:, self.n_data:, :]
+            if self.method == "rho-a":
+                scores = (d @ xp.matrix_transpose(m)) * (12.0 / (total ** 3 - total))
+                return self._weighted(scores, subj_weights, degenerate)
+            # ranks are exact half-integers: a constant row is exactly 0 (compare_vectors: NaN)
+            norm = xp.sqrt(xp.sum(centred * centred, axis=2))
+            zero = norm == 0
+        else:
+            drawn = counts[:, None, :] > 0
+            if self.method == "pearson":
+                mean = xp.sum(self.rows[None, :, :] * counts[:, None, :], axis=2, keepdims=True) / total
+                spread = self.rows[None, :, :] - mean
+            else:  # cosine
+                spread = xp.broadcast_to(self.rows[None, :, :], (b, r, p))
+            centred = spread * weight
+            # unit norm as compare_vectors: a constant row's rounding residue counts as 0
+            norm = xp.sqrt(xp.sum(centred * centred, axis=2))
+            scale = xp.max(xp.where(drawn, xp.abs(spread), xp.zeros_like(spread)), axis=2)
+            del spread
+            tiny = float(np.finfo(np.float64).tiny)
+            floor = 1e-13 * xp.where(scale > tiny, scale, xp.full_like(scale, tiny)) * xp.sqrt(total[:, :, 0])
+            zero = (norm <= floor) | (norm == 0)
+            d, m = centred[:, :self.n_data, :], centred[:, self.n_data:, :]
+        norm = xp.where(zero, xp.full_like(norm, float("nan")), norm)
+        scores = (d @ xp.matrix_transpose(m)) / (norm[:, :self.n_data, None] * norm[:, None, self.n_data:])
+        return self._weighted(scores, subj_weights, degenerate)
+
+    def _weighted(self, scores, subj_weights, degenerate) -> np.ndarray:
+        """``subj_weights[b] @ scores[b]`` for every sample, as numpy, NaN for degenerate samples."""
+        be, xp = self.be, self.be.xp
+        w = be.asarray(np.asarray(subj_weights, dtype=np.float64))
+        out = np.array(be.to_numpy(xp.sum(w[:, :, None] * scores, axis=1)), dtype=np.float64)
+        out[degenerate] = np.nan
+        return out
+
+
+def _run_block(evaluator: _ArrayEvaluator, cond_idx, subj_weights) -> np.ndarray:
+    return evaluator.block(cond_idx, subj_weights)
 
 
 def _run_chunk(evaluator: _Evaluator, cond_idx, subj_weights) -> np.ndarray:
@@ -415,6 +521,8 @@ def bootstrap(
     n_jobs: int = 1,
     progress: bool = True,
     ci_level: float = 0.95,
+    backend: str | None = None,
+    device=None,
 ) -> BootstrapResult:
     """Bootstrap distribution of how well each model RDM matches the data RDM(s).
 
@@ -441,23 +549,40 @@ def bootstrap(
         What is drawn with replacement.
     random_state : None, int or Generator
     n_jobs : int, default 1
-        Parallel workers (joblib) over chunks of bootstrap samples.
+        Parallel workers (joblib) over chunks of bootstrap samples (numpy only; the
+        array-API path runs its blocks one after the other in this process).
     progress : bool, default True
         Show a tqdm progress bar.
     ci_level : float, default 0.95
         Coverage of the percentile confidence interval.
+    backend : {None, "numpy", "torch", "cupy"}, optional
+        The array library the resampled evaluations run in. None (default): numpy, unless
+        the RDMs are given as torch tensors or CuPy arrays (their library and device). A
+        name moves the RDM vectors there (``"torch"``: CUDA when available). The resampling
+        indices are drawn with numpy from ``random_state`` either way, so with the same seed
+        every library evaluates the same samples and the results agree to rounding; they
+        come back as numpy. Outside numpy, the samples are evaluated in blocks of up to
+        ``2**21`` (sample, RDM, pair) entries, each a few array operations and one batched
+        matrix product, for the methods of :data:`~neurotk.rsa.inference.DEVICE_METHODS`
+        and RDMs without missing pairs; the point estimates (``scores``) and the noise
+        ceiling are computed in numpy. It is meant for a GPU: on a CPU numpy's per-sample
+        loop, which stays in cache, is faster.
+    device : optional
+        The device for ``backend="torch"`` or ``"cupy"`` (default: CUDA when available).
 
     Returns
     -------
     BootstrapResult
         ``.samples`` (n_bootstrap, n_models), ``.scores``, ``.ci`` (2, n_models), ``.sem``,
-        ``.model_names``, ``.noise_ceiling``, ``.to_frame()``, ``.plot()``.
+        ``.model_names``, ``.noise_ceiling``, ``.to_frame()``, ``.plot()``; ``.backend`` names
+        the library the samples were evaluated in.
 
     Raises
     ------
     ArgumentError
         ``n_bootstrap < 1``, unknown ``resample`` or method, subject resampling of a single
-        data RDM.
+        data RDM; outside numpy, a method not in
+        :data:`~neurotk.rsa.inference.DEVICE_METHODS` or RDMs with missing (NaN) pairs.
     ShapeMismatchError, AlignmentError
         Fewer than 3 conditions, or models over other conditions than the data.
 
@@ -475,9 +600,22 @@ def bootstrap(
     >>> bool(res.ci[0, 0] > res.ci[1, 1])  # the true model is clearly better
     True
     """
-    data = _check_data(data_rdm)
-    models = _aligned(data, _as_models(model_rdms))
+    be = resolve_backend([data_rdm, model_rdms if not isinstance(model_rdms, (list, tuple)) else None],
+                         backend, device)
+    data = _check_data(_host(data_rdm))
+    models = _aligned(data, _as_models(_host(model_rdms)))
     method = canonical_method(method)
+    if not be.is_numpy:
+        if method not in DEVICE_METHODS:
+            raise ArgumentError(
+                f"method={method!r} is not available in {be.name}; the array-API bootstrap evaluates "
+                f"{list(DEVICE_METHODS)}. Pass numpy RDMs (or backend='numpy') for {method!r}"
+            )
+        if np.isnan(data.vectors).any() or np.isnan(models.vectors).any():
+            raise ArgumentError(
+                f"the RDMs have missing (NaN) pairs, which the bootstrap handles in numpy only; "
+                f"pass numpy RDMs (or backend='numpy') with {be.name} left out"
+            )
     n_bootstrap = check_int(n_bootstrap, "n_bootstrap")
     check_choice(resample, "resample", _RESAMPLE)
     check_float(ci_level, "ci_level", low=0, high=1, low_open=True, high_open=True)
@@ -499,12 +637,29 @@ def bootstrap(
 
     evaluator = _Evaluator(np.asarray(data.vectors), np.asarray(models.vectors), method, n)
     scores = evaluator.full().mean(axis=0)
-    starts = range(0, n_bootstrap, _CHUNK)
-    chunks = [(None if cond_idx is None else cond_idx[s : s + _CHUNK], weights[s : s + _CHUNK]) for s in starts]
-    samples = np.concatenate(map_chunks(_run_chunk, chunks, n_jobs=n_jobs, progress=progress, desc="bootstrap",
-                                        weights=[len(w) for _, w in chunks], shared=(evaluator,)), axis=0)
+    if be.is_numpy or cond_idx is None:  # subjects alone: one full evaluation, nothing to move
+        starts = range(0, n_bootstrap, _CHUNK)
+        chunks = [(None if cond_idx is None else cond_idx[s : s + _CHUNK], weights[s : s + _CHUNK]) for s in starts]
+        samples = np.concatenate(map_chunks(_run_chunk, chunks, n_jobs=n_jobs, progress=progress, desc="bootstrap",
+                                            weights=[len(w) for _, w in chunks], shared=(evaluator,)), axis=0)
+    else:
+        device_evaluator = _ArrayEvaluator(be, np.asarray(data.vectors), np.asarray(models.vectors), method, n)
+        r, p = device_evaluator.shape
+        size = max(1, min(n_bootstrap, _XP_BLOCK // (r * p)))
+        chunks = [(cond_idx[s : s + size], weights[s : s + size]) for s in range(0, n_bootstrap, size)]
+        samples = np.concatenate(map_chunks(_run_block, chunks, n_jobs=1, progress=progress, desc="bootstrap",
+                                            weights=[len(w) for _, w in chunks], shared=(device_evaluator,)), axis=0)
     nc = noise_ceiling(data, method) if n_subj >= 2 else None
-    return BootstrapResult(samples, scores, models.names, method, resample, nc, ci_level)
+    result = BootstrapResult(samples, scores, models.names, method, resample, nc, ci_level)
+    result.backend = be.name
+    return result
+
+
+def _host(rdms):
+    """RDM vectors of another array library as numpy (they are small); anything else unchanged."""
+    if rdms is None or is_numpy_like(rdms):
+        return rdms
+    return resolve_backend([rdms]).to_numpy(rdms)
 
 
 # --------------------------------------------------------------------------- permutation
