@@ -271,10 +271,73 @@ def _windowed_products(parts, starts, window: int, n_pairs_out, max_memory, dtyp
     return out
 
 
+def _backend_of(traces, backend, device):
+    """The backend of ``traces`` (or the one asked for) and ``traces`` as a host array or
+    Recording: the traces are small next to the pairs x windows output, so they are checked
+    and smoothed on the host; only the window products run on the backend's device."""
+    from .._backend import is_numpy_like, resolve_backend
+
+    b = resolve_backend([traces], backend, device)
+    if not b.is_numpy and not is_numpy_like(traces):
+        traces = b.to_numpy(traces)
+    return b, traces
+
+
+def _windowed_products_xp(b, parts, starts, window: int, n_pairs_out, max_memory, dtype, progress,
+                          transform=None):
+    """:func:`_windowed_products` in the backend ``b`` (torch, CuPy ...), on its device.
+
+    ``parts`` are host (time, neurons) float64 arrays, moved to the device once; the window
+    sums are computed in float64 there (as on the host) and stored in ``dtype``.
+    ``transform(total, s, e)`` gets the device block and the window bounds (device int
+    arrays). Returns a device array (n_pairs, n_windows).
+    """
+    from ..parallel import chunk_size
+
+    xp = b.xp
+    n = parts[0].shape[1]
+    rows, cols = np.triu_indices(n, 1)
+    flat_pairs = b.asarray(rows * n + cols, dtype=np.int64)
+    n_win = starts.size
+    out = xp.empty((n_pairs_out, n_win), dtype=b.float_dtype(dtype), device=b.device)
+    per_window = 8.0 * (len(parts) * window * n + 2 * n * n + rows.size)
+    size = chunk_size(n_win, per_window, max_memory)
+    dev_parts = [b.asarray(part, dtype=np.float64) for part in parts]
+    offsets = np.arange(window)
+    with b.cpu_threads(1):   # as on the host: one thread for the many small products
+        return _window_loop(b, dev_parts, starts, window, n, size, offsets, flat_pairs, out, transform, progress)
+
+
+def _window_loop(b, dev_parts, starts, window, n, size, offsets, flat_pairs, out, transform, progress):
+    from .._console import progress_bar
+    from ..parallel import chunk_slices
+
+    xp = b.xp
+    for sl in progress_bar(chunk_slices(starts.size, size), disable=not progress, desc="affinity", leave=False):
+        idx = (starts[sl, None] + offsets[None, :]).ravel()
+        chunk = int(starts[sl].size)
+        didx = b.asarray(idx, dtype=np.int64)
+        block = xp.concat([xp.reshape(xp.take(part, didx, axis=0), (chunk, window, n)) for part in dev_parts],
+                          axis=1)   # (chunk, k * window, n)
+        total = xp.matmul(xp.permute_dims(block, (0, 2, 1)), block)
+        if transform is not None:
+            s = b.asarray(starts[sl], dtype=np.int64)
+            total = transform(total, s, s + window)
+        pairs = xp.take(xp.reshape(total, (chunk, n * n)), flat_pairs, axis=1)   # (chunk, n_pairs)
+        out[:, sl.start:sl.stop] = xp.astype(pairs.T, out.dtype)
+    return out
+
+
+def _affinity_values(b, values, return_backend):
+    """``values`` (a backend array) as numpy, unless the caller asked for the backend's array."""
+    return values if return_backend else b.to_numpy(values)
+
+
 # --------------------------------------------------------------------------- affinities
 def comovement_affinity(traces, window: int = 20, step: int | None = None, *, smooth: float = 1.0,
                         saturation: float = 1.0, chance: str = "subtract", sampling_rate=None, max_memory=None,
-                        dtype=np.float64, progress: bool = False) -> Affinity:
+                        dtype=np.float64, progress: bool = False, backend=None, device=None,
+                        return_backend: bool = False) -> Affinity:
     r"""Comovement affinity of every pair of neurons (co-rising, co-falling), averaged in time windows.
 
     Two neurons are affine at time :math:`t` when their (smoothed) activity rises together
@@ -336,6 +399,15 @@ def comovement_affinity(traces, window: int = 20, step: int | None = None, *, sm
     dtype : numpy dtype, default float64
         Of the output (float32 halves its memory).
     progress : bool, default False
+    backend : {None, "numpy", "torch", "cupy"}, optional
+        Array library of the window products, the costly part (see
+        :mod:`neurotk._backend`): None uses the library of ``traces`` (a torch tensor runs
+        in torch, on its device). The traces themselves are checked and smoothed on the
+        host (they are small next to the output); the numpy path is unchanged.
+    device : optional
+        Device for ``backend="torch"``/``"cupy"`` (default: CUDA when available).
+    return_backend : bool, default False
+        Keep ``values`` as an array of the backend, on its device, instead of numpy.
 
     Returns
     -------
@@ -368,6 +440,7 @@ def comovement_affinity(traces, window: int = 20, step: int | None = None, *, sm
     """
     from scipy.ndimage import gaussian_filter1d
 
+    b, traces = _backend_of(traces, backend, device)
     x, ids = _check_traces(traces)
     window, starts = _window_starts(x.shape[0], window, step)
     smooth = check_float(smooth, "smooth", low=0, unit="samples (a standard deviation)")
@@ -399,18 +472,72 @@ def comovement_affinity(traces, window: int = 20, step: int | None = None, *, sm
             total -= mf[:, :, None] * mf[:, None, :]
             return np.maximum(total, 0.0, out=total)
 
-    values = _windowed_products([rise, fall], starts, window, n * (n - 1) // 2, max_memory, dtype,
-                                progress, transform=transform)
-    if transform is None:
-        values /= window
+    if not b.is_numpy:
+        values = _comovement_xp(b, rise, fall, starts, window, chance, max_memory, dtype, progress)
+        values = _affinity_values(b, values, return_backend)
+    else:
+        values = _windowed_products([rise, fall], starts, window, n * (n - 1) // 2, max_memory, dtype,
+                                    progress, transform=transform)
+        if transform is None:
+            values /= window
     return Affinity(values, ids, _window_table(traces, starts, window, sr), "comovement",
                     dict(window=window, step=int(starts[1] - starts[0]) if starts.size > 1 else window,
                          smooth=float(smooth), saturation=float(saturation)))
 
 
+def _comovement_xp(b, rise, fall, starts, window, chance, max_memory, dtype, progress):
+    """Steps 5-6 of :func:`comovement_affinity` in the backend ``b`` (a device array)."""
+    xp = b.xp
+    n = rise.shape[1]
+    transform = None
+    if chance == "subtract":
+        zero = np.zeros((1, n))
+        csum_r = b.asarray(np.vstack([zero, np.cumsum(rise, axis=0)]), dtype=np.float64)
+        csum_f = b.asarray(np.vstack([zero, np.cumsum(fall, axis=0)]), dtype=np.float64)
+
+        def transform(total, s, e):
+            mr = (xp.take(csum_r, e, axis=0) - xp.take(csum_r, s, axis=0)) / window
+            mf = (xp.take(csum_f, e, axis=0) - xp.take(csum_f, s, axis=0)) / window
+            total = total / window - mr[:, :, None] * mr[:, None, :] - mf[:, :, None] * mf[:, None, :]
+            return xp.maximum(total, 0.0)
+
+    values = _windowed_products_xp(b, [rise, fall], starts, window, n * (n - 1) // 2, max_memory, dtype,
+                                   progress, transform=transform)
+    return values / window if transform is None else values
+
+
+def _correlation_xp(b, xc, csum, csq, starts, window, negative, max_memory, dtype, progress):
+    """The windowed correlations of :func:`sliding_correlation` in the backend ``b``."""
+    xp = b.xp
+    n = xc.shape[1]
+    csum_d = b.asarray(csum, dtype=np.float64)
+    csq_d = b.asarray(csq, dtype=np.float64)
+
+    def normalise(total, s, e):
+        mean = (xp.take(csum_d, e, axis=0) - xp.take(csum_d, s, axis=0)) / window
+        var = xp.maximum((xp.take(csq_d, e, axis=0) - xp.take(csq_d, s, axis=0)) / window - mean**2, 0.0)
+        cov = total / window - mean[:, :, None] * mean[:, None, :]
+        sd = xp.sqrt(var)
+        tiny = 1e-12 * xp.maximum(xp.abs(mean), 1.0)
+        big = sd > tiny
+        inv = xp.where(big, 1.0 / xp.where(big, sd, xp.ones_like(sd)), xp.zeros_like(sd))
+        return xp.clip(cov * inv[:, :, None] * inv[:, None, :], -1.0, 1.0)
+
+    values = _windowed_products_xp(b, [xc], starts, window, n * (n - 1) // 2, max_memory, dtype, progress,
+                                   transform=normalise)
+    if negative == "clip":
+        values = xp.maximum(values, 0.0)
+    elif negative == "abs":
+        values = xp.abs(values)
+    elif negative == "shift":
+        values = (values + 1.0) / 2.0
+    return values
+
+
 def sliding_correlation(traces, window: int = 50, step: int | None = None, *, negative: str = "clip",
                         smooth: float = 0.0, sampling_rate=None, max_memory=None, dtype=np.float64,
-                        progress: bool = False) -> Affinity:
+                        progress: bool = False, backend=None, device=None,
+                        return_backend: bool = False) -> Affinity:
     """Pearson correlation of every pair of neurons in sliding windows (the baseline).
 
     In each window the traces (optionally Gaussian-smoothed by ``smooth`` samples) are
@@ -429,7 +556,7 @@ def sliding_correlation(traces, window: int = 50, step: int | None = None, *, ne
         keep ``r`` as is.
     smooth : float, default 0.0
         Gaussian smoothing of the traces (standard deviation, samples).
-    sampling_rate, max_memory, dtype, progress
+    sampling_rate, max_memory, dtype, progress, backend, device, return_backend
         As in :func:`comovement_affinity`.
 
     Returns
@@ -447,6 +574,7 @@ def sliding_correlation(traces, window: int = 50, step: int | None = None, *, ne
     """
     from scipy.ndimage import gaussian_filter1d
 
+    b, traces = _backend_of(traces, backend, device)
     x, ids = _check_traces(traces)
     window, starts = _window_starts(x.shape[0], window, step)
     if window < 3:
@@ -473,6 +601,12 @@ def sliding_correlation(traces, window: int = 50, step: int | None = None, *, ne
         inv = np.where(sd > tiny, 1.0 / np.where(sd > tiny, sd, 1.0), 0.0)
         return np.clip(cov * inv[:, :, None] * inv[:, None, :], -1.0, 1.0)
 
+    if not b.is_numpy:
+        values = _correlation_xp(b, xc, csum, csq, starts, window, negative, max_memory, dtype, progress)
+        return Affinity(_affinity_values(b, values, return_backend), ids,
+                        _window_table(traces, starts, window, sr), "correlation",
+                        dict(window=window, step=int(starts[1] - starts[0]) if starts.size > 1 else window,
+                             negative=negative, smooth=float(smooth)))
     values = _windowed_products([xc], starts, window, n * (n - 1) // 2, max_memory, dtype, progress,
                                 transform=normalise)
     if negative == "clip":
@@ -615,7 +749,8 @@ def _unit_ids(rec, k):
 
 
 def affinity_tensor(recordings, method: str = "comovement", window: int = 20, step: int | None = None,
-                    *, max_memory=None, dtype=np.float64, progress: bool = False, **kwargs) -> AffinityTensor:
+                    *, max_memory=None, dtype=np.float64, progress: bool = False, backend=None, device=None,
+                    return_backend: bool = False, **kwargs) -> AffinityTensor:
     """Stack the affinities of several recordings into a pairs x windows x recordings tensor.
 
     Neurons are matched across recordings by ``unit_id``: the tensor's pairs are the pairs
@@ -632,6 +767,15 @@ def affinity_tensor(recordings, method: str = "comovement", window: int = 20, st
         :func:`comovement_affinity` or :func:`sliding_correlation`.
     window, step, max_memory, dtype, progress
         As in :func:`comovement_affinity`.
+    backend : {None, "numpy", "torch", "cupy"}, optional
+        Array library of the affinities (None: that of the recordings' arrays, numpy for
+        Recordings); see :func:`comovement_affinity`.
+    device : optional
+        Device for ``backend="torch"``/``"cupy"``.
+    return_backend : bool, default False
+        Keep ``values`` as an array of the backend, on its device (torch and CuPy: the
+        tensor is assembled there), e.g. to pass it on to :func:`~neurotk.connectome.ntf`
+        on the same device; ``mask`` stays a numpy array.
     **kwargs
         Further arguments of the affinity function (``smooth``, ``saturation``,
         ``negative`` ...).
@@ -655,9 +799,11 @@ def affinity_tensor(recordings, method: str = "comovement", window: int = 20, st
     >>> tensor.values.shape, bool(tensor.mask.all())
     ((66, 20, 3), False)
     """
+    from .._backend import is_numpy_like, resolve_backend
+
     check_choice(method, "method", ("comovement", "correlation"))
     fn = comovement_affinity if method == "comovement" else sliding_correlation
-    if isinstance(recordings, (Recording, np.ndarray)):
+    if isinstance(recordings, (Recording, np.ndarray)) or not is_numpy_like(recordings):
         recordings = [recordings]
     if isinstance(recordings, (str, bytes)) or not hasattr(recordings, "__iter__"):
         raise ArgumentError(f"recordings has type {type(recordings).__name__}; expected a Recording, an array "
@@ -665,6 +811,10 @@ def affinity_tensor(recordings, method: str = "comovement", window: int = 20, st
     recordings = list(recordings)
     if not recordings:
         raise ArgumentError("recordings is empty; expected at least one Recording")
+    b = resolve_backend(recordings, backend, device)
+    if not b.is_numpy:  # the traces are small: matched on the host, affinities on the device
+        recordings = [r if is_numpy_like(r) else b.to_numpy(r) for r in recordings]
+        kwargs = dict(kwargs, backend=b.name, device=b.device, return_backend=True)
     for k, rec in enumerate(recordings):  # >= 3 neurons and finite values, before matching ids
         _check_traces(rec, name=f"recordings[{k}]")
     lengths = [np.shape(r)[0] if not isinstance(r, Recording) else r.n_samples for r in recordings]
@@ -719,14 +869,26 @@ def affinity_tensor(recordings, method: str = "comovement", window: int = 20, st
                  progress=progress, **kwargs)
         if values is None:
             windows = aff.windows
-            values = np.full((n_pairs, aff.values.shape[1], len(recordings)), np.nan, dtype=dtype)
-            mask = np.zeros(values.shape, dtype=bool)
+            shape = (n_pairs, aff.values.shape[1], len(recordings))
+            on_device = not b.is_numpy and return_backend and b.name in ("torch", "cupy")
+            if on_device:
+                values = b.xp.full(shape, float("nan"), dtype=aff.values.dtype, device=b.device)
+            else:
+                values = np.full(shape, np.nan, dtype=dtype)
+            mask = np.zeros(shape, dtype=bool)
         gpos = positions[k][order]
         i, j = np.triu_indices(gpos.size, 1)
         rows = pair_rows(gpos[i], gpos[j], n)
-        values[rows, :, k] = aff.values
+        if b.is_numpy:
+            values[rows, :, k] = aff.values
+        elif on_device:  # torch and CuPy index with integer arrays
+            values[b.asarray(rows, dtype=np.int64), :, k] = aff.values
+        else:
+            values[rows, :, k] = b.to_numpy(aff.values)
         mask[rows, :, k] = True
         params = aff.params
+    if not b.is_numpy and return_backend and not on_device:
+        values = b.asarray(values)
     return AffinityTensor(values, None if mask.all() else mask, np.asarray(union), windows,
                           [_name(r, k) for k, r in enumerate(recordings)], present, method, params)
 

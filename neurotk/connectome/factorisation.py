@@ -73,6 +73,39 @@ def khatri_rao(factors) -> np.ndarray:
     return out
 
 
+def _kr(fts) -> np.ndarray:
+    """Khatri-Rao product of transposed factors ``fts`` (each (rank, dim)), in their dtype:
+    :func:`khatri_rao` for float64 (the same numbers), the same product in float32 otherwise."""
+    if all(ft.dtype == np.float64 for ft in fts):
+        return khatri_rao([ft.T for ft in fts])
+    out = fts[0].T
+    for ft in fts[1:]:
+        out = (out[:, None, :] * ft.T[None, :, :]).reshape(-1, ft.shape[0])
+    return out
+
+
+def _gram(ft: np.ndarray) -> np.ndarray:
+    """``ft @ ft.T`` in float64 (computed in float64 for a float32 factor)."""
+    if ft.dtype == np.float64:
+        return ft @ ft.T
+    f = ft.astype(np.float64)
+    return f @ f.T
+
+
+def _dot64(a: np.ndarray, b: np.ndarray) -> float:
+    """``sum(a * b)`` accumulated in float64 (in row chunks for float32 arrays)."""
+    if a.dtype == np.float64 and b.dtype == np.float64:
+        return float(np.einsum("ij,ij->", a, b))
+    a, b = a.reshape(a.shape[0], -1), b.reshape(b.shape[0], -1)
+    step = max(1, 2**20 // max(a.shape[1], 1))
+    total = 0.0
+    for start in range(0, a.shape[0], step):
+        ca = a[start:start + step].astype(np.float64)
+        cb = ca if b is a else b[start:start + step].astype(np.float64)
+        total += float(np.einsum("ij,ij->", ca, cb))
+    return total
+
+
 def reconstruct(factors) -> np.ndarray:
     """The full tensor ``sum_r factors[0][:, r] o factors[1][:, r] o ...``.
 
@@ -170,8 +203,10 @@ def _hals_update(ft: np.ndarray, mt: np.ndarray, gram: np.ndarray, n_sweeps: int
     gs = gram / diag[:, None]
     np.fill_diagonal(gs, 0.0)
     ms = mt / diag[:, None]
+    if ft.dtype != np.float64:  # a float32 fit: the column updates run in float32
+        gs, ms = gs.astype(ft.dtype), ms.astype(ft.dtype)
     first = None
-    buf = np.empty(ft.shape[1])
+    buf = np.empty(ft.shape[1], dtype=ft.dtype)
     old = np.empty_like(ft) if n_sweeps > 1 else None
     for sweep in range(n_sweeps):
         if old is not None:
@@ -231,9 +266,9 @@ def _model_at(fts, index) -> np.ndarray:
     return out
 
 
-def _lead_blocks(shape) -> list:
+def _lead_blocks(shape, itemsize: int = 8) -> list:
     """Row blocks of the lead mode, sized so a block of the unfolded tensor stays in cache."""
-    row_bytes = 8.0 * float(np.prod(shape[1:]))
+    row_bytes = float(itemsize) * float(np.prod(shape[1:]))
     n_blocks = int(np.clip(np.ceil(shape[0] * row_bytes / _BLOCK_BYTES), 1, _MAX_BLOCKS))
     n_blocks = min(n_blocks, max(1, shape[0] // 64))
     edges = np.linspace(0, shape[0], n_blocks + 1).astype(int)
@@ -252,9 +287,9 @@ def _hals_pass(x0, shape, fts, grams, n_sweeps, blocks):
     """
     nmodes = len(shape)
     rank = fts[0].shape[0]
-    kr = khatri_rao([ft.T for ft in fts[1:]])
+    kr = _kr(fts[1:])
     gram = np.prod(grams[1:], axis=0)
-    z = np.zeros((rank, x0.shape[1]))
+    z = np.zeros((rank, x0.shape[1]), dtype=x0.dtype)
     for blk in blocks:
         xb = x0[blk]
         mt = (xb @ kr).T
@@ -262,14 +297,14 @@ def _hals_pass(x0, shape, fts, grams, n_sweeps, blocks):
         _hals_update(fb, mt, gram, n_sweeps)
         fts[0][:, blk] = fb
         z += fb @ xb
-    grams[0] = fts[0] @ fts[0].T
+    grams[0] = _gram(fts[0])
     z = z.reshape((rank,) + tuple(shape[1:]))
     for n in range(1, nmodes):
         mt = _mttkrp_rest(z, fts, n)
         gram = np.prod([grams[m] for m in range(nmodes) if m != n], axis=0)
         _hals_update(fts[n], mt, gram, n_sweeps)
-        grams[n] = fts[n] @ fts[n].T
-    return float(np.einsum("ij,ij->", fts[-1], mt))
+        grams[n] = _gram(fts[n])
+    return _dot64(fts[-1], mt)
 
 
 def _balance(fts, grams) -> None:
@@ -298,18 +333,19 @@ def _fit_hals(x: np.ndarray, fts: list, missing, tol: float, max_iter: int, n_sw
     shape = x.shape
     nmodes = len(shape)
     x0 = x.reshape(shape[0], -1)
-    blocks = _lead_blocks(shape)
+    blocks = _lead_blocks(shape, x.dtype.itemsize)
     extrapolate = extrapolate and missing is None
+    exact = x.dtype == np.float64
     if missing is None:
-        norm_obs = float(np.einsum("ij,ij->", x0, x0))
+        norm_obs = _dot64(x0, x0)
         norm2 = norm_obs
     else:
         x_flat = x.reshape(-1)
         flat = np.ravel_multi_index(missing, shape)
-        fill = x_flat[flat]
-        norm2 = float(np.einsum("ij,ij->", x0, x0))
+        fill = x_flat[flat] if exact else x_flat[flat].astype(np.float64)
+        norm2 = _dot64(x0, x0)
         norm_obs = norm2 - float(fill @ fill)
-    grams = [ft @ ft.T for ft in fts]
+    grams = [_gram(ft) for ft in fts]
     beta, beta_max = 0.5, 1.0
     prev = prev_grams = None
     errors = []
@@ -326,6 +362,8 @@ def _fit_hals(x: np.ndarray, fts: list, missing, tol: float, max_iter: int, n_sw
             # error on the observed entries: the filled entries contributed (fill - new)^2
             resid2 = max(resid2 - float((fill - new) @ (fill - new)), 0.0)
             x_flat[flat] = new
+            if not exact:  # what x holds there: the model rounded to float32
+                new = x_flat[flat].astype(np.float64)
             norm2 = norm_obs + float(new @ new)
             fill = new
         err = float(np.sqrt(resid2 / norm_obs)) if norm_obs > 0 else 0.0
@@ -354,24 +392,45 @@ def _fit_hals(x: np.ndarray, fts: list, missing, tol: float, max_iter: int, n_sw
                     f *= beta
                     f += new_prev[n]
                     np.maximum(f, 0.0, out=f)
-                    grams[n] = f @ f.T
+                    grams[n] = _gram(f)
                 extrapolated = True
             prev = new_prev
     if extrapolated:
         # the loop ended on max_iter right after an extrapolation step: return the iterate
         # whose error was recorded, not the extrapolated point
         fts[:] = prev
-    return _Fit([ft.T.copy() for ft in fts], errors, it, converged)
+    if not exact and errors:
+        # float32 fit: the running error (float64 sums of float32 products) steered the
+        # stopping; the reported final error is recomputed exactly, in float64
+        errors[-1] = _exact_error(x0, fts, norm_obs, missing, shape)
+    return _Fit([np.array(ft.T, dtype=np.float64, order="C") for ft in fts], errors, it, converged)
+
+
+def _exact_error(x0, fts, norm_obs, missing, shape) -> float:
+    """``||X - model|| / ||X||`` over the observed entries, in float64, by lead-mode rows."""
+    f64 = [ft.astype(np.float64) for ft in fts]
+    kr = khatri_rao([ft.T for ft in f64[1:]])
+    resid2 = 0.0
+    for blk in _lead_blocks(shape):
+        r = x0[blk].astype(np.float64)
+        r -= f64[0][:, blk].T @ kr.T
+        resid2 += float(np.einsum("ij,ij->", r, r))
+    if missing is not None:  # x holds the model there (to float32 rounding): take it out
+        flat = np.ravel_multi_index(missing, shape)
+        r = x0.reshape(-1)[flat].astype(np.float64) - _model_at(f64, missing)
+        resid2 -= float(r @ r)
+    return float(np.sqrt(max(resid2, 0.0) / norm_obs)) if norm_obs > 0 else 0.0
 
 
 # --------------------------------------------------------------------------- public API
-def _check_tensor(X, mask):
+def _check_tensor(X, mask, dtype=np.float64):
     if isinstance(X, NTFResult):
         raise ArgumentError("X is an NTFResult; expected the data tensor (an ndarray)")
     # NaN allowed here: only the observed entries (mask) must be finite, checked below
-    x = np.ascontiguousarray(check_array(X, "X", ndim=None, min_ndim=2, min_shape=(), allow_nan=True,
-                                         recording=False, expected="a tensor with at least 2 modes",
-                                         copy=True))  # a C-ordered copy: the solver writes into it
+    with np.errstate(over="ignore"):  # float32: values beyond its range become inf, refused below
+        x = np.ascontiguousarray(check_array(X, "X", ndim=None, min_ndim=2, min_shape=(), allow_nan=True,
+                                             recording=False, expected="a tensor with at least 2 modes",
+                                             copy=True, dtype=dtype))  # a C-ordered copy: the solver writes into it
     if min(x.shape) < 1:
         raise ShapeMismatchError(f"X has shape {x.shape}; expected every mode to be non-empty")
     observed = None
@@ -396,19 +455,26 @@ def _check_tensor(X, mask):
         raise NonFiniteDataError(
             f"X contains {int(bad.sum())} NaN or infinite observed values (first at index "
             f"{where}); expected finite values, or pass mask=False at missing entries"
+            + (" (with dtype='float32' also values beyond float32's range, |x| > 3.4e38)"
+               if np.dtype(dtype) == np.float32 else "")
         )
     return x, observed
 
 
-def _init_factors(x, observed, rank, init, rng):
-    """Transposed factors (rank, dim_k), scaled so the initial model has X's norm."""
-    shape = x.shape
-    xs = np.where(observed, x, 0.0) if observed is not None else x
+def _init_factors(x, observed, rank, init, rng, norm2=None, shape=None):
+    """Transposed factors (rank, dim_k), float64, scaled so the initial model has X's norm.
+
+    Always computed in numpy (so every backend and dtype starts from the same factors);
+    ``x`` may be None for ``init="random"`` when ``shape`` and ``norm2`` (the squared norm
+    of the observed entries) are given.
+    """
+    shape = x.shape if shape is None else tuple(shape)
     if init == "random":
         fts = [rng.random((rank, n)) for n in shape]
     else:  # "svd": absolute leading singular vectors of each unfolding (+ a little noise)
         from sklearn.utils.extmath import randomized_svd
 
+        xs = np.where(observed, x, 0.0) if observed is not None else x
         fts = []
         for n, dim in enumerate(shape):
             unfolded = np.moveaxis(xs, n, 0).reshape(dim, -1)
@@ -420,33 +486,54 @@ def _init_factors(x, observed, rank, init, rng):
             fts.append(f + 1e-3 * f.mean() * rng.random(f.shape))
     grams = [ft @ ft.T for ft in fts]
     model2 = float(np.prod(grams, axis=0).sum())
-    norm2 = float(np.einsum("i,i->", xs.ravel(), xs.ravel()))
+    if norm2 is None:
+        xs = np.where(observed, x, 0.0) if observed is not None else x
+        norm2 = float(np.einsum("i,i->", xs.ravel(), xs.ravel()))
     if model2 > 0 and norm2 > 0:
         scale = (norm2 / model2) ** (0.5 / len(shape))
         fts = [ft * scale for ft in fts]
     return fts
 
 
-def _fit_one(x, observed, rank, init, seed, tol, max_iter, n_sweeps, extrapolate):
-    """One restart on the original mode order; returns (factors, errors, n_iter, converged)."""
+def _blas_limits(n_threads):
+    """A context limiting BLAS to ``n_threads`` threads (None: leave BLAS as it is)."""
+    import contextlib
+
+    if n_threads is None:
+        return contextlib.nullcontext()
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=n_threads, user_api="blas")
+
+
+def _fit_one(x, observed, rank, init, seed, tol, max_iter, n_sweeps, extrapolate, n_threads=1):
+    """One restart on the original mode order; returns (factors, errors, n_iter, converged).
+
+    ``x`` (float64 or float32) is not modified. Factors come back in float64.
+    """
     rng = as_rng(seed)
     lead = int(np.argmax(x.shape))
     order = [lead] + [m for m in range(x.ndim) if m != lead]
-    xt = np.ascontiguousarray(np.transpose(x, order)) if lead else x.copy()
+    if lead:
+        xt = np.ascontiguousarray(np.transpose(x, order))
+    else:  # the solver writes into its tensor only to impute missing entries
+        xt = x.copy() if observed is not None else x
     missing = None
     if observed is not None:
         obs_t = np.transpose(observed, order)
         missing = np.nonzero(~obs_t)
         # start the missing entries at the observed mean
         xt[missing] = float(xt[obs_t].mean())
-    fts = _init_factors(x if observed is None else np.where(observed, x, 0.0), observed, rank, init, rng)
-    fts = [fts[m] for m in order]
-    from threadpoolctl import threadpool_limits
-
-    # one BLAS thread per fit: the products are thin (rank columns), where more threads add
-    # overhead and thrash on busy cores (measured: 2-5x slower on 2 shared cores for a
-    # 11,175 x 100 x 10 tensor); use n_jobs to run restarts in parallel instead
-    with threadpool_limits(limits=1, user_api="blas"):
+    if x.dtype == np.float64:
+        fts = _init_factors(x if observed is None else np.where(observed, x, 0.0), observed, rank, init, rng)
+    else:  # random init: the same start as float64 (x is zero at the missing entries)
+        fts = _init_factors(x, observed, rank, init, rng, norm2=_dot64(x.reshape(x.shape[0], -1),
+                                                                        x.reshape(x.shape[0], -1)))
+    fts = [fts[m] if x.dtype == np.float64 else fts[m].astype(x.dtype) for m in order]
+    # BLAS threads per fit (default one): the products are thin (rank columns), where more
+    # threads add little and thrash on busy cores (measured: 2-5x slower on 2 shared cores
+    # for a 11,175 x 100 x 10 tensor); use n_jobs to run restarts in parallel instead
+    with _blas_limits(n_threads):
         fit = _fit_hals(xt, fts, missing, tol, max_iter, n_sweeps, extrapolate)
     factors = [None] * x.ndim
     for pos, m in enumerate(order):
@@ -560,7 +647,8 @@ def _check_common(rank, n_restarts, tol, max_iter, init, n_sweeps):
 
 def ntf(X, rank, n_restarts=1, mask=None, tol=1e-6, max_iter=500, random_state=None, *,
         init: str = "random", n_sweeps: int = 3, extrapolate: bool = True, n_jobs=1,
-        progress: bool = False) -> NTFResult:
+        progress: bool = False, n_threads=1, dtype="float64", backend=None, device=None,
+        return_backend: bool = False) -> NTFResult:
     """Non-negative tensor factorisation (non-negative CP decomposition) by fast HALS.
 
     Fits :math:`X \\approx \\sum_{r=1}^{R} a_r \\circ b_r \\circ c_r \\circ \\dots` with all
@@ -570,7 +658,8 @@ def ntf(X, rank, n_restarts=1, mask=None, tol=1e-6, max_iter=500, random_state=N
     ----------
     X : array-like, shape (dim_0, dim_1, ...)
         The data tensor (at least two modes), e.g. pairs x time x animals. Negative values
-        (noise) are allowed; the factors stay non-negative.
+        (noise) are allowed; the factors stay non-negative. A torch tensor or a CuPy array
+        is fitted in its own library, on its device (see ``backend``).
     rank : int
         Number of components, >= 1.
     n_restarts : int, default 1
@@ -586,7 +675,9 @@ def ntf(X, rank, n_restarts=1, mask=None, tol=1e-6, max_iter=500, random_state=N
         Seeds the restarts.
     init : {"random", "svd"}, default "random"
         Uniform random factors, or the absolute leading singular vectors of each
-        unfolding (deterministic up to a small jitter, costs more than a fit).
+        unfolding (deterministic up to a small jitter, costs more than a fit). The start
+        is always computed in numpy, in float64, so every backend and dtype starts from
+        the same factors (``"svd"`` copies a device tensor to the host for that).
     n_sweeps : int, default 3
         Most HALS sweeps over the columns per factor update (stops early when a sweep
         changes little).
@@ -594,10 +685,37 @@ def ntf(X, rank, n_restarts=1, mask=None, tol=1e-6, max_iter=500, random_state=N
         Heuristic extrapolation with restarts (Ang & Gillis 2019), off with a mask.
     n_jobs : int, default 1
         Restarts run in parallel through :func:`neurotk.parallel.map_chunks` (joblib),
-        each fit with one BLAS thread (its products are thin: more threads only add
-        overhead).
+        each fit with ``n_threads`` BLAS threads. With a non-numpy backend the restarts
+        run one after the other (the device is shared).
     progress : bool, default False
         Progress bar over restarts.
+    n_threads : int or None, default 1
+        BLAS threads per fit (None leaves BLAS's own setting; with torch on the CPU, its
+        intra-op threads during the fit). The default,
+        one, gives bit-identical results whatever ``n_jobs`` and the machine's core count,
+        and is the fastest on busy cores; on a large tensor (tens of MB) and quiet cores,
+        2 threads cut the wall time of a fit by up to about 2x, but the last bits of the
+        result may then differ from run to run of a different thread count (BLAS splits
+        its sums among the threads), and ``n_jobs * n_threads`` should not exceed the cores.
+    dtype : {"float64", "float32"}, default "float64"
+        Precision of the tensor and the factor updates. ``"float32"`` halves the memory of
+        the copy of ``X`` and the memory traffic of every iteration (about 2x faster on
+        large tensors); norms, Grams, the inner products behind the error and the stopping
+        rule are accumulated in float64, and the final error is recomputed exactly in
+        float64. The running error that steers the stop comes from a difference of
+        squared norms, so in float32 its resolution is about ``1e-7 / error`` (absolute):
+        with a close fit (relative error of a few percent) and ``tol=1e-6`` the stop may
+        then come early or late, and float64 is the safer choice; at 10% error the factors
+        agree with float64's to about 1e-3 and the final errors to about 1e-4 (relative).
+        Values beyond float32's range (3.4e38) are refused.
+    backend : {None, "numpy", "torch", "cupy"}, optional
+        Array library for the fit (see :mod:`neurotk._backend`): None uses the library of
+        ``X`` (numpy for arrays and lists, torch for a torch tensor, on its device). The
+        numpy path is unchanged by this option.
+    device : optional
+        Device for ``backend="torch"``/``"cupy"`` (default: CUDA when available).
+    return_backend : bool, default False
+        Return the factors as arrays of the backend (on its device) instead of numpy.
 
     Returns
     -------
@@ -608,7 +726,8 @@ def ntf(X, rank, n_restarts=1, mask=None, tol=1e-6, max_iter=500, random_state=N
     Raises
     ------
     ArgumentError
-        ``rank < 1``, bad ``tol``/``init`` or a mask with no observed entry.
+        ``rank < 1``, bad ``tol``/``init``/``dtype``/``n_threads``/``backend`` or a mask
+        with no observed entry.
     ShapeMismatchError
         A tensor with fewer than two modes, or a mask of another shape.
     NonFiniteDataError
@@ -627,25 +746,40 @@ def ntf(X, rank, n_restarts=1, mask=None, tol=1e-6, max_iter=500, random_state=N
     >>> fit = ntf(reconstruct(truth), rank=2, n_restarts=2, random_state=0)
     >>> [f.shape for f in fit.factors], fit.error < 1e-3
     ([(20, 2), (15, 2), (10, 2)], True)
+    >>> fit32 = ntf(reconstruct(truth), rank=2, random_state=0, dtype="float32", n_threads=2)
+    >>> bool(fit32.error < 1e-3)
+    True
     """
+    from .._backend import resolve_backend
     from ..parallel import map_chunks
 
     rank, n_restarts, tol, max_iter, n_sweeps = _check_common(rank, n_restarts, tol, max_iter, init, n_sweeps)
-    x, observed = _check_tensor(X, mask)
+    dtype, n_threads = _check_speed(dtype, n_threads)
+    b = resolve_backend([X, mask], backend, device)
+    if not b.is_numpy:
+        with b.cpu_threads(n_threads):
+            return _ntf_backend(b, X, rank, n_restarts, mask, tol, max_iter, random_state, init, n_sweeps,
+                                extrapolate, progress, dtype, return_backend)
+    x, observed = _check_tensor(X, mask, dtype)
     if observed is not None:
         x[~observed] = 0.0
     # extreme but finite scales (1e300) overflow the squared norms: fit at unit peak and scale
     # the first factor back (the relative error does not depend on the scale)
-    peak = float(np.abs(x).max()) if x.size else 0.0
+    peak = max(float(x.max()), -float(x.min())) if x.size else 0.0
     scale = peak if (peak > 1e100 or 0.0 < peak < 1e-100) else 1.0
     if scale != 1.0:
-        x = x / scale
+        x /= scale
     seeds = as_rng(random_state).integers(0, 2**63 - 1, size=n_restarts)
 
     def one(seed):
-        return _fit_one(x, observed, rank, init, int(seed), tol, max_iter, n_sweeps, extrapolate)
+        return _fit_one(x, observed, rank, init, int(seed), tol, max_iter, n_sweeps, extrapolate, n_threads)
 
     fits = map_chunks(one, list(seeds), n_jobs=n_jobs, progress=progress, desc="NTF restarts")
+    return _ntf_result(fits, scale)
+
+
+def _ntf_result(fits, scale, to_backend=None) -> NTFResult:
+    """The NTFResult of the restarts ``fits`` ((factors, errors, n_iter, converged) each)."""
     factors = [_sorted_factors(f[0]) for f in fits]
     # the solver's error is exact (||X||^2 - 2<X, M> + ||M||^2 on the observed entries)
     errors = np.array([f[1][-1] if len(f[1]) else np.nan for f in fits])
@@ -653,11 +787,267 @@ def ntf(X, rank, n_restarts=1, mask=None, tol=1e-6, max_iter=500, random_state=N
     similarity = np.array([factor_match_score(f, factors[best]) for f in factors])
     if scale != 1.0:  # scale-free quantities (error, similarity) come from the unit-peak fit
         factors = [[f[0] * scale, *f[1:]] for f in factors]
+    if to_backend is not None:
+        factors = [[to_backend(m) for m in f] for f in factors]
     return NTFResult(
         factors=factors[best], error=float(errors[best]), errors=np.asarray(fits[best][1]),
         n_iter=int(fits[best][2]), converged=bool(fits[best][3]), restart_errors=errors,
         similarity=similarity, restart_factors=factors,
     )
+
+
+def _check_speed(dtype, n_threads):
+    """The ``dtype`` (numpy float64/float32) and ``n_threads`` (int >= 1 or None) options."""
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        dt = None
+    if dt not in (np.dtype(np.float64), np.dtype(np.float32)):
+        raise ArgumentError(f"dtype={dtype!r}; expected 'float64' or 'float32'")
+    if n_threads is not None:
+        n_threads = check_int(n_threads, "n_threads", 1)
+    return dt, n_threads
+
+
+# --------------------------------------------------------------------------- other backends
+def _ntf_backend(b, X, rank, n_restarts, mask, tol, max_iter, random_state, init, n_sweeps, extrapolate,
+                 progress, dtype, return_backend) -> NTFResult:
+    """:func:`ntf` in the array library of ``b`` (torch, CuPy ...), on its device.
+
+    The same algorithm as the numpy path, step for step (lead mode first, the same row
+    blocks and early-stopped sweeps, the same extrapolation), written with array-API
+    operations; the small ``rank x rank`` Gram matrices live on the host in float64. The
+    start comes from numpy (:func:`_init_factors`), so it equals the numpy fit's.
+    """
+    from .._backend import is_numpy_like
+    from .._console import progress_bar
+
+    xp = b.xp
+    if isinstance(X, NTFResult):
+        raise ArgumentError("X is an NTFResult; expected the data tensor (an array)")
+    x = b.check(b.asarray(X), "X", allow_nan=True)
+    if x.ndim < 2:
+        raise ShapeMismatchError(f"X has shape {tuple(x.shape)}; expected a tensor with at least 2 modes")
+    shape = tuple(int(s) for s in x.shape)
+    wanted = xp.float32 if dtype == np.float32 else xp.float64
+    obs = None
+    if mask is not None:
+        obs = b.asarray(mask, dtype=bool) if is_numpy_like(mask) and np.asarray(mask).dtype == bool \
+            else b.asarray(mask)
+        if tuple(int(s) for s in obs.shape) != shape:
+            raise ShapeMismatchError(f"mask has shape {tuple(obs.shape)}; expected X's shape {shape}")
+        if obs.dtype != xp.bool:
+            if not bool(xp.all((obs == 0) | (obs == 1))):
+                raise ArgumentError("mask holds values other than 0/1 or True/False; expected "
+                                    "True (or 1) where X is observed")
+            obs = obs != 0
+        if not bool(xp.any(obs)):
+            raise ArgumentError("mask marks no entry of X as observed; expected some True values")
+        if bool(xp.all(obs)):
+            obs = None
+    x = xp.astype(x, wanted)
+    finite = xp.isfinite(x)
+    bad = ~finite if obs is None else (~finite) & obs
+    if bool(xp.any(bad)):
+        raise NonFiniteDataError(f"X contains {int(xp.sum(xp.astype(bad, xp.int64)))} NaN or infinite observed "
+                                 "values; expected finite values, or pass mask=False at missing entries")
+    if obs is not None:
+        x = xp.where(obs, x, xp.zeros_like(x))
+    peak = float(xp.max(xp.abs(x)))
+    scale = peak if (peak > 1e100 or 0.0 < peak < 1e-100) else 1.0
+    if scale != 1.0:
+        x = x / scale
+    lead = int(np.argmax(shape))
+    order = [lead] + [m for m in range(len(shape)) if m != lead]
+    xt = xp.permute_dims(x, tuple(order)) if lead else x
+    x0 = xp.reshape(xt, (shape[lead], -1))
+    if x0 is x or x0 is X:
+        x0 = xp.asarray(x0, copy=True)
+    obs0 = None if obs is None else xp.reshape(xp.permute_dims(obs, tuple(order)) if lead else obs,
+                                               (shape[lead], -1))
+    xs64 = xp.astype(x0, xp.float64)
+    norm2 = float(xp.sum(xs64 * xs64))
+    del xs64
+    host = b.to_numpy(x) if init == "svd" else None
+    host_obs = None if (obs is None or host is None) else b.to_numpy(obs)
+    seeds = as_rng(random_state).integers(0, 2**63 - 1, size=n_restarts)
+    fits = []
+    for seed in progress_bar(list(seeds), disable=not progress, desc="NTF restarts"):
+        rng = as_rng(int(seed))
+        fts = _init_factors(host, host_obs, rank, init, rng, norm2=norm2, shape=shape)
+        fts = [b.asarray(fts[m], dtype=dtype) for m in order]
+        xfit = x0
+        if obs0 is not None:  # start the missing entries at the observed mean
+            n_obs = float(xp.sum(xp.astype(obs0, xp.float64)))
+            mean = float(xp.sum(xp.astype(xp.where(obs0, x0, xp.zeros_like(x0)), xp.float64))) / n_obs
+            xfit = xp.where(obs0, x0, xp.full_like(x0, mean))
+        fit = _fit_hals_xp(b, xfit, shape=tuple(shape[m] for m in order), fts=fts, obs=obs0, tol=tol,
+                           max_iter=max_iter, n_sweeps=n_sweeps, extrapolate=extrapolate)
+        factors = [None] * len(shape)
+        for pos, m in enumerate(order):
+            factors[m] = fit.factors[pos]
+        fits.append((factors, fit.errors, fit.n_iter, fit.converged))
+    return _ntf_result(fits, scale, to_backend=(lambda m: b.asarray(m, dtype=dtype)) if return_backend else None)
+
+
+def _hals_update_xp(xp, ft, mt, gram: np.ndarray, n_sweeps: int, to_dev, rel_stop: float = 0.01):
+    """:func:`_hals_update` in the array library ``xp`` (``gram`` on the host); returns ``ft``."""
+    rank = ft.shape[0]
+    diag = np.diag(gram).copy()
+    diag[diag <= 0] = 1.0
+    gs = gram / diag[:, None]
+    np.fill_diagonal(gs, 0.0)
+    gs = to_dev(gs)
+    ms = mt / to_dev(diag)[:, None]
+    first = None
+    for sweep in range(n_sweeps):
+        old = xp.asarray(ft, copy=True) if n_sweeps > 1 else None
+        for r in range(rank):
+            ft[r, :] = xp.maximum(ms[r, :] - xp.matmul(gs[r, :], ft), 0.0)
+        if old is not None:
+            d = old - ft
+            moved = float(xp.sum(d * d))
+            if first is None:
+                first = moved
+            elif moved <= rel_stop * first:
+                break
+    return ft
+
+
+def _kr_xp(xp, fts):
+    """Khatri-Rao product of transposed factors (rank, dim) in ``xp``: (prod(dims), rank)."""
+    out = fts[0].T
+    for ft in fts[1:]:
+        out = xp.reshape(out[:, None, :] * ft.T[None, :, :], (-1, ft.shape[0]))
+    return out
+
+
+def _mttkrp_rest_xp(xp, z, fts, n):
+    """:func:`_mttkrp_rest` in ``xp``: (rank, dim_n) from ``z`` (rank, dim_1, ..., dim_K)."""
+    nd = z.ndim - 1
+    t = z
+    for m in range(nd, 0, -1):  # contract the other modes, last first
+        if m == n:
+            continue
+        shape = [1] * t.ndim
+        shape[0], shape[m] = fts[m].shape[0], fts[m].shape[1]
+        t = xp.sum(t * xp.reshape(fts[m], tuple(shape)), axis=m)
+    return xp.reshape(t, (t.shape[0], -1))
+
+
+def _fit_hals_xp(b, x0, shape, fts, obs, tol, max_iter, n_sweeps, extrapolate) -> _Fit:
+    """:func:`_fit_hals` in the backend ``b``: ``x0`` is the lead-first unfolding (dim_0, rest),
+    ``obs`` None or its boolean mask (missing entries hold the current fill)."""
+    xp = b.xp
+    f64 = xp.float64
+    dtype = x0.dtype
+    nmodes = len(shape)
+    blocks = _lead_blocks(shape, 4 if dtype == xp.float32 else 8)
+
+    def to_dev(a):
+        return b.asarray(np.asarray(a), dtype=dtype)
+
+    def gram(ft):
+        f = xp.astype(ft, f64)
+        return b.to_numpy(xp.matmul(f, f.T))
+
+    def dot64(a, c):
+        return float(xp.sum(xp.astype(a, f64) * xp.astype(c, f64)))
+
+    extrapolate = extrapolate and obs is None
+    if obs is None:
+        norm_obs = norm2 = dot64(x0, x0)
+    else:
+        miss = ~obs
+        fill = xp.where(miss, x0, xp.zeros_like(x0))
+        norm2 = dot64(x0, x0)
+        norm_obs = norm2 - dot64(fill, fill)
+    grams = [gram(ft) for ft in fts]
+    beta, beta_max = 0.5, 1.0
+    prev = prev_grams = None
+    errors = []
+    converged = False
+    extrapolated = False
+    it = 0
+    for it in range(1, max_iter + 1):
+        # --- one HALS pass (as _hals_pass)
+        rank = fts[0].shape[0]
+        kr = _kr_xp(xp, fts[1:])
+        g = np.prod(grams[1:], axis=0)
+        z = xp.zeros((rank, x0.shape[1]), dtype=dtype, device=b.device)
+        for blk in blocks:
+            xb = x0[blk, :]
+            mt = xp.matmul(xb, kr).T
+            fb = _hals_update_xp(xp, xp.asarray(fts[0][:, blk], copy=True), mt, g, n_sweeps, to_dev)
+            fts[0][:, blk] = fb
+            z = z + xp.matmul(fb, xb)
+        grams[0] = gram(fts[0])
+        z = xp.reshape(z, (rank,) + tuple(shape[1:]))
+        for n in range(1, nmodes):
+            mt = _mttkrp_rest_xp(xp, z, fts, n)
+            g = np.prod([grams[m] for m in range(nmodes) if m != n], axis=0)
+            fts[n] = _hals_update_xp(xp, fts[n], mt, g, n_sweeps, to_dev)
+            grams[n] = gram(fts[n])
+        inner = dot64(fts[-1], mt)
+        # --- error, balance, imputation, extrapolation (as _fit_hals)
+        model2 = float(np.prod(grams, axis=0).sum())
+        resid2 = max(norm2 - 2.0 * inner + model2, 0.0)
+        _balance_xp(b, fts, grams, to_dev)
+        if obs is not None:
+            model = xp.matmul(fts[0].T, _kr_xp(xp, fts[1:]).T)
+            new = xp.where(miss, model, xp.zeros_like(model))
+            resid2 = max(resid2 - dot64(fill - new, fill - new), 0.0)
+            x0 = xp.where(obs, x0, model)
+            fill = new
+            norm2 = norm_obs + dot64(new, new)
+        err = float(np.sqrt(resid2 / norm_obs)) if norm_obs > 0 else 0.0
+        if extrapolate and errors and err > errors[-1]:
+            beta_max, beta = beta, beta / 1.5
+            fts[:] = [xp.asarray(f, copy=True) for f in prev]
+            grams[:] = [gr.copy() for gr in prev_grams]
+            extrapolated = False
+            continue
+        errors.append(err)
+        extrapolated = False
+        if len(errors) > 1 and abs(errors[-2] - errors[-1]) < tol:
+            converged = True
+            break
+        if extrapolate:
+            if prev is not None:
+                beta = min(beta_max, 1.05 * beta)
+                beta_max = min(1.0, 1.01 * beta_max)
+            new_prev = [xp.asarray(f, copy=True) for f in fts]
+            prev_grams = [gr.copy() for gr in grams]
+            if prev is not None:
+                for n in range(nmodes):
+                    fts[n] = xp.maximum((fts[n] - prev[n]) * beta + new_prev[n], 0.0)
+                    grams[n] = gram(fts[n])
+                extrapolated = True
+            prev = new_prev
+    if extrapolated:
+        fts[:] = prev
+    if dtype != f64 and errors:  # the exact final error, in float64
+        kr = _kr_xp(xp, [xp.astype(f, f64) for f in fts[1:]])
+        resid2 = 0.0
+        for blk in blocks:
+            r = xp.astype(x0[blk, :], f64) - xp.matmul(xp.astype(fts[0][:, blk], f64).T, kr.T)
+            if obs is not None:
+                r = xp.where(obs[blk, :], r, xp.zeros_like(r))
+            resid2 += float(xp.sum(r * r))
+        errors[-1] = float(np.sqrt(max(resid2, 0.0) / norm_obs)) if norm_obs > 0 else 0.0
+    return _Fit([np.array(b.to_numpy(ft).T, dtype=np.float64, order="C") for ft in fts], errors, it, converged)
+
+
+def _balance_xp(b, fts, grams, to_dev) -> None:
+    """:func:`_balance` with the factors in a backend (the Grams on the host)."""
+    nmodes = len(fts)
+    norms = np.sqrt(np.maximum(np.stack([np.diag(g) for g in grams]), 0.0))
+    target = np.prod(norms, axis=0) ** (1.0 / nmodes)
+    for n in range(nmodes):
+        ok = norms[n] > 0
+        scale = np.where(ok, target / np.where(ok, norms[n], 1.0), 1.0)
+        fts[n] = fts[n] * to_dev(scale)[:, None]
+        grams[n] *= scale[:, None] * scale[None, :]
 
 
 @dataclass(eq=False)
@@ -721,7 +1111,8 @@ class RankEnsemble(Result):
 
 def rank_ensemble(X, ranks, n_restarts: int = 5, mask=None, tol: float = 1e-6, max_iter: int = 500,
                   random_state=None, *, init: str = "random", n_sweeps: int = 3,
-                  extrapolate: bool = True, n_jobs=1, progress: bool = False) -> RankEnsemble:
+                  extrapolate: bool = True, n_jobs=1, progress: bool = False, n_threads=1,
+                  dtype="float64") -> RankEnsemble:
     """Fit :func:`ntf` at several ranks with several random restarts each.
 
     The usual way to choose the rank of a tensor component analysis (Williams et al. 2018):
@@ -730,8 +1121,8 @@ def rank_ensemble(X, ranks, n_restarts: int = 5, mask=None, tol: float = 1e-6, m
 
     Parameters
     ----------
-    X, mask, tol, max_iter, init, n_sweeps, extrapolate
-        As in :func:`ntf`.
+    X, mask, tol, max_iter, init, n_sweeps, extrapolate, n_threads, dtype
+        As in :func:`ntf` (numpy arrays only).
     ranks : int or iterable of int
         The ranks to fit (an int ``k`` means ``1 .. k``).
     n_restarts : int, default 5
@@ -768,14 +1159,15 @@ def rank_ensemble(X, ranks, n_restarts: int = 5, mask=None, tol: float = 1e-6, m
     if not ranks:
         raise ArgumentError("ranks is empty; expected at least one rank")
     _, n_restarts, tol, max_iter, n_sweeps = _check_common(ranks[0], n_restarts, tol, max_iter, init, n_sweeps)
-    x, observed = _check_tensor(X, mask)
+    dtype, n_threads = _check_speed(dtype, n_threads)
+    x, observed = _check_tensor(X, mask, dtype)
     if observed is not None:
         x[~observed] = 0.0
     seeds = as_rng(random_state).integers(0, 2**63 - 1, size=(len(ranks), n_restarts))
     jobs = [(r, int(s)) for r, row in zip(ranks, seeds) for s in row]
 
     def one(rank, seed):
-        return _fit_one(x, observed, rank, init, seed, tol, max_iter, n_sweeps, extrapolate)
+        return _fit_one(x, observed, rank, init, seed, tol, max_iter, n_sweeps, extrapolate, n_threads)
 
     fits = map_chunks(one, jobs, n_jobs=n_jobs, progress=progress, desc="NTF rank ensemble")
     results = {}

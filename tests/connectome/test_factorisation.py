@@ -143,3 +143,54 @@ def test_bad_input(call, err):
     with pytest.raises(err) as info:
         call(x)
     assert isinstance(info.value, NeurotkError) and "expected" in str(info.value)
+
+
+def test_n_threads_and_float32_keep_the_float64_fit():
+    x, truth, _ = planted((60, 40, 10), 4, noise=0.05, seed=7)
+    ref = ntf(x, 4, random_state=0)
+    # more BLAS threads: the same algorithm, equal up to the last bits of BLAS's sums
+    two = ntf(x, 4, random_state=0, n_threads=2)
+    for a, b in zip(ref.factors, two.factors):
+        np.testing.assert_allclose(b, a, rtol=1e-7, atol=1e-9 * np.abs(a).max())
+    f32 = ntf(x.astype(np.float32), 4, random_state=0, dtype="float32")
+    assert all(f.dtype == np.float64 for f in f32.factors)
+    # the reported error is recomputed exactly (float64) from the float32 factors
+    true_err = np.linalg.norm(x - reconstruct(f32.factors)) / np.linalg.norm(x)
+    assert f32.error == pytest.approx(true_err, rel=1e-6)
+    assert f32.error <= ref.error * (1 + 1e-4)
+    assert factor_match_score(f32.factors, ref.factors) > 0.999
+    assert factor_match_score(f32.factors, truth) > 0.98
+
+
+def test_float32_with_mask_matches_float64():
+    # 10% noise: the float32 running error (which steers the stop) is then well resolved
+    x, _, _ = planted((30, 20, 6), 3, noise=0.1, seed=8)
+    mask = np.random.default_rng(1).random(x.shape) > 0.25
+    xm = np.where(mask, x, np.nan)
+    ref = ntf(xm, 3, mask=mask, random_state=0)
+    f32 = ntf(xm, 3, mask=mask, random_state=0, dtype="float32")
+    model = reconstruct(f32.factors)
+    true_err = np.linalg.norm((x - model)[mask]) / np.linalg.norm(x[mask])
+    assert f32.error == pytest.approx(true_err, rel=1e-5)
+    assert f32.error == pytest.approx(ref.error, rel=1e-3)
+
+
+@pytest.mark.parametrize("kwargs,err", [
+    ({"dtype": "float16"}, ArgumentError),
+    ({"dtype": "int32"}, ArgumentError),
+    ({"n_threads": 0}, ArgumentError),
+    ({"backend": "jax"}, ArgumentError),
+])
+def test_bad_speed_options(kwargs, err):
+    x = np.random.default_rng(0).random((5, 4, 3))
+    with pytest.raises(err) as info:
+        ntf(x, 2, **kwargs)
+    assert "expected" in str(info.value)
+
+
+def test_float32_refuses_values_beyond_its_range():
+    x = np.random.default_rng(0).random((5, 4, 3))
+    x[0, 0, 0] = 1e39
+    with pytest.raises(NonFiniteDataError, match="float32"):
+        ntf(x, 2, dtype="float32")
+    assert np.isfinite(ntf(x, 2, random_state=0).error)   # float64 rescales instead
