@@ -261,6 +261,12 @@ class Recording:
     copy : bool, default True
         Copy ``data``. With ``copy=False`` a float array (or memory map) is wrapped
         without copying; it is still never written to.
+    check_finite : bool, default True
+        Scan ``data`` for NaN and infinite values (one pass over it, in blocks). ``False``
+        skips the scan, for data finite by construction (spike counts, for example), where
+        it would cost a full pass over a large array for nothing; the caller then vouches
+        that ``data`` has no infinite values (and no NaN unless ``allow_nan``), which every
+        operation assumes. Shape, dtype and table checks always run.
 
     Attributes
     ----------
@@ -273,7 +279,7 @@ class Recording:
     ShapeMismatchError
         ``data`` is not 2-D, or a table's length does not match it.
     NonFiniteDataError
-        NaN (without ``allow_nan``) or infinite values in ``data``.
+        NaN (without ``allow_nan``) or infinite values in ``data`` (with ``check_finite``).
     DuplicateIdError
         Repeated or missing unit ids.
 
@@ -298,13 +304,15 @@ class Recording:
         *,
         allow_nan: bool = False,
         copy: bool = True,
+        check_finite: bool = True,
     ):
         arr = _as_data(data, copy)
         samples = _as_table(samples, arr.shape[0], "samples")
         units = _ensure_unit_ids(_as_table(units, arr.shape[1], "units"))
         if meta is not None and not isinstance(meta, Mapping):
             raise ArgumentError(f"meta must be a dict; got {type(meta).__name__}")
-        _check_finite(arr, allow_nan, units)
+        if check_finite:
+            _check_finite(arr, allow_nan, units)
         self._set(arr, samples, units, dict(meta or {}), bool(allow_nan))
 
     # construction without re-validation, for results of operations on valid Recordings

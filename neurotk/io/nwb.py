@@ -524,6 +524,7 @@ class SpikeTrains:
             bounds = progress_bar(bounds, desc=f"reading spikes of {self._path.name}", unit="chunk")
         previous = None  # (time, selected column) of the last spike of the previous chunk
         found = []  # selected columns of units found unsorted in this pass
+        ascending = None  # one bool buffer for the pass (see _validate_runs), not one per chunk
         with self._reader() as f:
             ds = f.h[self._table_path]["spike_times"]
             for cs, ce in bounds:
@@ -541,8 +542,9 @@ class SpikeTrains:
                     cols, lengths = cols[keep], lengths[keep]
                 if times.size == 0:
                     continue
-                self._check_finite(times, cols, lengths)
-                times, bad = self._sort_runs(times, cols, lengths, previous)
+                if ascending is None or ascending.size < times.size - 1:
+                    ascending = np.empty(max(times.size - 1, min(chunk, self._n_values)), dtype=np.bool_)
+                times, bad = self._validate_runs(times, cols, lengths, previous, ascending)
                 if bad.size:
                     found.append(bad)
                 previous = (float(times[-1]), int(cols[-1]))
@@ -571,6 +573,35 @@ class SpikeTrains:
 
     def _unit_id(self, col) -> object:
         return _py(self._all_units["unit_id"].iloc[int(self._selected[int(col)])])
+
+    def _validate_runs(self, times, cols, lengths, previous, ascending) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`_check_finite` and :meth:`_sort_runs` in one pass over the chunk, in the common case.
+
+        One comparison of each spike with the one before it, written into the preallocated
+        bool buffer ``ascending`` (``t[i + 1] >= t[i]``, False at a descent and next to a NaN),
+        with the run borders set True (a new unit may start earlier). Where every run is
+        ascending, each spike lies between its run's first and last spike, so the times are
+        finite exactly when those (one pair per run) are: no min/max pass over the chunk.
+        Otherwise (a descent, a NaN, an infinite time at a run's end) the full checks run and
+        give the same errors, sorting and reports as before.
+        """
+        n = times.size
+        ends = np.cumsum(lengths)
+        ok = True
+        if n > 1:
+            asc = ascending[: n - 1]
+            np.greater_equal(times[1:], times[:-1], out=asc)
+            asc[ends[:-1] - 1] = True
+            ok = bool(asc.all())
+        if ok:
+            lo, hi = times[ends - lengths].min(), times[ends - 1].max()  # NaN propagates
+            ok = bool(np.isfinite(lo) and np.isfinite(hi))
+        if not ok:
+            self._check_finite(times, cols, lengths)  # raises on NaN or infinite times
+            return self._sort_runs(times, cols, lengths, previous)
+        if previous is not None and previous[1] == cols[0] and previous[0] > times[0]:
+            return times, cols[:1].copy()
+        return times, np.zeros(0, dtype=np.int64)
 
     def _check_finite(self, times, cols, lengths):
         """Refuse NaN or infinite spike times, naming the unit of the first."""

@@ -397,7 +397,8 @@ def bin_spikes(path_or_spikes, bin_size, start=None, stop=None, units=None, *, d
     meta = dict(spikes.meta, name=spikes.path.stem, bin_size=bin_size, start=float(edges[0]),
                 stop=float(edges[-1]), units_of_measure="spike count")
     samples = pd.DataFrame({"time": edges[:-1], "bin_stop": edges[1:]})
-    return Recording(counts.T, samples, spikes.units, meta, copy=False)
+    # counts are finite by construction: no scan of the (bins x units) output for NaN
+    return Recording(counts.T, samples, spikes.units, meta, copy=False, check_finite=False)
 
 
 def _events_table(spikes: SpikeTrains, intervals) -> tuple[pd.DataFrame, str]:
@@ -542,7 +543,8 @@ def count_spikes(path_or_spikes, intervals="stimulus", window=(0.0, 0.25), rate:
     meta = dict(spikes.meta, name=spikes.path.stem, intervals=label,
                 window=window if isinstance(window, str) else tuple(window),
                 units_of_measure="spikes/s" if rate else "spike count")
-    return Recording(data, table, spikes.units, meta, copy=False, allow_nan=bool(rate and (length == 0).any()))
+    return Recording(data, table, spikes.units, meta, copy=False, allow_nan=bool(rate and (length == 0).any()),
+                     check_finite=bool(rate))  # counts are finite by construction; rates are checked
 
 
 def _window_counts(spikes, a, b, chunk_size=None, progress=None) -> np.ndarray:
@@ -679,7 +681,7 @@ def psth(path_or_spikes, intervals="stimulus", window=(-0.1, 0.4), bin_size=0.01
                 units_of_measure="spikes/s" if rate else "spike count")
     if renamed:
         meta["renamed_columns"] = dict(renamed)
-    rec = Recording(data, samples, spikes.units, meta, copy=False)
+    rec = Recording(data, samples, spikes.units, meta, copy=False, check_finite=bool(rate))  # counts: finite
     if cols is not None:
         rec = rec.average(by=[*cols, "time"])
     return rec
