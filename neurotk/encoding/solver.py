@@ -31,9 +31,14 @@ from __future__ import annotations
 import numpy as np
 import scipy.linalg
 
+from .._backend import is_numpy_like, resolve_backend
+from .._validation import check_matrix
+from ..errors import ArgumentError
 from ..parallel import chunk_size, chunk_slices, map_chunks
+from .scoring import target_ids
 
-__all__ = ["Decomposition", "Fold", "cv_path", "fit_path", "best_alpha", "refit_weights"]
+__all__ = ["Decomposition", "Fold", "cv_path", "fit_path", "best_alpha", "refit_weights", "ArraySolver",
+           "to_host", "backend_matrix", "check_targets_vary_backend", "scores_backend"]
 
 
 # --------------------------------------------------------------------------- linear algebra
@@ -49,6 +54,11 @@ class Decomposition:
         The (centred) features.
     solver : {"auto", "primal", "dual"}
         ``"auto"`` decomposes the kernel when there are more features than samples.
+    gram : bool, default False
+        In the primal form, take ``V`` and ``s`` from the eigendecomposition of the
+        float64 Gram matrix ``X^T X`` and ``U = X V / s`` (about 3x faster than the SVD,
+        accurate to float64 rounding of ``s^2``: ample for the float32 path, which uses
+        it; the float64 default keeps the SVD).
 
     Examples
     --------
@@ -63,10 +73,13 @@ class Decomposition:
 
     __slots__ = ("u", "s", "v", "x", "dual")
 
-    def __init__(self, x: np.ndarray, solver: str):
+    def __init__(self, x: np.ndarray, solver: str, gram: bool = False):
         n, p = x.shape
         self.dual = solver == "dual" or (solver == "auto" and p > n)
         self.x = x if self.dual else None
+        if gram and not self.dual:
+            self._from_gram(x)
+            return
         if self.dual:
             w, u = scipy.linalg.eigh(x @ x.T, check_finite=False)
             w, u = w[::-1], u[:, ::-1]
@@ -83,6 +96,17 @@ class Decomposition:
         if self.v is not None:
             self.v = np.ascontiguousarray(self.v[:, keep])
 
+    def _from_gram(self, x: np.ndarray) -> None:
+        n, p = x.shape
+        w, v = scipy.linalg.eigh(x.T @ x, check_finite=False)
+        w, v = w[::-1], v[:, ::-1]
+        s = np.sqrt(np.clip(w, 0, None))
+        tol = s[0] * max(n, p) * np.finfo(np.float64).eps * 10 if s.size else 0
+        keep = s > tol
+        self.s = s[keep]
+        self.v = np.ascontiguousarray(v[:, keep])
+        self.u = np.ascontiguousarray(x @ self.v / self.s)
+
     def arrays(self) -> tuple:
         """The arrays that define it (``u``, ``s`` and ``v`` or, dual, ``x``), for the workers."""
         return (self.u, self.s, self.x if self.dual else self.v)
@@ -95,6 +119,19 @@ class Decomposition:
         dec.v, dec.x = (None, vx) if dual else (vx, None)
         return dec
 
+    def cast(self, dtype) -> Decomposition:
+        """This decomposition with ``u`` and ``v`` (or, dual, ``x``) in ``dtype`` (``s`` stays float64).
+
+        The decomposition itself is always computed in float64; the float32 path of
+        :class:`~neurotk.encoding.RidgeCV` only runs the big per-target products in float32.
+        Returns ``self`` for float64.
+        """
+        dtype = np.dtype(dtype)
+        if dtype == np.float64:
+            return self
+        vx = self.x if self.dual else self.v
+        return Decomposition.from_arrays(self.u.astype(dtype), self.s, vx.astype(dtype), self.dual)
+
     def project(self, x_new: np.ndarray) -> np.ndarray:
         """``x_new V`` (n_new, k), through the kernel in the dual form."""
         if self.dual:
@@ -105,12 +142,13 @@ class Decomposition:
         """Primal weights (p, t) for ``b = U^T y`` (k, t) and one alpha per target."""
         f = self.s[:, None] / (self.s[:, None] ** 2 + alpha[None, :])
         if self.dual:
-            return self.x.T @ (self.u @ (f / self.s[:, None] * b))
-        return self.v @ (f * b)
+            g = (f / self.s[:, None]).astype(b.dtype, copy=False)  # no-op in float64
+            return self.x.T @ (self.u @ (g * b))
+        return self.v @ (f.astype(b.dtype, copy=False) * b)
 
     def dual_weights(self, b: np.ndarray, alpha: np.ndarray) -> np.ndarray:
         """Dual coefficients (n, t) with ``weights = X^T dual``."""
-        return self.u @ (b / (self.s[:, None] ** 2 + alpha[None, :]))
+        return self.u @ (b / (self.s[:, None] ** 2 + alpha[None, :])).astype(b.dtype, copy=False)
 
 
 class Fold:
@@ -125,6 +163,8 @@ class Fold:
         Centre the features on the training samples.
     solver : {"auto", "primal", "dual"}
         As in :class:`Decomposition`.
+    dtype : numpy dtype, default float64
+        The dtype of ``u`` and ``a`` (the decomposition is computed in float64 either way).
 
     Examples
     --------
@@ -138,15 +178,17 @@ class Fold:
     __slots__ = ("train", "test", "u", "s", "a")
 
     def __init__(self, x: np.ndarray, train: np.ndarray, test: np.ndarray, fit_intercept: bool,
-                 solver: str):
+                 solver: str, dtype=np.float64):
         xtr, xte = x[train], x[test]
         if fit_intercept:
             mean = xtr.mean(axis=0)
             xtr -= mean
             xte -= mean
-        dec = Decomposition(xtr, solver)
+        dec = Decomposition(xtr, solver, gram=np.dtype(dtype) != np.float64)
         self.train, self.test = train, test
         self.u, self.s, self.a = dec.u, dec.s, np.ascontiguousarray(dec.project(xte))
+        if np.dtype(dtype) != np.float64:
+            self.u, self.a = self.u.astype(dtype), self.a.astype(dtype)
 
 
 _FOLD_FIELDS = Fold.__slots__
@@ -180,26 +222,29 @@ def _fold_scores(fold: Fold, y: np.ndarray, alphas: np.ndarray, fit_intercept: b
         yte -= mean
     b = fold.u.T @ ytr  # (k, t): the one big product per fold
     n_te, t = yte.shape
+    # float32 chunks: the products stay in float32, the sums of squares are accumulated in float64
+    acc = {} if y.dtype == np.float64 else {"dtype": np.float64}
     yc = yte - yte.mean(axis=0)
-    ss_tot = np.einsum("ij,ij->j", yc, yc)
+    ss_tot = np.einsum("ij,ij->j", yc, yc, **acc)
     out = np.empty((len(alphas), t))
     s = fold.s
     for start in range(0, len(alphas), alpha_block):
         block = alphas[start:start + alpha_block]
         f = s[None, :] / (s[None, :] ** 2 + block[:, None])  # (a, k)
+        f = f.astype(y.dtype, copy=False)  # no-op in float64
         # explicit row count: with constant training features (rank 0, len(s) == 0) the
         # prediction is the intercept alone, and reshape(-1, 0) would fail
         pred = ((fold.a[None, :, :] * f[:, None, :]).reshape(len(block) * n_te, len(s)) @ b).reshape(
             len(block), n_te, t)
         if scoring == "r2":
             pred -= yte[None]
-            sse = np.einsum("aij,aij->aj", pred, pred)
+            sse = np.einsum("aij,aij->aj", pred, pred, **acc)
             with np.errstate(divide="ignore", invalid="ignore"):
                 out[start:start + len(block)] = 1.0 - sse / ss_tot
         else:  # pearson
             pred -= pred.mean(axis=1, keepdims=True)
-            num = np.einsum("aij,ij->aj", pred, yc)
-            den = np.sqrt(np.einsum("aij,aij->aj", pred, pred) * ss_tot)
+            num = np.einsum("aij,ij->aj", pred, yc, **acc)
+            den = np.sqrt(np.einsum("aij,aij->aj", pred, pred, **acc) * ss_tot)
             with np.errstate(divide="ignore", invalid="ignore"):
                 out[start:start + len(block)] = num / den
     out[:, ss_tot == 0] = np.nan  # a target constant within this test fold says nothing
@@ -397,3 +442,255 @@ def fit_path(folds: list[Fold], dec: Decomposition, y: np.ndarray, alphas: np.nd
     weights = np.concatenate([r[3] for r in results], axis=1)
     y_mean = np.concatenate([r[4] for r in results])
     return cv_scores, alpha, best_score, weights, y_mean
+
+
+# --------------------------------------------------------------------------- other array libraries
+class ArraySolver:
+    """The same cross-validated solver written against an array-API namespace (torch, CuPy ...).
+
+    Used by :class:`~neurotk.encoding.RidgeCV` and :class:`~neurotk.encoding.BandedRidgeCV`
+    for inputs of another array library (or ``backend="torch"|"cupy"``): every array stays
+    in that library, on its device. It computes what the numpy functions above compute,
+    with the library's own SVD / eigh (so results agree to float tolerance, not bit for
+    bit). The decompositions are computed in float64; ``dtype`` is the dtype of the big
+    per-target products (float64 or float32, whose sums of squares are accumulated in
+    float64). Target chunks run one after the other in this process (``n_jobs`` does not
+    apply: the device does the parallel work).
+
+    Parameters
+    ----------
+    backend : neurotk._backend.Backend
+    dtype : {"float64", "float32"}
+
+    Examples
+    --------
+    >>> import numpy as np, array_api_strict as xp
+    >>> from neurotk._backend import resolve_backend
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.normal(size=(40, 3)); y = x @ rng.normal(size=(3, 2))
+    >>> solver = ArraySolver(resolve_backend([xp.asarray(x)]), "float64")
+    >>> folds = [solver.fold(xp.asarray(x), tr, te, True, "auto")
+    ...          for tr, te in [(np.arange(20, 40), np.arange(20)), (np.arange(20), np.arange(20, 40))]]
+    >>> path = solver.cv_path(folds, xp.asarray(y), np.array([0.1, 1e4]), fit_intercept=True, scoring="r2")
+    >>> tuple(path.shape)
+    (2, 2)
+    """
+
+    def __init__(self, backend, dtype="float64"):
+        self.backend = backend
+        self.xp = backend.xp
+        self.f64 = self.xp.float64
+        self.dtype = getattr(self.xp, np.dtype(dtype).name)
+
+    # ----------------------------------------------------------------- helpers
+    def asarray(self, x, dtype=None):
+        """A numpy array (or an array of this library) on the backend's device."""
+        return self.backend.asarray(x, dtype=dtype)
+
+    def cast(self, x, dtype=None):
+        """``x`` in ``dtype`` (default: the work dtype); no copy when it already is."""
+        dtype = self.dtype if dtype is None else dtype
+        return x if x.dtype == dtype else self.xp.astype(x, dtype)
+
+    def index(self, idx):
+        """Integer indices (numpy) as an int64 array on the backend's device."""
+        return self.asarray(np.asarray(idx, dtype=np.int64), dtype=np.int64)  # asarray alone makes floats
+
+    # ----------------------------------------------------------------- linear algebra
+    def decompose(self, x, solver: str) -> Decomposition:
+        """:class:`Decomposition` of float64 ``x`` in this library; ``u`` and ``v``/``x`` in the work dtype."""
+        xp = self.xp
+        n, p = x.shape
+        dual = solver == "dual" or (solver == "auto" and p > n)
+        gram = self.dtype != self.f64 and not dual  # as Decomposition(gram=True) on the float32 path
+        if dual or gram:
+            w, vec = xp.linalg.eigh(x @ x.T if dual else x.T @ x)
+            w, vec = xp.flip(w), xp.flip(vec, axis=1)
+            s = xp.sqrt(xp.clip(w, 0, None))
+            u, v = (vec, None) if dual else (None, vec)
+        else:
+            u, s, vt = xp.linalg.svd(x, full_matrices=False)
+            v = vt.T
+        factor = 10 if dual or gram else 1  # eigenvalues carry the rounding of the squared values
+        tol = float(float(s[0]) * max(n, p) * np.finfo(np.float64).eps * factor) if s.shape[0] else 0.0
+        r = int(xp.sum(xp.astype(s > tol, xp.int64)))  # s is sorted: the rank is a prefix
+        s = s[:r]
+        u = x @ v[:, :r] / s if gram else u[:, :r]
+        if dual:
+            return Decomposition.from_arrays(self.cast(u), s, self.cast(x), True), u
+        return Decomposition.from_arrays(self.cast(u), s, self.cast(v[:, :r]), False), (u, v[:, :r])
+
+    def fold(self, x, train, test, fit_intercept: bool, solver: str) -> Fold:
+        """A :class:`Fold` of float64 features ``x`` (this library) for numpy indices ``train``, ``test``."""
+        xp = self.xp
+        tr, te = self.index(train), self.index(test)
+        xtr, xte = xp.take(x, tr, axis=0), xp.take(x, te, axis=0)
+        if fit_intercept:
+            mean = xp.mean(xtr, axis=0)
+            xtr, xte = xtr - mean, xte - mean
+        dec, exact = self.decompose(xtr, solver)
+        if dec.dual:
+            a = (xte @ xtr.T) @ exact / dec.s  # A = X_test V through the kernel, in float64
+        else:
+            a = xte @ exact[1]
+        fold = Fold.__new__(Fold)
+        fold.train, fold.test, fold.u, fold.s, fold.a = tr, te, dec.u, dec.s, self.cast(a)
+        return fold
+
+    # ----------------------------------------------------------------- scores per chunk
+    def fold_scores(self, fold: Fold, y, alphas, fit_intercept: bool, scoring: str, alpha_block: int):
+        """Test scores (n_alphas, t), float64, of one fold for a chunk of targets ``y`` (n, t)."""
+        xp, f64 = self.xp, self.f64
+        ytr, yte = xp.take(y, fold.train, axis=0), xp.take(y, fold.test, axis=0)
+        if fit_intercept:
+            mean = xp.mean(ytr, axis=0)
+            ytr, yte = ytr - mean, yte - mean
+        b = fold.u.T @ ytr
+        n_te, t = yte.shape
+        k = fold.s.shape[0]
+        yc = yte - xp.mean(yte, axis=0)
+        ss_tot = xp.sum(yc * yc, axis=0, dtype=f64)
+        s = fold.s
+        blocks = []
+        n_alphas = alphas.shape[0]
+        for start in range(0, n_alphas, alpha_block):
+            block = alphas[start:min(start + alpha_block, n_alphas)]  # in-bounds slices (array API)
+            a = block.shape[0]
+            f = self.cast(s[None, :] / (s[None, :] ** 2 + block[:, None]))  # (a, k)
+            pred = xp.reshape(xp.reshape(fold.a[None, :, :] * f[:, None, :], (a * n_te, k)) @ b, (a, n_te, t))
+            if scoring == "r2":
+                res = pred - yte[None, :, :]
+                sse = xp.sum(res * res, axis=1, dtype=f64)
+                blocks.append(1.0 - sse / ss_tot)
+            else:
+                pred = pred - xp.mean(pred, axis=1, keepdims=True)
+                num = xp.sum(pred * yc[None, :, :], axis=1, dtype=f64)
+                den = xp.sqrt(xp.sum(pred * pred, axis=1, dtype=f64) * ss_tot)
+                blocks.append(num / den)
+        out = xp.concat(blocks, axis=0)
+        return xp.where((ss_tot == 0)[None, :], xp.asarray(float("nan"), dtype=f64, device=_device(xp, out)), out)
+
+    def cv_chunk(self, y, folds, alphas, fit_intercept: bool, scoring: str, alpha_block: int):
+        """Mean test score over folds, (n_alphas, t), for a chunk of targets (NaN folds left out)."""
+        xp = self.xp
+        total, count = None, None
+        for fold in folds:
+            sc = self.fold_scores(fold, y, alphas, fit_intercept, scoring, alpha_block)
+            ok = xp.isfinite(sc[0:1, :])
+            part = xp.where(ok, sc, xp.zeros_like(sc))
+            okf = xp.astype(ok, self.f64)
+            total = part if total is None else total + part
+            count = okf if count is None else count + okf
+        return total / count
+
+    def best_alpha(self, cv_scores, alphas):
+        """As :func:`best_alpha`: the alpha of the highest mean score (the smallest on ties) and that score."""
+        xp = self.xp
+        finite = xp.isfinite(cv_scores)
+        filled = xp.where(finite, cv_scores, xp.full_like(cv_scores, -float("inf")))
+        best = xp.argmax(filled, axis=0)
+        score = xp.max(filled, axis=0)
+        score = xp.where(xp.any(finite, axis=0), score, xp.full_like(score, float("nan")))
+        return xp.take(alphas, best, axis=0), score
+
+    def refit_weights(self, y, dec: Decomposition, alpha, fit_intercept: bool, dual: bool):
+        """As :func:`refit_weights`: weights (p, t) or dual coefficients (n, t), and the target means."""
+        xp = self.xp
+        t = y.shape[1]
+        mean = xp.mean(y, axis=0) if fit_intercept else xp.zeros((t,), dtype=y.dtype, device=_device(xp, y))
+        yc = y - mean if fit_intercept else y
+        b = dec.u.T @ yc
+        s = dec.s[:, None]
+        if dual:
+            return dec.u @ (b * self.cast(1.0 / (s ** 2 + alpha[None, :]))), mean
+        f = s / (s ** 2 + alpha[None, :])
+        if dec.dual:
+            return dec.x.T @ (dec.u @ (self.cast(f / s) * b)), mean
+        return dec.v @ (self.cast(f) * b), mean
+
+    # ----------------------------------------------------------------- chunked
+    def _chunks(self, folds, y, n_alphas, extra_k, max_memory):
+        n, t = y.shape
+        k = max([int(f.s.shape[0]) for f in folds] + [extra_k])
+        size, block = _target_chunk_size(n, max(int(f.test.shape[0]) for f in folds), n_alphas, k, t, max_memory)
+        return chunk_slices(t, size), block
+
+    def cv_path(self, folds, y, alphas, *, fit_intercept: bool, scoring: str, max_memory=None,
+                progress: bool = False, desc: str = "ridge targets"):
+        """As :func:`cv_path`, in this library: (n_alphas, n_targets) float64."""
+        al = self.asarray(np.asarray(alphas, dtype=np.float64))
+        slices, block = self._chunks(folds, y, al.shape[0], 0, max_memory)
+        parts = map_chunks(lambda sl: self.cv_chunk(y[:, sl], folds, al, fit_intercept, scoring, block),
+                           slices, n_jobs=1, progress=progress, desc=desc,
+                           weights=[s.stop - s.start for s in slices])
+        return self.xp.concat(parts, axis=1)
+
+    def fit_path(self, folds, dec: Decomposition, y, alphas, *, fit_intercept: bool, scoring: str,
+                 dual: bool = False, max_memory=None, progress: bool = False):
+        """As :func:`fit_path`, in this library: cv scores, alpha, best score, weights, target means."""
+        xp = self.xp
+        al = self.asarray(np.asarray(alphas, dtype=np.float64))
+        slices, block = self._chunks(folds, y, al.shape[0], int(dec.s.shape[0]), max_memory)
+
+        def chunk(sl):
+            yc = y[:, sl]
+            cv = self.cv_chunk(yc, folds, al, fit_intercept, scoring, block)
+            alpha, best = self.best_alpha(cv, al)
+            w, mean = self.refit_weights(yc, dec, alpha, fit_intercept, dual)
+            return cv, alpha, best, w, mean
+
+        res = map_chunks(chunk, slices, n_jobs=1, progress=progress, desc="ridge targets",
+                         weights=[s.stop - s.start for s in slices])
+        return tuple(xp.concat([r[i] for r in res], axis=1 if i in (0, 3) else 0) for i in range(5))
+
+
+# --------------------------------------------------------------------------- door helpers for other libraries
+def to_host(a):
+    """``a`` as a numpy array when it is an array of another library (a device copy); else ``a`` itself."""
+    if a is None or is_numpy_like(a):
+        return a
+    return resolve_backend([a]).to_numpy(a)
+
+
+def backend_matrix(be, X, name: str, rows: str, cols: str, dtype):
+    """``X`` checked at the door (as check_matrix) as a 2-D array of backend ``be`` in ``dtype``."""
+    if is_numpy_like(X):
+        x = check_matrix(X, name, rows=rows, cols=cols)
+        return be.asarray(x, dtype=dtype)
+    x = be.check(be.asarray(X), name, ndim=2)
+    dt = be._dtype(dtype)
+    return x if x.dtype == dt else be.xp.astype(x, dt)
+
+
+def check_targets_vary_backend(be, y, Y):
+    """:func:`check_targets_vary` for an array of another library (no host copy of ``y``)."""
+    xp = be.xp
+    const = xp.max(y, axis=0) == xp.min(y, axis=0)
+    if bool(xp.any(const)):
+        idx = np.flatnonzero(be.to_numpy(const))
+        ids = target_ids(Y, y.shape[1])[idx[:5]]
+        raise ArgumentError(
+            f"Y has {idx.size} constant target(s) (e.g. {ids.tolist()}); expected every "
+            f"target to vary across samples (drop constant units/voxels first)")
+
+
+def scores_backend(xp, y, pred, metric: str):
+    """:func:`~neurotk.encoding.scoring.target_scores` in an array-API namespace (float64 sums)."""
+    f64 = xp.float64
+    yc = y - xp.mean(y, axis=0)
+    ss_tot = xp.sum(yc * yc, axis=0, dtype=f64)
+    if metric == "r2":
+        res = y - pred
+        ss_res = xp.sum(res * res, axis=0, dtype=f64)
+        r2 = 1.0 - ss_res / ss_tot
+        const = ss_tot == 0
+        return xp.where(const, xp.astype(ss_res == 0, f64), r2)
+    pc = pred - xp.mean(pred, axis=0)
+    return xp.sum(yc * pc, axis=0, dtype=f64) / xp.sqrt(ss_tot * xp.sum(pc * pc, axis=0, dtype=f64))
+
+
+def _device(xp, x):
+    """The device of ``x`` (array-api-compat's helper: torch, CuPy and array-api-strict arrays alike)."""
+    import array_api_compat
+
+    return array_api_compat.device(x)
