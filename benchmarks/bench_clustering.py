@@ -7,7 +7,8 @@ functional types, Poisson counts), in one process:
   fixed to the planted number) against k-means and a Gaussian mixture on the PCA of the
   z-scored response matrix, both as neurotk's ``KMeansClustering`` /
   ``GaussianMixtureClustering`` and as a plain scikit-learn pipeline (PCA -> KMeans /
-  GaussianMixture), scored by the adjusted Rand index against the planted types; the
+  GaussianMixture), scored by the adjusted Rand index against the planted types (no
+  timing: one fit each; the speed part times the fits); the
   correlation of each learned stimulus with the planted filter of its cluster's majority
   type. Run on the issue's population (400 neurons, 6 types, 20 x 20, 2,000 stimuli) and
   on a harder one with few stimuli (500);
@@ -20,30 +21,52 @@ functional types, Poisson counts), in one process:
   types, median and interquartile range over seeds, in the default regime and in the
   hard ones (``type_similarity``, ``position_jitter``, ``gain_spread``), next to
   clustering the seen neurons by response PCA + k-means (which, to type new neurons,
-  needs their responses to every training image); wall and CPU time per fit, the
-  methods interleaved seed by seed;
+  needs their responses to every training image); median wall and CPU time per fit over
+  all fits, the methods interleaved seed by seed;
 * speed: the issue's large case, 1,000 neurons of 8 types on 36 x 64 stimuli (5,000
-  stimuli), LN fit + MDS fit with ``n_clusters=8`` and with ``n_clusters=None``, against
-  the 60 s goal (2 cores); the k-means baseline's time for scale.
+  stimuli): ``LNModel.fit``, ``MDSClustering(n_clusters=8).fit`` (on the fitted LN model)
+  and the k-means baseline, interleaved
+  (``_measure.compare``, no untimed warm-up: each call is tens of seconds; median and range
+  of wall time, CPU time), against the 60 s goal (2 cores) for LN + MDS. Left out to keep
+  the script within 5 minutes on 2 cores: ``n_clusters=None`` at this size (the quality
+  part has it) and a 1-thread column.
 
-Prints wall times, ratios and ARIs. Thread counts follow the usual environment variables
-(``OMP_NUM_THREADS=2`` for the 2-core goal).
+Prints and emits a section with the tables. Thread counts follow the usual environment
+variables (``OMP_NUM_THREADS=2`` for the 2-core goal).
 
-Run: ``python benchmarks/bench_clustering.py [--quick] [--skip-large]``
+Run: ``python benchmarks/bench_clustering.py [--quick] [--repeat N] [--skip-large]``
+(``NEUROTK_BENCH_REPEAT`` sets the default of ``--repeat``, as ``run.py`` does).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import textwrap
 import time
 
 import numpy as np
+from _measure import (
+    MIN_REPEAT,
+    TIMING_HEADER,
+    compare,
+    emit,
+    ratio,
+    rst_table,
+    timing_rows,
+)
 
 
-def timed(fn):
-    t0 = time.perf_counter()
-    out = fn()
-    return time.perf_counter() - t0, out
+def paragraph(text: str) -> str:
+    """``text`` wrapped at 100 characters (never inside a word or an inline literal's word)."""
+    return textwrap.fill(text, 100, break_long_words=False, break_on_hyphens=False)
+
+
+def span(values, digits: int = 3) -> str:
+    """``"0.914-1.000"``, or one number where the range is one value at that precision."""
+    values = list(values)
+    lo, hi = f"{min(values):.{digits}f}", f"{max(values):.{digits}f}"
+    return lo if lo == hi else f"{lo}-{hi}"
 
 
 def sklearn_pipeline(responses, k, kind, n_components):
@@ -69,6 +92,7 @@ def stimulus_correlations(sim, mds):
 
 
 def quality(n_neurons, n_types, shape, n_stimuli, label, quick=False):
+    """Rows ``population, method, K, ARI`` and the learned-stimulus correlations."""
     from sklearn.metrics import adjusted_rand_score
 
     from neurotk.clustering import (
@@ -82,32 +106,24 @@ def quality(n_neurons, n_types, shape, n_stimuli, label, quick=False):
     sim = simulate_cell_types(n_neurons=n_neurons, n_types=n_types, image_shape=shape, n_stimuli=n_stimuli,
                               random_state=0)
     y = sim.responses.data
-    print(f"\n{label}: {n_neurons} neurons, {n_types} types, {shape[0]} x {shape[1]}, {n_stimuli} stimuli")
-    print(f"{'method':48s} {'time (s)':>9s} {'K':>4s} {'ARI':>7s}")
-    t_ln, model = timed(lambda: LNModel().fit(sim.stimuli, sim.responses))
-    rows = []
-    t, mds = timed(lambda: MDSClustering(random_state=0).fit(model))
-    rows.append(("neurotk MDS (LN model, K by splitting)", t_ln + t, mds))
-    t, mds6 = timed(lambda: MDSClustering(n_clusters=n_types, random_state=0).fit(model))
-    rows.append((f"neurotk MDS (LN model, K={n_types})", t_ln + t, mds6))
+    model = LNModel().fit(sim.stimuli, sim.responses)
+    fitted = [("neurotk MDS (LN model, K by splitting)", MDSClustering(random_state=0).fit(model))]
+    fitted.append((f"neurotk MDS (LN model, K={n_types})", MDSClustering(n_clusters=n_types, random_state=0).fit(model)))
     for name, est in [(f"neurotk KMeansClustering(K={n_types})", KMeansClustering(n_clusters=n_types)),
                       ("neurotk KMeansClustering (K by silhouette)", None if quick else KMeansClustering()),
                       (f"neurotk GaussianMixtureClustering(K={n_types})", GaussianMixtureClustering(n_clusters=n_types)),
                       ("neurotk GaussianMixtureClustering (K by BIC)", None if quick else GaussianMixtureClustering())]:
-        if est is None:  # --quick: the K-choosing baselines are the slow ones
-            continue
-        t, fitted = timed(lambda est=est: est.fit(sim.responses))
-        rows.append((name, t, fitted))
-    for name, t, fitted in rows:
-        print(f"{name:48s} {t:9.2f} {fitted.n_clusters_:4d} {adjusted_rand_score(sim.labels, fitted.labels_):7.3f}")
+        if est is not None:  # --quick: the K-choosing baselines are the slow ones
+            fitted.append((name, est.fit(sim.responses)))
+    rows = [[label, name, str(f.n_clusters_), f"{adjusted_rand_score(sim.labels, f.labels_):.3f}"]
+            for name, f in fitted]
     for kind, d in (("kmeans", 20), ("gmm", 10)):
-        t, labels = timed(lambda kind=kind, d=d: sklearn_pipeline(y, n_types, kind, d))
+        labels = sklearn_pipeline(y, n_types, kind, d)
         name = f"scikit-learn PCA({d}) -> {'KMeans' if kind == 'kmeans' else 'GaussianMixture'}(K={n_types})"
-        print(f"{name:48s} {t:9.2f} {n_types:4d} {adjusted_rand_score(sim.labels, labels):7.3f}")
-    print(f"(LN fit alone: {t_ln:.2f} s, included in the MDS rows)")
-    corr = stimulus_correlations(sim, mds)
-    print("learned stimulus vs planted filter of the cluster's majority type, correlation:",
-          np.array2string(corr, precision=2), f"mean {corr.mean():.2f}")
+        rows.append([label, name, str(n_types), f"{adjusted_rand_score(sim.labels, labels):.3f}"])
+    for row in rows:
+        print("  ".join(row), flush=True)
+    return rows, stimulus_correlations(sim, fitted[0][1])
 
 
 REGIMES = {
@@ -174,30 +190,33 @@ def typing_one(seed, n_half, n_types, shape, n_stimuli, regime, clocks):
 
 
 def typing(quick):
-    seeds = range(3) if quick else range(6)
+    """The typing table's rows, its description and the numbers the conclusion quotes."""
+    seeds = range(3)  # 3 seeds at full size too: the 5-minute budget of the script
     n_half, n_types, shape, n_stimuli = (100, 4, (12, 12), 800) if quick else (200, 5, (16, 16), 1500)
     regimes = REGIMES if not quick else {k: REGIMES[k] for k in ("default", "type_similarity=0.6")}
-    print(f"\ntyping unseen neurons: {2 * n_half} neurons of {n_types} types ({n_half} seen by the fits, "
-          f"{n_half} unseen), {shape[0]} x {shape[1]}, {n_stimuli} stimuli, Poisson; K = {n_types} stimuli, "
-          f"one presentation each; ARI median [IQR] over {len(seeds)} seeds")
+    what = (f"{2 * n_half} neurons of {n_types} types ({n_half} seen by the fits, {n_half} unseen), "
+            f"{shape[0]} x {shape[1]} pixels, {n_stimuli:,} stimuli, Poisson noise; K = {n_types} stimuli, one "
+            f"presentation each; ARI median [interquartile range] over {len(seeds)} seeds "
+            f"(0..{len(seeds) - 1}) in {len(regimes)} regimes")
+    print(f"typing unseen neurons: {what}", flush=True)
     clocks = {name: [] for name in ("LN model", "MDS contrastive", "MDS mei", "PCA + k-means")}
+    rows, wins = [], {}
     for label, regime in regimes.items():
-        rows = [typing_one(seed, n_half, n_types, shape, n_stimuli, regime, clocks) for seed in seeds]
-        print(f"  regime {label}")
-        for key in rows[0]:
-            v = np.array([r[key] for r in rows])
+        results = [typing_one(seed, n_half, n_types, shape, n_stimuli, regime, clocks) for seed in seeds]
+        for key in results[0]:
+            v = np.array([r[key] for r in results])
             q1, med, q3 = np.percentile(v, [25, 50, 75])
-            print(f"    {key:42s} {med:6.3f} [{q1:.3f}, {q3:.3f}]   per seed {np.array2string(v, precision=2)}")
-        con, mei = np.array([r["unseen: contrastive"] for r in rows]), np.array([r["unseen: mei"] for r in rows])
-        rnd = np.array([r["unseen: random"] for r in rows])
-        print(f"    contrastive > MEI in {np.sum(con > mei)}/{len(rows)} seeds, > random in "
-              f"{np.sum(con > rnd)}/{len(rows)}")
-    print("  time per fit, median over all fits (wall / CPU s):",
-          ", ".join(f"{k} {np.median([c[0] for c in v]):.2f} / {np.median([c[1] for c in v]):.2f}"
-                    for k, v in clocks.items()))
+            rows.append([label, key, f"{med:.3f} [{q1:.3f}-{q3:.3f}]"])
+            print("  ".join(rows[-1]), flush=True)
+        con, mei, rnd = (np.array([r[f"unseen: {k}"] for r in results]) for k in ("contrastive", "mei", "random"))
+        wins[label] = (int(np.sum(con > mei)), int(np.sum(con > rnd)), len(results))
+    per_fit = [[name, str(len(v)), f"{np.median([c[0] for c in v]):.2f}", f"{np.median([c[1] for c in v]):.2f}"]
+               for name, v in clocks.items()]
+    return rows, per_fit, what, wins
 
 
-def large(quick):
+def large(quick, repeat):
+    """Timing rows of the large case, the ratios, and its ARIs."""
     from sklearn.metrics import adjusted_rand_score
 
     from neurotk.clustering import KMeansClustering, LNModel, MDSClustering
@@ -205,44 +224,104 @@ def large(quick):
 
     n, k, shape, n_stim = (300, 8, (18, 32), 1500) if quick else (1000, 8, (36, 64), 5000)
     sim = simulate_cell_types(n_neurons=n, n_types=k, image_shape=shape, n_stimuli=n_stim, random_state=0)
-    print(f"\nspeed: {n} neurons, {k} types, {shape[0]} x {shape[1]}, {n_stim} stimuli (goal: full fit < 60 s on 2 cores)")
-    t_ln, model = timed(lambda: LNModel().fit(sim.stimuli, sim.responses))
-    t_fix, mds_fix = timed(lambda: MDSClustering(n_clusters=k, random_state=0).fit(model))
-    t_auto, mds_auto = timed(lambda: MDSClustering(random_state=0).fit(model))
-    t_km, km = timed(lambda: KMeansClustering(n_clusters=k).fit(sim.responses))
-    print(f"LNModel.fit                         {t_ln:8.2f} s")
-    print(f"MDSClustering(n_clusters={k}).fit     {t_fix:8.2f} s   full fit {t_ln + t_fix:7.2f} s "
-          f"({(t_ln + t_fix) / 60:.2f} x goal)  ARI {adjusted_rand_score(sim.labels, mds_fix.labels_):.3f}")
-    print(f"MDSClustering(n_clusters=None).fit  {t_auto:8.2f} s   full fit {t_ln + t_auto:7.2f} s "
-          f"({(t_ln + t_auto) / 60:.2f} x goal)  K={mds_auto.n_clusters_} "
-          f"ARI {adjusted_rand_score(sim.labels, mds_auto.labels_):.3f}")
-    print(f"KMeansClustering(n_clusters={k}).fit  {t_km:8.2f} s   "
-          f"(MDS full fit / k-means: {(t_ln + t_fix) / t_km:.0f} x)  ARI {adjusted_rand_score(sim.labels, km.labels_):.3f}")
+    print(f"speed: {n} neurons, {k} types, {shape[0]} x {shape[1]}, {n_stim} stimuli", flush=True)
+    fitted = {}  # the LN side runs first in every round (A B C A B C): the MDS side fits its model
+
+    def ln():
+        fitted["model"] = LNModel().fit(sim.stimuli, sim.responses)
+        return fitted["model"]
+
+    sides = {"LNModel.fit": ln,
+             f"MDSClustering(n_clusters={k}).fit": lambda: MDSClustering(n_clusters=k,
+                                                                          random_state=0).fit(fitted["model"]),
+             f"KMeansClustering(n_clusters={k}).fit": lambda: KMeansClustering(n_clusters=k).fit(sim.responses)}
+    runs = compare(sides, repeat=repeat, warmup=False)
+    names = list(sides)
+    for t in runs.values():
+        print(t.summary(), flush=True)
+    ari = {name: adjusted_rand_score(sim.labels, runs[name].result.labels_) for name in names[1:]}
+    found = {"full fixed": runs[names[0]].median_wall + runs[names[1]].median_wall,
+             "full cpu": runs[names[0]].median_cpu + runs[names[1]].median_cpu,
+             "vs k-means": ratio(runs, names[1], names[2]) + ratio(runs, names[0], names[2])}
+    rows = [[*row, f"{ari[name]:.3f}" if name in ari else ""]
+            for name, row in zip(names, timing_rows(runs, reference=names[2]))]
+    for t in runs.values():
+        t.result = None
+    return rows, found, (n, k, shape, n_stim), ari, names
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes (seconds)")
+    parser.add_argument("--repeat", type=int, default=int(os.environ.get("NEUROTK_BENCH_REPEAT", MIN_REPEAT)),
+                        help=f"timed calls per side of the speed part, interleaved (median kept; at least {MIN_REPEAT})")
     parser.add_argument("--skip-large", action="store_true", help="leave out the 1,000-neuron timing")
     parser.add_argument("--only-typing", action="store_true", help="run the typing comparison only")
     args = parser.parse_args(argv)
     try:
         from threadpoolctl import threadpool_info
 
-        threads = {i.get("internal_api"): i.get("num_threads") for i in threadpool_info()}
-        print("BLAS/OpenMP threads:", threads)
+        threads = ", ".join(f"{i.get('internal_api')} {i.get('num_threads')}" for i in threadpool_info())
     except ImportError:  # pragma: no cover
-        pass
-    typing(args.quick)
-    if args.only_typing:
-        return
-    if args.quick:
-        quality(120, 4, (12, 12), 800, "quality (quick)", quick=True)
-    else:
-        quality(400, 6, (20, 20), 2000, "quality, the issue's population")
-        quality(400, 6, (20, 20), 500, "quality, few stimuli")
-    if not args.skip_large:
-        large(args.quick)
+        threads = "unknown"
+    print("BLAS/OpenMP threads:", threads, flush=True)
+    quick = " --quick" if args.quick else ""
+    parts = ["MDS clustering", "--------------", "",
+             paragraph(f"``python benchmarks/bench_clustering.py{quick}``, on populations of "
+                       "``simulate_cell_types`` (LN neurons of planted functional types); BLAS / OpenMP threads: "
+                       f"{threads}."), ""]
+
+    typing_rows, per_fit, what, wins = typing(args.quick)
+    parts += [paragraph("Typing unseen neurons (the paper's practical claim): a population is split in half, the "
+                        "LN model and the clusterings see one half only, and the other half's neurons are typed "
+                        "from one Poisson presentation of each of K stimuli: the contrastive MDS stimuli (the "
+                        "default), the most exciting inputs (``objective='mei'``) and K random training images of "
+                        "the same norm, each neuron given the stimulus it responds to most; next to them, "
+                        "clustering by response PCA + k-means, which needs the new neurons' responses to every "
+                        f"training image. {what}."), "",
+              rst_table(["regime", "neurons typed / method", "ARI, median [IQR]"], typing_rows),
+              paragraph("Contrastive stimuli beat the MEIs in " + ", ".join(
+                  f"{w[0]}/{w[2]} ({label})" for label, w in wins.items()) + " seeds, and random images in "
+                  + ", ".join(f"{w[1]}/{w[2]}" for w in wins.values()) + " (same order)."), "",
+              "Time per fit, median over all fits of the typing comparison, the methods interleaved seed by seed:",
+              "", rst_table(["fit", "fits", "wall s", "CPU s"], per_fit)]
+    if not args.only_typing:
+        if args.quick:
+            q_rows, corr = quality(120, 4, (12, 12), 800, "120 x 4 types, 800 stimuli", quick=True)
+            q_text = "120 neurons of 4 types, 12 x 12 pixels, 800 stimuli (``--quick``: no K-choosing baselines)"
+        else:
+            q_rows, corr = quality(400, 6, (20, 20), 2000, "400 x 6 types, 2,000 stimuli")
+            rows_few, _ = quality(400, 6, (20, 20), 500, "400 x 6 types, 500 stimuli")
+            q_rows += rows_few
+            q_text = ("the issue's population, 400 neurons of 6 types, 20 x 20 pixels, 2,000 stimuli, and a harder "
+                      "one with 500 stimuli")
+        aris = {row[1]: float(row[3]) for row in q_rows if row[0] == q_rows[0][0]}
+        parts += ["", paragraph(f"Quality on {q_text}, seed 0: the adjusted Rand index (ARI) against the planted "
+                                "types of the LN model + MDS clustering, of k-means and a Gaussian mixture on the PCA "
+                                "of the z-scored responses (neurotk's wrappers and plain scikit-learn pipelines), "
+                                "and the number of clusters K they end with. One fit each, not timed."), "",
+                  rst_table(["population", "method", "K", "ARI"], q_rows),
+                  paragraph(f"On the first population MDS reaches an ARI of "
+                            f"{span(v for k, v in aris.items() if 'MDS' in k)}, the baselines "
+                            f"{span(v for k, v in aris.items() if 'MDS' not in k)}; the learned stimuli correlate "
+                            f"{corr.min():.2f}-{corr.max():.2f} (mean {corr.mean():.2f}) with the planted filter of "
+                            "their cluster's majority type.")]
+    if not args.only_typing and not args.skip_large:
+        rows, found, (n, k, shape, n_stim), ari, names = large(args.quick, args.repeat)
+        repeats = max(args.repeat, MIN_REPEAT)
+        parts += ["", paragraph(f"Speed: {n:,} neurons of {k} types, {shape[0]} x {shape[1]} pixels, {n_stim:,} "
+                                f"stimuli (the issue's large case{', at ``--quick`` size' if args.quick else ''}): "
+                                f"``LNModel.fit``, ``MDSClustering(n_clusters={k}).fit`` (on the LN model the "
+                                f"round before fitted) and the k-means baseline, interleaved, {repeats} timed calls each, no "
+                                "untimed warm-up (each call is long). Ratio: time / the k-means baseline's. Left "
+                                "out to keep the script within 5 minutes: ``n_clusters=None`` at this size (the "
+                                "quality table above has it) and a 1-thread column."),
+                  "", rst_table([*TIMING_HEADER[:4], "ARI"], [r[:4] + r[5:] for r in rows]),
+                  paragraph(f"A full fit (LN model + MDS, K = {k}) takes {found['full fixed']:.1f} s wall "
+                            f"({found['full cpu']:.1f} s CPU), {found['full fixed'] / 60:.2f}x the 60 s goal, "
+                            f"{found['vs k-means']:.0f}x as long as k-means, for an ARI of {ari[names[1]]:.3f} "
+                            f"against k-means' {ari[names[2]]:.3f}.")]
+    emit(None, "\n".join(parts))
 
 
 if __name__ == "__main__":

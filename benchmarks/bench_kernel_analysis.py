@@ -12,21 +12,48 @@ Two parts, in one process:
   AUC and the "generalization accuracy" (its maximum), with the reference's test-kernel
   centring (the default) and with ``test_centring="centred"``;
 * speed: ``kernel_analysis`` on n conditions x 200 channels (10 classes) with the default
-  (three eigendecompositions) against the former default (one), interleaved A B A B,
-  median of ``--repeat`` calls, wall and CPU time; then the default with ``cv=5``.
+  (three eigendecompositions), the former default (one) and the default with ``cv=5``,
+  interleaved (``_measure.compare``: median and range of wall time, CPU time, and the same
+  with BLAS pinned to one thread).
 
-Run: ``python benchmarks/bench_kernel_analysis.py [--quick] [--repeat 3]``
+Prints and emits a section with both tables.
+Run: ``python benchmarks/bench_kernel_analysis.py [--quick] [--repeat N]``
+(``NEUROTK_BENCH_REPEAT`` sets the default of ``--repeat``, as ``run.py`` does).
 """
 
 from __future__ import annotations
 
 import argparse
 import functools
-import time
+import os
+import textwrap
 
 import numpy as np
+from _measure import (
+    MIN_REPEAT,
+    TIMING_HEADER,
+    compare,
+    emit,
+    ratio,
+    rst_table,
+    timing_rows,
+)
 
 FORMER = {"sigma": "median", "axis": "log", "null_space": "rank"}
+#: Numbers of conditions timed, and the largest timed with ``cv=5`` too.
+SIZES = {"quick": ([200, 500], 500), "full": ([500, 1000, 2000], 1000)}
+
+
+def paragraph(text: str) -> str:
+    """``text`` wrapped at 100 characters (never inside a word or an inline literal's word)."""
+    return textwrap.fill(text, 100, break_long_words=False, break_on_hyphens=False)
+
+
+def span(values) -> str:
+    """``"2.5-3.1"``, or one number where the range is one value at 0.1."""
+    values = list(values)
+    lo, hi = f"{min(values):.1f}", f"{max(values):.1f}"
+    return lo if lo == hi else f"{lo}-{hi}"
 
 
 def representations():
@@ -44,58 +71,101 @@ def representations():
 
 
 def numbers():
+    """The KA-AUCs table (rows) and the numbers the conclusion quotes."""
     from neurotk.rsa import kernel_analysis
 
     reps, labels = representations()
-    print(f"{'representation':>16} {'former':>7} {'default':>8} {'cv AUC':>7} {'gen.':>6} "
-          f"{'cv AUC c':>9} {'gen. c':>7}")
+    rows, values = [], {}
     for name, x in reps.items():
         former = kernel_analysis(x, labels, **FORMER)
         ref = kernel_analysis(x, labels, cv=5, random_state=0)
         cen = kernel_analysis(x, labels, cv=5, random_state=0, test_centring="centred")
-        print(f"{name:>16} {former.auc:7.3f} {ref.auc:8.3f} {ref.cv_auc:7.3f} {ref.generalization:6.3f} "
-              f"{cen.cv_auc:9.3f} {cen.generalization:7.3f}")
-    print("former: sigma='median', axis='log', null_space='rank'; default: the reference's KA-AUC;")
-    print("cv AUC / gen.: the prediction curve's AUC and maximum (5 folds), reference test-kernel")
-    print("centring; 'c': test_centring='centred'\n")
+        values[name] = (former.auc, ref.auc, ref.cv_auc, ref.generalization, cen.cv_auc, cen.generalization)
+        rows.append([name, *(f"{v:.3f}" for v in values[name])])
+    header = ["representation", "former AUC", "AUC", "cv AUC", "gen.", "cv AUC, centred", "gen., centred"]
+    return header, rows, values, len(labels), len(np.unique(labels))
 
 
-def clock(fn):
-    w0, c0 = time.perf_counter(), time.process_time()
-    fn()
-    return time.perf_counter() - w0, time.process_time() - c0
-
-
-def speed(sizes, repeat):
+def speed(sizes, repeat, cv_max):
+    """Timing rows for every n (``cv=5`` up to ``cv_max`` only), and the ratios the conclusion quotes."""
     from neurotk.rsa import kernel_analysis
 
-    print(f"{'n':>6} {'default wall':>13} {'cpu':>7} {'former wall':>12} {'cpu':>7} {'ratio':>6} "
-          f"{'cv=5 wall':>10} {'cpu':>7}")
+    rows, found = [], {}
     for n in sizes:
         rng = np.random.default_rng(n)
         labels = np.arange(n) % 10
         x = 2.0 * rng.normal(size=(10, 200))[labels] + rng.normal(size=(n, 200))
-        kernel_analysis(x[:50], labels[:50], cv=2)  # warm-up (imports the splitter)
-        default = functools.partial(kernel_analysis, x, labels)
-        former = functools.partial(kernel_analysis, x, labels, **FORMER)
-        with_cv = functools.partial(kernel_analysis, x, labels, cv=5, random_state=0)
-        a, b = [], []
-        for _ in range(repeat):  # A B A B
-            a.append(clock(default))
-            b.append(clock(former))
-        cv = [clock(with_cv) for _ in range(repeat)]
-        (aw, ac), (bw, bc), (cw, cc) = (np.median(np.array(t), axis=0) for t in (a, b, cv))
-        print(f"{n:>6} {aw:12.3f}s {ac:6.2f}s {bw:11.3f}s {bc:6.2f}s {aw / bw:6.2f} {cw:9.3f}s {cc:6.2f}s")
-    print("ratio: default / former wall time (three eigendecompositions against one)")
+        sides = {"default": functools.partial(kernel_analysis, x, labels),
+                 "former": functools.partial(kernel_analysis, x, labels, **FORMER)}
+        if n <= cv_max:
+            sides["default, cv=5"] = functools.partial(kernel_analysis, x, labels, cv=5, random_state=0)
+        for fn in sides.values():  # warm-up on a small problem: imports, the splitter
+            fn.func(x[:50], labels[:50], *fn.args[2:], **fn.keywords)
+        runs = compare(sides, repeat=repeat, pinned=True, warmup=False)
+        rows += [[f"{n:,}", *row] for row in timing_rows(runs, reference="default")]
+        found[n] = {name: (ratio(runs, name, "default"), ratio(runs, name, "default", pinned=True))
+                    for name in sides}
+        print(f"n = {n}: " + "; ".join(t.summary() for t in runs.values()), flush=True)
+    return rows, found
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes (seconds)")
-    parser.add_argument("--repeat", type=int, default=3, help="timed calls per measurement (median kept)")
+    parser.add_argument("--repeat", type=int, default=int(os.environ.get("NEUROTK_BENCH_REPEAT", MIN_REPEAT)),
+                        help=f"timed calls per side, interleaved (median kept; at least {MIN_REPEAT})")
     args = parser.parse_args(argv)
-    numbers()
-    speed([200, 500] if args.quick else [500, 1000, 2000], max(args.repeat, 1))
+    header, auc_rows, values, n_cond, n_classes = numbers()
+    sizes, cv_max = SIZES["quick" if args.quick else "full"]
+    time_rows, found = speed(sizes, args.repeat, cv_max)
+    repeats = max(args.repeat, MIN_REPEAT)
+
+    gain = [v[1] - v[0] for v in values.values()]
+    centring = [v[4] - v[2] for v in values.values()]
+    areas = [f"{name.split()[1]} {values[name][2]:.3f}" for name in values if name.startswith("area")]
+    best = max(values, key=lambda name: values[name][2])
+    cost = [found[n]["former"][0] for n in sizes]
+    cost1 = [found[n]["former"][1] for n in sizes]
+    cv = [found[n]["default, cv=5"][0] for n in sizes if n <= cv_max]
+    cv_note = f" (up to n = {cv_max:,} only, which keeps the script within its time budget)" if cv_max < max(sizes) else ""
+    text = "\n".join([
+        "Kernel analysis",
+        "---------------",
+        "",
+        paragraph(f"``python benchmarks/bench_kernel_analysis.py{' --quick' if args.quick else ''}``: "
+                  "``rsa.kernel_analysis`` with the Neural Representation Benchmark's definition (the default: "
+                  "best of three widths at the 0.1 / 0.5 / 0.9 quantiles of the squared distances, KA-AUC "
+                  "``1 - mean(loss)``) and with neurotk's former default (``sigma='median', axis='log', "
+                  f"null_space='rank'``), on the {n_conditions_text(n_cond, n_classes)} of "
+                  "``simulate_visual_hierarchy(random_state=0)`` (48 units per area, 4 repeats averaged) and "
+                  "on every layer of the bundled digits network for the same images. cv AUC / gen.: the "
+                  "cross-validated prediction curve's AUC and maximum (the 'generalization accuracy'; 5 "
+                  "stratified folds, seed 0), with the reference's test-kernel centring (the default) and "
+                  "with ``test_centring='centred'``."),
+        "",
+        rst_table(header, auc_rows),
+        paragraph(f"The reference's KA-AUC is {min(gain):.3f}-{max(gain):.3f} above the former one for every "
+                  f"representation; the cross-validated AUC is {', '.join(areas)} for the areas and is "
+                  f"highest for {best} ({values[best][2]:.3f}); centring the test kernel changes it by "
+                  f"{min(centring):+.3f} to {max(centring):+.3f}."),
+        "",
+        paragraph(f"Speed: n conditions x 200 channels (10 classes, seed n), n = "
+                  f"{', '.join(f'{n:,}' for n in sizes)}; the default, the former default and the default with "
+                  f"``cv=5``{cv_note} interleaved, after one "
+                  f"untimed call on 50 conditions, {repeats} timed calls each, then {repeats} more with BLAS "
+                  "pinned to one thread. Ratio: the setting's time / the default's."),
+        "",
+        rst_table(["n", *TIMING_HEADER], time_rows),
+        paragraph(f"The default's three eigendecompositions take {span(1 / c for c in cost)}x the former "
+                  f"default's one ({span(1 / c for c in cost1)}x with one BLAS thread), and ``cv=5`` takes "
+                  f"{span(cv)}x the default's time (n = {sizes[0]:,}-{sizes[-1]:,}"
+                  + (f"; with ``cv=5``, n <= {cv_max:,})." if cv_note else ").")),
+    ])
+    emit(None, text)
+
+
+def n_conditions_text(n_cond: int, n_classes: int) -> str:
+    return f"{n_cond} conditions ({n_classes} classes) of the three areas"
 
 
 if __name__ == "__main__":
