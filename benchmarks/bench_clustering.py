@@ -311,8 +311,9 @@ def main(argv=None):
         repeats = max(args.repeat, MIN_REPEAT)
         parts += ["", paragraph(f"Speed: {n:,} neurons of {k} types, {shape[0]} x {shape[1]} pixels, {n_stim:,} "
                                 f"stimuli (the issue's large case{', at ``--quick`` size' if args.quick else ''}): "
-                                f"``LNModel.fit``, ``MDSClustering(n_clusters={k}).fit`` (on the LN model the "
-                                f"round before fitted) and the k-means baseline, interleaved, {repeats} timed calls each, no "
+                                f"``LNModel.fit``, ``MDSClustering(n_clusters={k}).fit`` (on the LN model "
+                                "fitted just before it, in the same round) and the k-means baseline, interleaved, "
+                                f"{repeats} timed calls each, no "
                                 "untimed warm-up (each call is long). Ratio: time / the k-means baseline's. Left "
                                 "out to keep the script within 5 minutes: ``n_clusters=None`` at this size (the "
                                 "quality table above has it) and a 1-thread column."),
