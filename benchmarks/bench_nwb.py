@@ -19,9 +19,10 @@ least 3 repeats, wall and process-CPU time), end to end from the path:
 - pynapple where installed (the ``bench`` extra): ``load_file(path)["units"]`` then
   ``count(0.01)``, ``count(ep=windows)`` or ``trial_count(trials, 0.01)``.
 
-For ``bin_spikes`` one more side, ``read_spikes(path).chunks()`` alone (the chunked read
-and its validation: finite, ascending runs), is the floor of neurotk's pass before any
-binning. Printed: ratios to the h5py read (CPU and wall), the ratio of each peer to
+For ``bin_spikes`` two more sides: ``read_spikes(path).chunks()`` alone (the chunked read
+and its validation: finite, ascending runs), the floor of neurotk's pass before any
+binning, and the h5py read followed by the fewest numpy passes that bin it (no checks, no
+chunks), the floor of any numpy implementation. Printed: ratios to the h5py read (CPU and wall), the ratio of each peer to
 neurotk, peak traced memory over the size of the spike array, and whether each side's
 counts agree with neurotk's. The docs section goes through ``_measure.emit``.
 
@@ -130,6 +131,18 @@ def _sides(task: str, path: Path, n_units: int, use_pynapple: bool):
 
         sides["read pass (SpikeTrains.chunks)"] = read_pass
 
+        def numpy_kernel():  # the fewest numpy passes that bin the read array: no checks, no chunks
+            with h5py.File(path, "r") as f:
+                t = f["units/spike_times"][:]
+                ends = f["units/spike_times_index"][:]
+            np.multiply(t, 1.0 / BIN_SIZE, out=t)
+            codes = t.astype(np.int64)
+            np.minimum(codes, n_bins - 1, out=codes)
+            codes += np.repeat(np.arange(len(ends), dtype=np.int64) * n_bins, np.diff(ends, prepend=0))
+            return np.bincount(codes, minlength=len(ends) * n_bins).reshape(len(ends), n_bins).T
+
+        sides["h5py read + numpy bincount (no checks)"] = numpy_kernel
+
         def pynwb_loop():
             out = np.empty((n_bins, n_units))
             for i, t in _pynwb_units(path):
@@ -219,6 +232,7 @@ def main(argv=None):
         print(f"  written in {time.perf_counter() - t0:.1f} s, {path.stat().st_size / 2**20:.0f} MiB", flush=True)
     n_spikes = read_spikes(path).n_spikes
     spike_mib = n_spikes * 8 / 2**20
+    output_x = {}
     repeat = max(args.repeat, MIN_REPEAT)
     rows, found = [], {}
     for task in ("bin_spikes", "count_spikes", "psth"):
@@ -226,6 +240,7 @@ def main(argv=None):
         print(f"{task}: {n_units} units, {n_spikes:,} spikes, {what} ...", flush=True)
         runs = compare(sides, repeat=repeat)
         reference = np.asarray(runs["neurotk"].result, dtype=np.float64)
+        output_x[task] = np.asarray(runs["neurotk"].result).nbytes / (spike_mib * 2**20)
         read = runs["h5py read"]
         ours = runs["neurotk"]
         for name, t in runs.items():
@@ -252,7 +267,8 @@ def main(argv=None):
     bin_cpu, _, bin_peak, bin_best = found[("bin_spikes", "neurotk")]
     floor_cpu = found[("bin_spikes", "read pass (SpikeTrains.chunks)")][0]
     peers = {k: v for k, v in found.items()
-             if k[1] not in ("neurotk", "h5py read") and not k[1].startswith("read pass")}
+             if k[1] not in ("neurotk", "h5py read") and not k[1].startswith(("read pass", "h5py read +"))}
+    kernel_cpu = found[("bin_spikes", "h5py read + numpy bincount (no checks)")][0]
     closest_peer = min(peers.items(), key=lambda kv: kv[1][1])
     others = "; ".join(f"``{task}`` {cpu:.2f}x" for (task, name), (cpu, *_) in found.items()
                        if name == "neurotk" and task != "bin_spikes")
@@ -260,8 +276,12 @@ def main(argv=None):
     conclusion = (
         f"``bin_spikes`` takes {bin_cpu:.2f}x the median CPU time of the h5py read ({bin_best:.2f}x its "
         f"fastest repeat; neurotk's reading pass alone, "
-        f"chunked and validated, takes {floor_cpu:.2f}x) with a peak of {bin_peak:.2f}x the spike array; "
-        f"{others} the read. The closest peer, {peer_name} on ``{peer_task}``, takes {peer_ratio:.2f}x neurotk's wall time."
+        f"chunked and validated, takes {floor_cpu:.2f}x, and the fewest numpy passes that bin the read "
+        f"array, without checks or chunks, {kernel_cpu:.2f}x) with a peak of {bin_peak:.2f}x the spike array; "
+        f"{others} the read. Peak memory over the spike array: "
+        + ", ".join(f"``{task}`` {found[(task, 'neurotk')][2]:.2f}x (its output alone {output_x[task]:.2f}x)"
+                    for task in output_x)
+        + f". The closest peer, {peer_name} on ``{peer_task}``, takes {peer_ratio:.2f}x neurotk's wall time."
     )
     title = "NWB spike trains: binning, counting and PSTHs"
     paragraph = (
@@ -272,7 +292,10 @@ def main(argv=None):
         f"``units/spike_times`` alone, a per-unit pynwb loop and pynapple where installed. Sides interleaved "
         f"(``benchmarks/_measure.py``), {repeat} repeats, medians; CPU is process time. \"Fastest read\" is "
         f"the h5py read's best repeat: its one {spike_mib:.0f} MiB allocation is the side a busy machine "
-        f"disturbs most. The read pass is ``read_spikes(path).chunks()`` alone, without binning. Peak memory "
+        f"disturbs most. The read pass is ``read_spikes(path).chunks()`` alone, without binning; \"h5py read + numpy "
+        f"bincount\" reads the whole array and bins it in the fewest numpy passes (scale, cast, add the unit "
+        f"offsets, one ``np.bincount``), without neurotk's checks, chunks or bounded memory: the floor of a "
+        f"numpy implementation. Peak memory "
         f"is traced by tracemalloc and divided by the "
         f"spike array. Python {platform.python_version()}, numpy {np.__version__}, neurotk "
         f"{getattr(neurotk, '__version__', '?')}, load average {load_average()}."

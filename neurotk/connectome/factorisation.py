@@ -691,18 +691,19 @@ def ntf(X, rank, n_restarts=1, mask=None, tol=1e-6, max_iter=500, random_state=N
         Progress bar over restarts.
     n_threads : int or None, default 1
         BLAS threads per fit (None leaves BLAS's own setting; with torch on the CPU, its
-        intra-op threads during the fit). The default,
-        one, gives bit-identical results whatever ``n_jobs`` and the machine's core count,
-        and is the fastest on busy cores; on a large tensor (tens of MB) and quiet cores,
-        2 threads cut the wall time of a fit by up to about 2x, but the last bits of the
-        result may then differ from run to run of a different thread count (BLAS splits
-        its sums among the threads), and ``n_jobs * n_threads`` should not exceed the cores.
+        intra-op threads during the fit). The default, one, gives bit-identical results
+        whatever ``n_jobs`` and the machine's core count, and is the fastest on busy
+        cores; on a large tensor (tens of MB) and quiet cores, 2 threads cut the wall time
+        of a fit by up to about 1.7x (benchmarks: 300 x 300 x 200), but the last bits of
+        the result may then differ from run to run of a different thread count (BLAS
+        splits its sums among the threads), and ``n_jobs * n_threads`` should not exceed
+        the cores.
     dtype : {"float64", "float32"}, default "float64"
         Precision of the tensor and the factor updates. ``"float32"`` halves the memory of
-        the copy of ``X`` and the memory traffic of every iteration (about 2x faster on
-        large tensors); norms, Grams, the inner products behind the error and the stopping
-        rule are accumulated in float64, and the final error is recomputed exactly in
-        float64. The running error that steers the stop comes from a difference of
+        the copy of ``X`` and the memory traffic of every iteration (1.6-1.7x faster on
+        the benchmarks' large tensors); norms, Grams, the inner products behind the error
+        and the stopping rule are accumulated in float64, and the final error is
+        recomputed exactly in float64. The running error that steers the stop comes from a difference of
         squared norms, so in float32 its resolution is about ``1e-7 / error`` (absolute):
         with a close fit (relative error of a few percent) and ``tol=1e-6`` the stop may
         then come early or late, and float64 is the safer choice; at 10% error the factors
