@@ -694,10 +694,10 @@ def ntf(X, rank, n_restarts=1, mask=None, tol=1e-6, max_iter=500, random_state=N
         intra-op threads during the fit). The default, one, gives bit-identical results
         whatever ``n_jobs`` and the machine's core count, and is the fastest on busy
         cores; on a large tensor (tens of MB) and quiet cores, 2 threads cut the wall time
-        of a fit by up to about 1.7x (benchmarks: 300 x 300 x 200), but the last bits of
-        the result may then differ from run to run of a different thread count (BLAS
-        splits its sums among the threads), and ``n_jobs * n_threads`` should not exceed
-        the cores.
+        of a fit by about 1.3x (benchmarks: 300 x 300 x 200 and 11175 x 100 x 10), but
+        the last bits of the result may then differ from run to run of a different thread
+        count (BLAS splits its sums among the threads), and ``n_jobs * n_threads`` should
+        not exceed the cores.
     dtype : {"float64", "float32"}, default "float64"
         Precision of the tensor and the factor updates. ``"float32"`` halves the memory of
         the copy of ``X`` and the memory traffic of every iteration (1.6-1.7x faster on
