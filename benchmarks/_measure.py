@@ -138,8 +138,17 @@ def ratio(runs: dict[str, Timing], side: str, reference: str, pinned: bool = Fal
 
 
 def rst_table(header: list[str], rows: list[list], title: str | None = None) -> str:
-    """A reStructuredText simple table (what docs/benchmarks.rst is made of)."""
-    cells = [[str(c) for c in header]] + [[str(c) for c in row] for row in rows]
+    """A reStructuredText simple table (what docs/benchmarks.rst is made of).
+
+    Cells are text, not markup: ``|`` is escaped (``|x|`` would be a substitution), and an
+    empty first cell is written as an empty comment, ``..`` (a blank first column would
+    continue the row above).
+    """
+    def cell(c, first):
+        text = str(c).replace("|", "\\|")
+        return ".." if first and not text.strip() else text
+
+    cells = [[cell(c, i == 0) for i, c in enumerate(r)] for r in [header, *rows]]
     widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
     rule = "  ".join("=" * w for w in widths)
     lines = [rule, "  ".join(c.ljust(w) for c, w in zip(cells[0], widths)).rstrip(), rule]

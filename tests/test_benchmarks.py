@@ -143,6 +143,16 @@ def test_rst_table_parses_as_the_table_it_was_given():
     assert len(_table_cells(tree)) == 4
 
 
+def test_rst_table_cells_are_text_not_markup():
+    header = ["side", "max |diff|"]
+    rows = [["numpy", "0"], ["", "1e-16"], ["torch", "|x|"]]
+    text = measure.rst_table(header, rows)
+    tree = parse_rst(text)  # an undefined substitution or a merged row would raise or miscount
+    assert not list(tree.findall(nodes.substitution_reference))
+    cells = _table_cells(tree)
+    assert cells == [header, ["numpy", "0"], ["", "1e-16"], ["torch", "|x|"]]
+
+
 FAKE_GOOD = '''
 import os, sys
 from _measure import compare, emit, rst_table, timing_rows, TIMING_HEADER
