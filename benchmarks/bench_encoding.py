@@ -217,7 +217,8 @@ def main(argv=None):
     big, small = max(targets), min(targets)
     sentences = []
     if set_backend is not None:
-        him = ", ".join(f"{ratio(t, 'himalaya (numpy)'):.2f}x at {t:,}" for t in targets)
+        him_ratio = {t: ratio(t, "himalaya (numpy)") for t in targets}
+        him = ", ".join(f"{r:.2f}x at {t:,}" for t, r in him_ratio.items())
         sentences.append(
             f"neurotk is faster than himalaya's numpy backend by {him} targets"
             + (f" (1 thread, {small:,} targets: {pinned_ratio['himalaya (numpy)']:.2f}x)" if pinned_ratio else "")
@@ -237,10 +238,9 @@ def main(argv=None):
                      for name in ("neurotk", "himalaya (numpy)")}
             per_n, per_h = slope["neurotk"][0], slope["himalaya (numpy)"][0]
             rates = (nt / per_n / 1e9, model["himalaya"][1] / per_h / 1e9)
-            first, last = ratio(small, "himalaya (numpy)"), ratio(big, "himalaya (numpy)")
-            trend = ("falls" if last < 0.95 * first else "rises" if last > 1.05 * first else "stays within "
-                     f"{min(ratio(t, 'himalaya (numpy)') for t in targets):.2f}-"
-                     f"{max(ratio(t, 'himalaya (numpy)') for t in targets):.2f}x")
+            first, last = him_ratio[small], him_ratio[big]
+            trend = ("falls" if last < 0.95 * first else "rises" if last > 1.05 * first else
+                     f"stays within {min(him_ratio.values()):.2f}-{max(him_ratio.values()):.2f}x")
             sentences.append(
                 f"Measured, the ratio {trend} from {small:,} to {big:,} targets: the line through the "
                 f"medians gives {per_n * 1e3:.2f} ms per target for neurotk and {per_h * 1e3:.2f} ms for "

@@ -22,9 +22,9 @@ least 3 repeats, wall and process-CPU time), end to end from the path:
 For ``bin_spikes`` two more sides: ``read_spikes(path).chunks()`` alone (the chunked read
 and its validation: finite, ascending runs), the floor of neurotk's pass before any
 binning, and the h5py read followed by the fewest numpy passes that bin it (no checks, no
-chunks), the floor of any numpy implementation. Printed: ratios to the h5py read (CPU and wall), the ratio of each peer to
-neurotk, peak traced memory over the size of the spike array, and whether each side's
-counts agree with neurotk's. The docs section goes through ``_measure.emit``.
+chunks), the floor of any numpy implementation. Printed: ratios to the h5py read (CPU and
+wall), the ratio of each peer to neurotk, peak traced memory over the size of the spike
+array, and whether each side's counts agree with neurotk's. The docs section goes through ``_measure.emit``.
 
 Run: ``python benchmarks/bench_nwb.py [--quick] [--repeat N] [--no-pynapple]``
 """

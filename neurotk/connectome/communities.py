@@ -239,7 +239,7 @@ def _sbm(w, seed, n_init=1):
     # graph-tool draws from its own generator and, in places, numpy's global one: seed
     # both, as the reference does, and give numpy's state back afterwards
     np_state = np.random.get_state()
-    runs = []   # (states, description lengths) of each run, keyed by deg_corr
+    runs = []   # per run: states and description lengths keyed by deg_corr, and the model chosen
     try:
         for r in range(n_init):
             np.random.seed((seed + r) % 2**32)
@@ -249,14 +249,13 @@ def _sbm(w, seed, n_init=1):
                 states[deg_corr] = minimize_nested_blockmodel_dl(
                     g, state_args={"deg_corr": deg_corr, "recs": [weight], "rec_types": ["real-exponential"]})
                 dls[deg_corr] = float(states[deg_corr].entropy())
-            runs.append((states, dls))
+            # True: the degree-corrected model describes it shorter (the reference's choice)
+            runs.append((states, dls, dls[False] - dls[True] > 0))
     finally:
         np.random.set_state(np_state)
-    # per run, the reference's choice of model; over runs, the shortest description
-    best = [(dls[dls[False] - dls[True] > 0], r) for r, (_, dls) in enumerate(runs)]
-    run = min(best)[1]
-    states, dls = runs[run]
-    chosen = dls[False] - dls[True] > 0    # True: the degree-corrected model describes it shorter
+    per_run = [dls[chosen] for _, dls, chosen in runs]
+    run = int(np.argmin(per_run))   # over runs, the shortest description (the first on ties)
+    states, dls, chosen = runs[run]
     state = states[chosen]
     n_blocks = [int(lv.get_nonempty_B()) for lv in state.levels]
     top = next((k + 1 for k, b in enumerate(n_blocks) if b == 1), len(n_blocks))
@@ -274,7 +273,7 @@ def _sbm(w, seed, n_init=1):
     info = {"deg_corr": bool(chosen), "level": int(level), "description_length": dls[chosen],
             "description_length_deg_corr": dls[True], "description_length_no_deg_corr": dls[False],
             "blocks_per_level": n_blocks[:top], "n_init": int(n_init), "run": int(run),
-            "description_length_per_run": [d[d[False] - d[True] > 0] for _, d in runs]}
+            "description_length_per_run": per_run}
     return labels, info
 
 

@@ -703,10 +703,10 @@ def ntf(X, rank, n_restarts=1, mask=None, tol=1e-6, max_iter=500, random_state=N
         the copy of ``X`` and the memory traffic of every iteration (1.6-1.7x faster on
         the benchmarks' large tensors); norms, Grams, the inner products behind the error
         and the stopping rule are accumulated in float64, and the final error is
-        recomputed exactly in float64. The running error that steers the stop comes from a difference of
-        squared norms, so in float32 its resolution is about ``1e-7 / error`` (absolute):
-        with a close fit (relative error of a few percent) and ``tol=1e-6`` the stop may
-        then come early or late, and float64 is the safer choice; at 10% error the factors
+        recomputed exactly in float64. The running error that steers the stop comes from
+        a difference of squared norms, so in float32 its resolution is about
+        ``1e-7 / error`` (absolute): with a close fit (relative error of a few percent)
+        and ``tol=1e-6`` the stop may then come early or late, and float64 is the safer choice; at 10% error the factors
         agree with float64's to about 1e-3 and the final errors to about 1e-4 (relative).
         Values beyond float32's range (3.4e38) are refused.
     backend : {None, "numpy", "torch", "cupy"}, optional

@@ -27,8 +27,8 @@ with warnings.catch_warnings():   # no cairo here: graph-tool's drawing part war
     from graph_tool.inference import minimize_nested_blockmodel_dl
 
 from neurotk.connectome import DynamicConnectome, find_communities
-from neurotk.errors import ArgumentError
 from neurotk.connectome.communities import available_methods, background_split
+from neurotk.errors import ArgumentError
 from neurotk.utils import as_rng
 
 
